@@ -1,0 +1,508 @@
+/**
+ * Values: default values, constants and annotation arguments, from expressions to schema `Value`s, with
+ * capnp's checks and messages ("Integer value out of range.", "Type mismatch; expected Text.").
+ *
+ * An expression first becomes a `Compiled` value, which remembers what kind of literal it was (capnp's
+ * DynamicValue): a positive integer can still become a Float64, a struct literal knows its struct type. It is
+ * then checked against the expected type and turned into the model's `Value`; struct and list values are
+ * encoded as Cap'n Proto through the model codec, laid out with the bootstrap nodes of their types.
+ */
+import type { Expression, ExpressionParam, Span } from "./ast.js";
+import type { ErrorReporter } from "./diagnostics.js";
+import { expressionString } from "./expression-string.js";
+import type { BrandedDecl } from "./generics.js";
+import { NO_IMPLICIT_PARAMS, type ImplicitParams, type Resolver } from "./resolver.js";
+import { decodePointer, decodeValue, encodeValue, type DynamicValue } from "../model/codec.js";
+import { MessageReader } from "../model/wire.js";
+import type { Brand, Field, Node, PointerValue, Type, Value } from "../model/schema.js";
+
+/** What the value compiler needs from the declaration it works for. */
+export interface ValueContext {
+  readonly resolver: Resolver;
+  readonly errors: ErrorReporter;
+  compileDeclExpression(source: Expression, implicit: ImplicitParams): BrandedDecl | null;
+}
+
+type Compiled =
+  | { k: "void" }
+  | { k: "bool"; v: boolean }
+  /** A negative integer. */
+  | { k: "int"; v: bigint }
+  /** A non-negative integer. */
+  | { k: "uint"; v: bigint }
+  | { k: "float"; v: number }
+  | { k: "text"; v: string }
+  | { k: "data"; v: Uint8Array }
+  | { k: "enum"; typeId: bigint; v: number }
+  | { k: "struct"; type: Type; v: PlainStruct }
+  | { k: "list"; type: Type; v: DynamicValue[] }
+  | { k: "anyPointer"; v: PointerValue | null };
+
+type PlainStruct = { [field: string]: DynamicValue };
+
+const INT_RANGES: Partial<Record<Type["which"], [bigint, bigint]>> = {
+  int8: [-(1n << 7n), (1n << 7n) - 1n],
+  int16: [-(1n << 15n), (1n << 15n) - 1n],
+  int32: [-(1n << 31n), (1n << 31n) - 1n],
+  int64: [-(1n << 63n), (1n << 63n) - 1n],
+  uint8: [0n, (1n << 8n) - 1n],
+  uint16: [0n, (1n << 16n) - 1n],
+  uint32: [0n, (1n << 32n) - 1n],
+  uint64: [0n, (1n << 64n) - 1n],
+  // Integers given for floats are only limited to what 64 bits hold.
+  float32: [-(1n << 63n), (1n << 64n) - 1n],
+  float64: [-(1n << 63n), (1n << 64n) - 1n],
+};
+
+function errorOn(errors: ErrorReporter, span: Span, message: string): void {
+  errors.addError(span.start, span.end, message);
+}
+
+/** The value a field has when the schema gives none (capnp's "default default"). */
+export function defaultValueOf(type: Type): Value {
+  switch (type.which) {
+    case "void": return { which: "void" };
+    case "bool": return { which: "bool", bool: false };
+    case "int8": return { which: "int8", int8: 0 };
+    case "int16": return { which: "int16", int16: 0 };
+    case "int32": return { which: "int32", int32: 0 };
+    case "int64": return { which: "int64", int64: 0n };
+    case "uint8": return { which: "uint8", uint8: 0 };
+    case "uint16": return { which: "uint16", uint16: 0 };
+    case "uint32": return { which: "uint32", uint32: 0 };
+    case "uint64": return { which: "uint64", uint64: 0n };
+    case "float32": return { which: "float32", float32: 0 };
+    case "float64": return { which: "float64", float64: 0 };
+    case "enum": return { which: "enum", enum: 0 };
+    case "interface": return { which: "interface" };
+    case "text": return { which: "text", text: "" };
+    case "data": return { which: "data", data: new Uint8Array(0) };
+    case "struct": return { which: "struct", struct: null };
+    case "list": return { which: "list", list: null };
+    case "anyPointer": return { which: "anyPointer", anyPointer: null };
+  }
+}
+
+/**
+ * Compiles `source` as a value of `type` (whose generic parameters `scopeBrand` may bind). Returns null,
+ * having reported why, when it cannot.
+ */
+export function compileValue(ctx: ValueContext, source: Expression, type: Type, scopeBrand: Brand | null, isBootstrap: boolean): Value | null {
+  const t = scopeBrand === null ? type : bindType(type, scopeBrand);
+  const compiled = new ValueCompiler(ctx, isBootstrap).compile(source, t);
+  return compiled === null ? null : toValue(ctx, compiled, t);
+}
+
+class ValueCompiler {
+  constructor(
+    private readonly ctx: ValueContext,
+    private readonly isBootstrap: boolean,
+  ) {}
+
+  private get errors(): ErrorReporter {
+    return this.ctx.errors;
+  }
+
+  private lookup = (id: bigint): Node => {
+    const node = this.ctx.resolver.resolveBootstrapNode(id);
+    if (node === null) throw new Error(`internal: no schema for type 0x${id.toString(16)}`);
+    return node;
+  };
+
+  /** Compiles and checks against the type, as capnp's ValueTranslator::compileValue. */
+  compile(src: Expression, type: Type): Compiled | null {
+    if (type.which === "anyPointer" && type.anyPointer.which !== "unconstrained") {
+      errorOn(
+        this.errors,
+        src,
+        "Cannot interpret value because the type is a generic type parameter which is not yet bound. We don't know what type to expect here.",
+      );
+      return null;
+    }
+    const result = this.compileInner(src, type);
+    if (result === null) return null;
+    const anyKind = type.which === "anyPointer" && type.anyPointer.which === "unconstrained" ? type.anyPointer.unconstrained.which : null;
+    switch (result.k) {
+      case "void":
+        if (type.which === "void") return result;
+        break;
+      case "bool":
+        if (type.which === "bool") return result;
+        break;
+      case "int":
+      case "uint": {
+        const range = INT_RANGES[type.which];
+        if (range === undefined) break;
+        if (result.v < range[0]) {
+          errorOn(this.errors, src, "Integer value out of range.");
+          return { k: "int", v: range[0] };
+        }
+        if (result.v > range[1]) {
+          errorOn(this.errors, src, "Integer value out of range.");
+          return { k: "uint", v: range[1] };
+        }
+        return result;
+      }
+      case "float":
+        if (type.which === "float32" || type.which === "float64") return result;
+        break;
+      case "text":
+        if (type.which === "text") return result;
+        break;
+      case "data":
+        if (type.which === "data") return result;
+        break;
+      case "list":
+        if (type.which === "list" ? sameType(result.type, type) : anyKind === "anyKind" || anyKind === "list") return result;
+        break;
+      case "enum":
+        if (type.which === "enum" && type.enum.typeId === result.typeId) return result;
+        break;
+      case "struct":
+        if (type.which === "struct" ? sameType(result.type, type) : anyKind === "anyKind" || anyKind === "struct") return result;
+        break;
+      case "anyPointer":
+        if (type.which === "anyPointer") return result;
+        break;
+    }
+    errorOn(this.errors, src, `Type mismatch; expected ${this.typeName(type)}.`);
+    return null;
+  }
+
+  private compileInner(src: Expression, type: Type): Compiled | null {
+    switch (src.which) {
+      case "relativeName": {
+        const id = src.name.value;
+        if (type.which === "enum") {
+          const node = this.lookup(type.enum.typeId);
+          if (node.which === "enum") {
+            const index = node.enum.enumerants.findIndex((e) => e.name === id);
+            if (index >= 0) return { k: "enum", typeId: type.enum.typeId, v: index };
+          }
+        } else {
+          switch (id) {
+            case "void": return { k: "void" };
+            case "true": return { k: "bool", v: true };
+            case "false": return { k: "bool", v: false };
+            case "nan": return { k: "float", v: NaN };
+            case "inf": return { k: "float", v: Infinity };
+          }
+        }
+        return this.readConstant(src);
+      }
+      case "absoluteName":
+      case "import":
+      case "application":
+      case "member":
+        return this.readConstant(src);
+      case "embed":
+        return this.embed(src, type);
+      case "positiveInt":
+        return { k: "uint", v: src.value };
+      case "negativeInt":
+        if (src.value > 1n << 63n) {
+          errorOn(this.errors, src, "Integer is too big to be negative.");
+          return null;
+        }
+        return { k: "int", v: -src.value };
+      case "float":
+        return { k: "float", v: src.value };
+      case "string":
+        return type.which === "data" ? { k: "data", v: new TextEncoder().encode(src.value) } : { k: "text", v: src.value };
+      case "binary":
+        if (type.which !== "data") {
+          errorOn(this.errors, src, `Type mismatch; expected ${this.typeName(type)}.`);
+          return null;
+        }
+        return { k: "data", v: src.value };
+      case "list": {
+        if (type.which !== "list") {
+          errorOn(this.errors, src, `Type mismatch; expected ${this.typeName(type)}.`);
+          return null;
+        }
+        const elementType = type.list.elementType;
+        const elements = src.elements.map((e) => {
+          const c = this.compile(e, elementType);
+          return c === null ? zeroPlain(elementType) : this.toPlain(c, elementType);
+        });
+        return { k: "list", type, v: elements };
+      }
+      case "tuple": {
+        if (type.which !== "struct") {
+          errorOn(this.errors, src, `Type mismatch; expected ${this.typeName(type)}.`);
+          return null;
+        }
+        const node = this.lookup(type.struct.typeId);
+        const value: PlainStruct = {};
+        this.fillStruct(value, node, type.struct.brand, src.params);
+        return { k: "struct", type, v: value };
+      }
+      case "unknown":
+        return null;
+    }
+  }
+
+  /** Assigns `(name = value, ...)` into a struct or group value. */
+  private fillStruct(target: PlainStruct, node: Node, brand: Brand, assignments: ExpressionParam[]): void {
+    if (node.which !== "struct") return;
+    for (const assignment of assignments) {
+      if (assignment.name === null) {
+        errorOn(this.errors, assignment.value, "Missing field name.");
+        continue;
+      }
+      const name = assignment.name.value;
+      const field = node.struct.fields.find((f) => f.name === name);
+      if (field === undefined) {
+        errorOn(this.errors, assignment.name, `Struct has no field named '${name}'.`);
+        continue;
+      }
+      const value = assignment.value;
+      if (field.which === "slot") {
+        const fieldType = bindType(field.slot.type, brand);
+        const c = this.compile(value, fieldType);
+        if (c !== null) setMember(target, field, this.toPlain(c, fieldType));
+      } else if (value.which === "tuple") {
+        const group: PlainStruct = {};
+        setMember(target, field, group);
+        this.fillStruct(group, this.lookup(field.group.typeId), brand, value.params);
+      } else {
+        errorOn(this.errors, value, "Type mismatch; expected group.");
+      }
+    }
+  }
+
+  private embed(src: Extract<Expression, { which: "embed" }>, type: Type): Compiled | null {
+    const data = this.ctx.resolver.readEmbed(src.path.value);
+    if (data === null) {
+      errorOn(this.errors, src.path, `Couldn't read file for embed: ${src.path.value}`);
+      return null;
+    }
+    switch (type.which) {
+      case "text":
+        return { k: "text", v: new TextDecoder().decode(data) };
+      case "data":
+        return { k: "data", v: data };
+      case "struct": {
+        if (data.length % 8 !== 0) {
+          errorOn(this.errors, src, "Embedded file is not a valid Cap'n Proto message.");
+          return null;
+        }
+        // capnp reads embedded messages with no traversal or nesting limit: the file is the schema author's.
+        const reader = MessageReader.fromFramed(data, { traversalLimitInWords: Infinity, nestingLimit: Infinity });
+        const v = decodePointer(reader.root(), type, this.lookup) as PlainStruct;
+        return { k: "struct", type, v: v ?? {} };
+      }
+      default:
+        errorOn(this.errors, src, "Embeds can only be used when Text, Data, or a struct is expected.");
+        return null;
+    }
+  }
+
+  private readConstant(source: Expression): Compiled | null {
+    const decl = this.ctx.compileDeclExpression(source, NO_IMPLICIT_PARAMS);
+    if (decl === null) return null;
+    if ((decl.kind ?? "file") !== "const") {
+      errorOn(this.errors, source, `'${expressionString(source)}' does not refer to a constant.`);
+      return null;
+    }
+    const { id, brand } = decl.idAndBrand();
+    const bootstrap = this.ctx.resolver.resolveBootstrapNode(id);
+    if (bootstrap === null || bootstrap.which !== "const") return null;
+    let proto: Node = bootstrap;
+    if (!this.isBootstrap) {
+      const final = this.ctx.resolver.resolveFinalNode(id);
+      if (final === null) return null;
+      proto = final;
+    }
+    if (proto.which !== "const") return null;
+    const constType = brand === null ? bootstrap.const.type : bindType(bootstrap.const.type, brand);
+    const value = this.fromValue(proto.const.value, constType);
+
+    if (source.which === "relativeName") {
+      const scope = this.ctx.resolver.resolveBootstrapNode(proto.scopeId);
+      if (scope !== null) {
+        const parent = scope.which === "file" ? "" : scope.displayName.slice(scope.displayNamePrefixLength);
+        const name = source.name.value;
+        errorOn(
+          this.errors,
+          source,
+          `Constant names must be qualified to avoid confusion.  Please replace '${expressionString(source)}' with '${parent}.${name}', if that's what you intended.`,
+        );
+      }
+    }
+    return value;
+  }
+
+  /** A constant's stored value as a compiled value of the constant's type. */
+  private fromValue(value: Value, type: Type): Compiled {
+    switch (value.which) {
+      case "void": return { k: "void" };
+      case "bool": return { k: "bool", v: value.bool };
+      case "int8": case "int16": case "int32": case "uint8": case "uint16": case "uint32": {
+        const n = BigInt((value as Record<string, unknown>)[value.which] as number);
+        return n < 0n ? { k: "int", v: n } : { k: "uint", v: n };
+      }
+      case "int64": return value.int64 < 0n ? { k: "int", v: value.int64 } : { k: "uint", v: value.int64 };
+      case "uint64": return { k: "uint", v: value.uint64 };
+      case "float32": return { k: "float", v: value.float32 };
+      case "float64": return { k: "float", v: value.float64 };
+      case "text": return { k: "text", v: value.text };
+      case "data": return { k: "data", v: value.data };
+      case "enum": return { k: "enum", typeId: type.which === "enum" ? type.enum.typeId : 0n, v: value.enum };
+      case "interface": return { k: "void" };
+      case "struct":
+        return { k: "struct", type, v: (value.struct === null ? {} : decodeValue(type, value.struct, this.lookup)) as PlainStruct };
+      case "list":
+        return { k: "list", type, v: value.list === null ? [] : (decodeValue(type, value.list, this.lookup) as DynamicValue[]) };
+      case "anyPointer":
+        return { k: "anyPointer", v: value.anyPointer };
+    }
+  }
+
+  /** A checked compiled value as the codec's plain value for `type`. */
+  toPlain(c: Compiled, type: Type): DynamicValue {
+    switch (c.k) {
+      case "void": return null;
+      case "bool": return c.v;
+      case "int":
+      case "uint":
+        if (type.which === "int64" || type.which === "uint64") return c.v;
+        if (type.which === "float32") return Math.fround(Number(c.v));
+        return Number(c.v);
+      case "float": return type.which === "float32" ? Math.fround(c.v) : c.v;
+      case "text": return c.v;
+      case "data": return c.v;
+      case "enum": return c.v;
+      case "struct": return c.v;
+      case "list": return c.v;
+      case "anyPointer": return c.v;
+    }
+  }
+
+  typeName(type: Type): string {
+    switch (type.which) {
+      case "void": return "Void";
+      case "bool": return "Bool";
+      case "int8": return "Int8";
+      case "int16": return "Int16";
+      case "int32": return "Int32";
+      case "int64": return "Int64";
+      case "uint8": return "UInt8";
+      case "uint16": return "UInt16";
+      case "uint32": return "UInt32";
+      case "uint64": return "UInt64";
+      case "float32": return "Float32";
+      case "float64": return "Float64";
+      case "text": return "Text";
+      case "data": return "Data";
+      case "list": return `List(${this.typeName(type.list.elementType)})`;
+      case "enum": return this.nodeName(type.enum.typeId);
+      case "struct": return this.nodeName(type.struct.typeId);
+      case "interface": return this.nodeName(type.interface.typeId);
+      case "anyPointer": return "AnyPointer";
+    }
+  }
+
+  private nodeName(id: bigint): string {
+    const node = this.ctx.resolver.resolveBootstrapNode(id);
+    return node === null ? "?" : node.displayName.slice(node.displayNamePrefixLength);
+  }
+}
+
+/** Puts a member's value into a plain struct, selecting the union member when it is one. */
+function setMember(target: PlainStruct, field: Field, value: DynamicValue): void {
+  if (field.discriminantValue !== 0xffff) target.which = field.name;
+  target[field.name] = value;
+}
+
+/** The plain value of an element that failed to compile: what an untouched list element holds. */
+function zeroPlain(type: Type): DynamicValue {
+  switch (type.which) {
+    case "void": return null;
+    case "bool": return false;
+    case "int64": case "uint64": return 0n;
+    case "int8": case "int16": case "int32": case "uint8": case "uint16": case "uint32":
+    case "float32": case "float64": case "enum":
+      return 0;
+    default:
+      return null;
+  }
+}
+
+function toValue(ctx: ValueContext, c: Compiled, type: Type): Value {
+  const lookup = (id: bigint): Node => {
+    const node = ctx.resolver.resolveBootstrapNode(id);
+    if (node === null) throw new Error(`internal: no schema for type 0x${id.toString(16)}`);
+    return node;
+  };
+  const plain = (t: Type) => new ValueCompiler(ctx, false).toPlain(c, t);
+  switch (type.which) {
+    case "void": return { which: "void" };
+    case "bool": return { which: "bool", bool: plain(type) as boolean };
+    case "int8": return { which: "int8", int8: plain(type) as number };
+    case "int16": return { which: "int16", int16: plain(type) as number };
+    case "int32": return { which: "int32", int32: plain(type) as number };
+    case "int64": return { which: "int64", int64: plain(type) as bigint };
+    case "uint8": return { which: "uint8", uint8: plain(type) as number };
+    case "uint16": return { which: "uint16", uint16: plain(type) as number };
+    case "uint32": return { which: "uint32", uint32: plain(type) as number };
+    case "uint64": return { which: "uint64", uint64: plain(type) as bigint };
+    case "float32": return { which: "float32", float32: plain(type) as number };
+    case "float64": return { which: "float64", float64: plain(type) as number };
+    case "text": return { which: "text", text: plain(type) as string };
+    case "data": return { which: "data", data: plain(type) as Uint8Array };
+    case "enum": return { which: "enum", enum: plain(type) as number };
+    case "interface": return { which: "interface" };
+    case "struct": return { which: "struct", struct: encodeValue(type, plain(type), lookup) };
+    case "list": return { which: "list", list: encodeValue(type, plain(type), lookup) };
+    case "anyPointer": {
+      if (c.k === "anyPointer") return { which: "anyPointer", anyPointer: c.v };
+      if (c.k === "struct" || c.k === "list") return { which: "anyPointer", anyPointer: encodeValue(c.type, c.v, lookup) };
+      return { which: "anyPointer", anyPointer: null };
+    }
+  }
+}
+
+/** Structural type equality, brands included (capnp compares branded schemas by identity). */
+export function sameType(a: Type, b: Type): boolean {
+  return JSON.stringify(a, bigintReplacer) === JSON.stringify(b, bigintReplacer);
+}
+
+function bigintReplacer(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
+}
+
+/** Replaces generic parameters in `type` by what `brand` binds them to; unbound ones stay as they are. */
+export function bindType(type: Type, brand: Brand): Type {
+  switch (type.which) {
+    case "anyPointer": {
+      const ap = type.anyPointer;
+      if (ap.which !== "parameter") return type;
+      const scope = brand.scopes.find((s) => s.scopeId === ap.parameter.scopeId);
+      if (scope === undefined || scope.which !== "bind") return type;
+      const binding = scope.bind[ap.parameter.parameterIndex];
+      if (binding === undefined) return type;
+      return binding.which === "type" ? binding.type : { which: "anyPointer", anyPointer: { which: "unconstrained", unconstrained: { which: "anyKind" } } };
+    }
+    case "list":
+      return { which: "list", list: { elementType: bindType(type.list.elementType, brand) } };
+    case "struct":
+      return { which: "struct", struct: { typeId: type.struct.typeId, brand: bindBrand(type.struct.brand, brand) } };
+    case "interface":
+      return { which: "interface", interface: { typeId: type.interface.typeId, brand: bindBrand(type.interface.brand, brand) } };
+    case "enum":
+      return type;
+    default:
+      return type;
+  }
+}
+
+function bindBrand(inner: Brand, outer: Brand): Brand {
+  return {
+    scopes: inner.scopes.map((s) =>
+      s.which === "bind"
+        ? { scopeId: s.scopeId, which: "bind" as const, bind: s.bind.map((b) => (b.which === "type" ? { which: "type" as const, type: bindType(b.type, outer) } : b)) }
+        : s,
+    ),
+  };
+}
