@@ -5,7 +5,10 @@
  */
 
 export interface Diagnostic {
-  /** The file's display name (as given on the command line, less any `--src-prefix`). */
+  /**
+   * How errors name the file: the directory as the user typed it, then the path inside it (capnp's own
+   * choice, which differs from the display name in nodes when `--src-prefix` or `-I` is involved).
+   */
   file: string;
   /** Byte range in the file; `start === end` for a point. */
   start: number;
