@@ -323,11 +323,8 @@ class DeclNode implements Resolver {
   }
 
   private traverseDependencies(node: Node, eagerness: number, run: Traversal): void {
-    const dep = (id: bigint, ignoreIfNotFound = false) => {
-      const target = this.compiler.nodesById.get(id);
-      if (target !== undefined) target.traverse(eagerness, run);
-      else if (!ignoreIfNotFound) throw new Error(`internal: dependency ${formatId(id)} not present`);
-    };
+    // Unknown ids are those of failed references (already reported) and of method param structs (aux nodes).
+    const dep = (id: bigint) => this.compiler.nodesById.get(id)?.traverse(eagerness, run);
     const visit = new DependencyVisitor(dep);
     switch (node.which) {
       case "struct":
@@ -345,9 +342,9 @@ class DeclNode implements Resolver {
           visit.brand(s.brand);
         }
         for (const m of node.interface.methods) {
-          dep(m.paramStructType, true);
+          dep(m.paramStructType);
           visit.brand(m.paramBrand);
-          dep(m.resultStructType, true);
+          dep(m.resultStructType);
           visit.brand(m.resultBrand);
           visit.annotations(m.annotations);
         }
