@@ -88,7 +88,10 @@ export interface StructNode {
   discriminantCount: number;
   /** In units of 16 bits. */
   discriminantOffset: number;
-  /** In code order (declaration order); `codeOrder` of each is its index here. */
+  /**
+   * In the order capnp lays fields out (ordinal order, a group where its first member lands); declaration
+   * order is each field's `codeOrder`.
+   */
   fields: Field[];
 }
 
