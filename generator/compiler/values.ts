@@ -373,8 +373,10 @@ class ValueCompiler {
       case "text": return c.v;
       case "data": return c.v;
       case "enum": return c.v;
-      case "struct": return c.v;
-      case "list": return c.v;
+      case "struct":
+      case "list":
+        // Into an AnyPointer a struct or list goes as an encoded pointer, laid out by its own type.
+        return type.which === "anyPointer" ? encodeValue(c.type, c.v, this.lookup) : c.v;
       case "anyPointer": return c.v;
     }
   }
@@ -497,12 +499,12 @@ export function bindType(type: Type, brand: Brand): Type {
   }
 }
 
+/** A brand seen from inside a value of brand `outer`: `inherit` takes the outer bindings of that scope. */
 function bindBrand(inner: Brand, outer: Brand): Brand {
   return {
-    scopes: inner.scopes.map((s) =>
-      s.which === "bind"
-        ? { scopeId: s.scopeId, which: "bind" as const, bind: s.bind.map((b) => (b.which === "type" ? { which: "type" as const, type: bindType(b.type, outer) } : b)) }
-        : s,
-    ),
+    scopes: inner.scopes.map((s) => {
+      if (s.which === "inherit") return outer.scopes.find((o) => o.scopeId === s.scopeId) ?? s;
+      return { scopeId: s.scopeId, which: "bind" as const, bind: s.bind.map((b) => (b.which === "type" ? { which: "type" as const, type: bindType(b.type, outer) } : b)) };
+    }),
   };
 }
