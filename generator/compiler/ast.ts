@@ -26,7 +26,8 @@ export type ExpressionKind =
   /** The magnitude: `-5` is `{ negativeInt, value: 5n }`. */
   | { which: "negativeInt"; value: bigint }
   | { which: "float"; value: number }
-  | { which: "string"; value: string }
+  /** `value` decodes `bytes`, the literal exactly; they differ only where the bytes are not UTF-8. */
+  | { which: "string"; value: string; bytes: Uint8Array }
   | { which: "binary"; value: Uint8Array }
   | { which: "relativeName"; name: LocatedText }
   /** `.Foo`: looked up from the file's top scope. */

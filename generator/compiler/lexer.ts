@@ -14,7 +14,7 @@ export type Token = Readonly<{ start: number; end: number } & TokenKind>;
 
 export type TokenKind =
   | { kind: "identifier"; text: string }
-  | { kind: "string"; text: string }
+  | { kind: "string"; text: string; bytes: Uint8Array }
   | { kind: "binary"; bytes: Uint8Array }
   /** Wrapped to 64 bits, as capnp does. */
   | { kind: "integer"; value: bigint }
@@ -342,14 +342,14 @@ class Lexer {
     }
     const end = pos + 1;
     this.reach(end);
-    let text: string;
+    let raw: Uint8Array;
     if (bytes === null) {
-      text = utf8.decode(b.subarray(start + 1, pos));
+      raw = b.slice(start + 1, pos);
     } else {
       for (let i = runStart; i < pos; i++) bytes.push(b[i]);
-      text = utf8.decode(Uint8Array.from(bytes));
+      raw = Uint8Array.from(bytes);
     }
-    this.token = { kind: "string", text, start, end };
+    this.token = { kind: "string", text: utf8.decode(raw), bytes: raw, start, end };
     return end;
   }
 

@@ -404,7 +404,8 @@ class CapnpParser {
       const rest = many(input, stringLiteral);
       const last = rest.length > 0 ? rest[rest.length - 1] : first;
       const value = first.text + rest.map((t) => t.text).join("");
-      return { which: "string", value, start: first.start, end: last.end };
+      const bytes = rest.length === 0 ? first.bytes : Buffer.concat([first.bytes, ...rest.map((t) => t.bytes)]);
+      return { which: "string", value, bytes, start: first.start, end: last.end };
     },
     (input) => {
       const t = binaryLiteral(input);

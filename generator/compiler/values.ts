@@ -31,11 +31,13 @@ type Compiled =
   /** A non-negative integer. */
   | { k: "uint"; v: bigint }
   | { k: "float"; v: number }
-  | { k: "text"; v: string }
+  /** Bytes when the literal is not valid UTF-8, so they reach the message unchanged. */
+  | { k: "text"; v: string | Uint8Array }
   | { k: "data"; v: Uint8Array }
   | { k: "enum"; typeId: bigint; v: number }
-  | { k: "struct"; type: Type; v: PlainStruct }
-  | { k: "list"; type: Type; v: DynamicValue[] }
+  /** A literal as a plain value, or a constant's value as its encoded bytes, copied as they are. */
+  | { k: "struct"; type: Type; v: PlainStruct | PointerValue }
+  | { k: "list"; type: Type; v: DynamicValue[] | PointerValue }
   | { k: "anyPointer"; v: PointerValue | null };
 
 type PlainStruct = { [field: string]: DynamicValue };
@@ -208,7 +210,8 @@ class ValueCompiler {
       case "float":
         return { k: "float", v: src.value };
       case "string":
-        return type.which === "data" ? { k: "data", v: new TextEncoder().encode(src.value) } : { k: "text", v: src.value };
+        if (type.which === "data") return { k: "data", v: src.bytes };
+        return { k: "text", v: isUtf8(src.bytes) ? src.value : src.bytes };
       case "binary":
         if (type.which !== "data") {
           errorOn(this.errors, src, `Type mismatch; expected ${this.typeName(type)}.`);
@@ -348,12 +351,13 @@ class ValueCompiler {
       case "float64": return { k: "float", v: value.float64 };
       case "text": return { k: "text", v: value.text };
       case "data": return { k: "data", v: value.data };
-      case "enum": return { k: "enum", typeId: type.which === "enum" ? type.enum.typeId : 0n, v: value.enum };
+      // Stored as a plain UInt16, an enum constant is a number to capnp, not an enumerant.
+      case "enum": return { k: "uint", v: BigInt(value.enum) };
       case "interface": return { k: "void" };
       case "struct":
-        return { k: "struct", type, v: (value.struct === null ? {} : decodeValue(type, value.struct, this.lookup)) as PlainStruct };
+        return { k: "struct", type, v: value.struct ?? {} };
       case "list":
-        return { k: "list", type, v: value.list === null ? [] : (decodeValue(type, value.list, this.lookup) as DynamicValue[]) };
+        return { k: "list", type, v: value.list ?? [] };
       case "anyPointer":
         return { k: "anyPointer", v: value.anyPointer };
     }
@@ -411,6 +415,15 @@ class ValueCompiler {
   }
 }
 
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Puts a member's value into a plain struct, selecting the union member when it is one. */
 function setMember(target: PlainStruct, field: Field, value: DynamicValue): void {
   if (field.discriminantValue !== 0xffff) target.which = field.name;
@@ -451,7 +464,10 @@ function toValue(ctx: ValueContext, c: Compiled, type: Type): Value {
     case "uint64": return { which: "uint64", uint64: plain(type) as bigint };
     case "float32": return { which: "float32", float32: plain(type) as number };
     case "float64": return { which: "float64", float64: plain(type) as number };
-    case "text": return { which: "text", text: plain(type) as string };
+    case "text": {
+      const text = plain(type);
+      return { which: "text", text: typeof text === "string" ? text : new TextDecoder().decode(text as Uint8Array) };
+    }
     case "data": return { which: "data", data: plain(type) as Uint8Array };
     case "enum": return { which: "enum", enum: plain(type) as number };
     case "interface": return { which: "interface" };

@@ -666,10 +666,19 @@ class Encoder {
     throw new TypeError(`${path}: expected an enumerant name or ordinal, got ${describe(v)}`);
   }
 
-  /** Writes a non-null value of (substituted) pointer type `t` to pointer word `ptr`. */
+  /** Copies an already encoded value as it is (a constant's value reused inside another value). */
+  private copy(ptr: number, v: PointerValue): void {
+    this.b.copyPointer(ptr, MessageReader.fromFlat(v.canonical).root(), false);
+  }
+
+  /** Writes a non-null value of (substituted) pointer type `t` to pointer word `ptr`; a struct or list may come as a PointerValue. */
   pointer(ptr: number, t: Type, v: DynamicValue, ctx: Ctx, path: string): void {
     switch (t.which) {
       case "text":
+        if (v instanceof Uint8Array) {
+          this.b.setTextBytes(ptr, v);
+          return;
+        }
         if (typeof v !== "string") throw new TypeError(`${path}: expected a string for Text, got ${describe(v)}`);
         this.b.setText(ptr, v);
         return;
@@ -678,10 +687,12 @@ class Encoder {
         this.b.setData(ptr, v);
         return;
       case "list":
+        if (isPointerValue(v)) return this.copy(ptr, v);
         if (!Array.isArray(v)) throw new TypeError(`${path}: expected an array for a List, got ${describe(v)}`);
         this.list(ptr, t.list.elementType, v, ctx, path);
         return;
       case "struct": {
+        if (isPointerValue(v)) return this.copy(ptr, v);
         const plan = planFor(structNode(this.lookup, t.struct.typeId, path));
         const at = this.b.initStruct(ptr, plan.dataWords, plan.ptrCount);
         this.struct(at, plan, v, enterBrand(t.struct.brand, ctx), path);

@@ -469,6 +469,12 @@ export class MessageBuilder {
     }
   }
 
+  /** Text given as its UTF-8 bytes, written as they are (a schema literal may hold bytes that are not UTF-8). */
+  setTextBytes(ptrWord: number, utf8: Uint8Array): void {
+    const at = this.initList(ptrWord, EL_BYTE, utf8.length + 1);
+    this.bytes.set(utf8, at);
+  }
+
   setData(ptrWord: number, data: Uint8Array): void {
     const at = this.initList(ptrWord, EL_BYTE, data.length);
     this.bytes.set(data, at);

@@ -1,0 +1,109 @@
+/**
+ * `ipcgen compile`: what `capnp compile` (0.9.2) does, with ipcgen's built-in compiler.
+ *
+ * Order of work: check every argument (directories, files, outputs, plugins) so that a mistake costs one
+ * line and nothing is written; compile; print the compiler's errors exactly as it formats them; then hand
+ * the encoded `CodeGeneratorRequest` to each output in the order given.
+ */
+import { accessSync, constants, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { CliError } from "./errors.js";
+import { findPlugin, parseOutputSpec, runPlugin, type OutputDirective } from "./plugins.js";
+
+export interface CompileCommandOptions {
+  files: string[];
+  outputs: string[];
+  importPath: string[];
+  standardImport: boolean;
+  srcPrefixes: string[];
+  verbose: boolean;
+}
+
+function requireDirectory(option: string, dir: string, cwd: string): void {
+  const stats = statSync(resolve(cwd, dir), { throwIfNoEntry: false });
+  if (stats === undefined || !stats.isDirectory()) throw new CliError(`${option}: no such directory`);
+}
+
+function requireReadableFile(file: string, cwd: string): void {
+  const full = resolve(cwd, file);
+  const stats = statSync(full, { throwIfNoEntry: false });
+  if (stats === undefined) throw new CliError(`${file}: no such file`);
+  if (!stats.isFile()) throw new CliError(`${file}: not a regular file`);
+  try {
+    accessSync(full, constants.R_OK);
+  } catch {
+    throw new CliError(`${file}: cannot be read (permission denied)`);
+  }
+}
+
+/** Writes all of `bytes` to stdout, which main() keeps from throwing its errors as events. */
+function writeStdout(bytes: Uint8Array): Promise<void> {
+  return new Promise((done, fail) => {
+    process.stdout.write(bytes, (err) => {
+      if (!err) done();
+      else if ((err as NodeJS.ErrnoException).code === "EPIPE") fail(new CliError("stdout was closed before the request was all written"));
+      else fail(new CliError(`cannot write to stdout: ${err.message}`));
+    });
+  });
+}
+
+/** Runs the command; resolves to the exit status. One-line failures are thrown as `CliError`. */
+export async function runCompile(options: CompileCommandOptions): Promise<number> {
+  const cwd = process.cwd();
+  const log = options.verbose ? (line: string) => process.stderr.write(`ipcgen compile: ${line}\n`) : () => {};
+
+  for (const dir of options.importPath) requireDirectory(`-I ${dir}`, dir, cwd);
+  for (const dir of options.srcPrefixes) requireDirectory(`--src-prefix=${dir}`, dir, cwd);
+  const outputs: OutputDirective[] = options.outputs.map((spec) => parseOutputSpec(spec, cwd));
+  for (const file of options.files) requireReadableFile(file, cwd);
+  const plugins = new Map<OutputDirective, string>();
+  for (const output of outputs) {
+    if (output.plugin !== "-") plugins.set(output, findPlugin(output, cwd));
+  }
+
+  // Loaded only now, so that `--help`, `id` and argument mistakes do not pay for loading the compiler.
+  const { compile } = await import("../compiler/index.js");
+  const started = performance.now();
+  log(`compiling ${options.files.join(" ")}`);
+  const result = compile(options.files, {
+    importPath: options.importPath,
+    standardImport: options.standardImport,
+    srcPrefixes: options.srcPrefixes,
+  });
+  for (const message of result.messages) {
+    process.stderr.write(message.endsWith("\n") ? message : `${message}\n`);
+  }
+  if (!result.ok) {
+    if (result.messages.length === 0) throw new CliError("compilation failed");
+    return 1;
+  }
+  const { request } = result;
+  log(
+    `compiled ${request.requestedFiles.length} file(s), ${request.nodes.length} node(s) ` +
+      `in ${Math.round(performance.now() - started)} ms`,
+  );
+
+  if (outputs.length === 0) {
+    // capnp compiles, reports errors, and without an output fails with exactly this complaint.
+    throw new CliError("no outputs specified (the schemas compiled without errors; add -o- or -o PLUGIN)");
+  }
+
+  const { encodeRequest } = await import("../model/request.js");
+  const bytes = encodeRequest(request);
+  log(`request is ${bytes.length} bytes`);
+
+  let status = 0;
+  for (const output of outputs) {
+    const executable = plugins.get(output);
+    if (executable === undefined) {
+      await writeStdout(bytes);
+      continue;
+    }
+    const failure = await runPlugin(output, executable, bytes, log);
+    if (failure !== null) {
+      process.stderr.write(`ipcgen compile: -o ${output.spec}: ${failure}\n`);
+      status = 1;
+    }
+  }
+  return status;
+}

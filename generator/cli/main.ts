@@ -1,0 +1,210 @@
+#!/usr/bin/env node
+/**
+ * The `ipcgen` command. Every failure ends as one line on stderr and a non-zero exit status: 1 for bad
+ * input (usage, files, schemas, plugins), 2 for what is not implemented yet; only `--verbose` shows the
+ * stack of an internal error.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { normalizeArgs, subcommand } from "./args.js";
+import { CliError, oneLine } from "./errors.js";
+
+const COMPILE_EPILOGUE = `\
+Without -o, the files are compiled and errors reported, and the command then fails with "no outputs
+specified", as capnp does. Compile errors are printed to stderr as capnp prints them
+(FILE:LINE:COL-COL: error: MESSAGE) and the exit status is 1.
+
+Examples:
+  ipcgen compile -o- schema.capnp > request.bin      the binary CodeGeneratorRequest
+  ipcgen compile -I src --no-standard-import -o- src/foo.capnp
+  ipcgen compile -o capnp schema.capnp               runs capnpc-capnp from PATH
+  ipcgen compile -o ts:gen schema.capnp              runs capnpc-ts (e.g. from capnp-es) in ./gen`;
+
+const TOP_EPILOGUE =
+  "Generating TypeScript (ipcgen SCHEMA... -o DIR) is not implemented yet: today ipcgen is a Cap'n Proto 0.9.2 " +
+  "schema compiler. Run 'ipcgen compile --help' for its options; docs/cli.md is the full reference.";
+
+/** yargs messages reworded. (A plural message is a {one, other} pair, which @types/yargs does not know.) */
+const MISSING_FILE = "missing FILE: got %s schema files, need at least %s";
+const MESSAGES = {
+  "Not enough non-option arguments: got %s, need at least %s": { one: MISSING_FILE, other: MISSING_FILE },
+} as unknown as Record<string, string>;
+
+/** ipcgen's version, from the package.json above this file (one level more when built into dist/). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "ipcgen" && pkg.version) return pkg.version;
+    } catch {
+      // not here; look further up
+    }
+  }
+  return "unknown";
+}
+
+/** A repeatable string option's value as a list. */
+function list(value: unknown): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+/** Reports a failure of `command` as one line and sets the exit status. */
+function report(command: string, err: unknown, verbose: boolean): void {
+  if (err instanceof CliError) {
+    process.stderr.write(`${command}: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+    return;
+  }
+  if (verbose && err instanceof Error && err.stack) {
+    process.stderr.write(`${command}: internal error: ${err.stack}\n`);
+  } else {
+    const hint = command === "ipcgen compile" ? " (--verbose shows where)" : "";
+    process.stderr.write(`${command}: internal error: ${oneLine(err)}${hint}\n`);
+  }
+  process.exitCode = 1;
+}
+
+async function main(rawArgs: readonly string[]): Promise<void> {
+  const args = normalizeArgs(rawArgs);
+  const isCompile = subcommand(args) === "compile";
+  const verbose = args.includes("--verbose");
+
+  const cli = yargs(args)
+    .scriptName("ipcgen")
+    .parserConfiguration({ "boolean-negation": false })
+    .usage("Usage: ipcgen <command> [options]\n\nReads Cap'n Proto schemas; will generate typed TypeScript IPC stubs for Node.js.")
+    .command(
+      "compile <files..>",
+      "Compile schema files like `capnp compile` and pass the CodeGeneratorRequest to plugins or stdout",
+      (y) =>
+        y
+          .usage(
+            "Usage: ipcgen compile [options] FILE...\n\n" +
+              "Compiles Cap'n Proto schema files with ipcgen's built-in compiler (a port of capnp 0.9.2) and hands " +
+              "the resulting CodeGeneratorRequest to each output named by -o. A drop-in for `capnp compile`: " +
+              "same options, same request, same error messages.",
+          )
+          .positional("files", {
+            describe: "Schema files to compile; each becomes a requested file of the request",
+            defaultDescription: "none",
+            type: "string",
+          })
+          .option("output", {
+            alias: "o",
+            type: "string",
+            requiresArg: true,
+            describe:
+              "Output, repeatable: -o PLUGIN[:DIR]. '-' writes the binary (framed) CodeGeneratorRequest to stdout. " +
+              "A PLUGIN without a slash runs the executable 'capnpc-PLUGIN' found on PATH (-o capnp runs capnpc-capnp); " +
+              "one with a slash is the path of the executable. The plugin reads the request on stdin and runs in DIR " +
+              "(default: the current directory; created if missing). Several -o run in the order given; a failed " +
+              "plugin is reported with its name and exit status",
+          })
+          .option("import-path", {
+            alias: "I",
+            type: "string",
+            requiresArg: true,
+            describe:
+              "Directory searched, in the order given, for absolute imports (import \"/foo/bar.capnp\"). Repeatable",
+          })
+          .option("no-standard-import", {
+            type: "boolean",
+            default: false,
+            describe:
+              "Do not search the standard import directory after the -I directories. ipcgen's standard directory is " +
+              "its bundled copy of Cap'n Proto's schemas (import \"/capnp/c++.capnp\" and the like), where capnp " +
+              "searches /usr/local/include and /usr/include",
+          })
+          .option("src-prefix", {
+            type: "string",
+            requiresArg: true,
+            describe:
+              "A directory prefix removed from the names of the FILEs given, for their names in the request (and so " +
+              "in the plugins' output paths and in error messages): --src-prefix=src src/foo.capnp is named " +
+              "foo.capnp. Repeatable; must be an existing directory",
+          })
+          .option("verbose", {
+            type: "boolean",
+            default: false,
+            describe: "Log what ipcgen does (files compiled, request size, plugins run) to stderr; show internal errors' stacks",
+          })
+          .epilogue(COMPILE_EPILOGUE),
+      async (argv) => {
+        const { runCompile } = await import("./compile.js");
+        process.exitCode = await runCompile({
+          files: list(argv.files),
+          outputs: list(argv.output),
+          importPath: list(argv["import-path"]),
+          standardImport: !argv["no-standard-import"],
+          srcPrefixes: list(argv["src-prefix"]),
+          verbose: argv.verbose,
+        });
+      },
+    )
+    .command(
+      "id",
+      "Print a new random 64-bit file id, like `capnp id` (@0x...); every schema file starts with one",
+      (y) => y.usage("Usage: ipcgen id\n\nPrints a new random file id, e.g. @0xd169a92246dc7893, for the first line of a new schema file."),
+      async () => {
+        const { randomFileId, formatId } = await import("../compiler/ids.js");
+        process.stdout.write(`@${formatId(randomFileId())}\n`);
+      },
+    )
+    .command(
+      "$0 [schemas..]",
+      "Generate TypeScript IPC stubs from SCHEMA files into DIR: NOT IMPLEMENTED YET (exits with status 2)",
+      (y) =>
+        y
+          .positional("schemas", { describe: "Schema files to generate TypeScript from (not implemented yet)", type: "string" })
+          .option("out", {
+            alias: "o",
+            type: "string",
+            requiresArg: true,
+            describe: "Directory for the generated TypeScript (planned; not implemented yet)",
+          }),
+      (argv) => {
+        if (list(argv.schemas).length === 0) {
+          cli.showHelp((text) => process.stderr.write(`${text}\n`));
+          process.exitCode = 1;
+          return;
+        }
+        throw new CliError(
+          "generating TypeScript from schemas is not implemented yet; " +
+            "use 'ipcgen compile' to compile schemas (see 'ipcgen --help')",
+          2,
+        );
+      },
+    )
+    .strict()
+    .updateStrings(MESSAGES)
+    .help()
+    .alias("help", "h")
+    .version(packageVersion())
+    .epilogue(TOP_EPILOGUE)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((message, err) => {
+      if (err) throw err;
+      const command = isCompile ? "ipcgen compile" : "ipcgen";
+      throw new CliError(`${message}\nTry '${command} --help' for more information.`);
+    });
+
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    report(isCompile ? "ipcgen compile" : "ipcgen", err, verbose);
+  }
+}
+
+// A write error on stdout (a reader that went away) reaches the write's callback; without a listener it would
+// also be thrown as an unhandled 'error' event.
+process.stdout.on("error", () => {});
+
+main(hideBin(process.argv)).catch((err: unknown) => {
+  process.stderr.write(`ipcgen: internal error: ${oneLine(err)}\n`);
+  process.exitCode = 1;
+});
