@@ -12,6 +12,7 @@ import { groupId, methodParamsId } from "./ids.js";
 import { GroupLayout, StructLayout, UnionLayout, type LayoutScope } from "./layout.js";
 import { NO_IMPLICIT_PARAMS, type ImplicitParams, type Resolver } from "./resolver.js";
 import { compileValue, defaultValueOf, type ValueContext } from "./values.js";
+import { markNullness } from "../model/codec.js";
 import {
   NO_DISCRIMINANT,
   type Annotation,
@@ -270,7 +271,8 @@ export class NodeTranslator implements ValueContext {
           scopeId: 0n, // detached: not nested in any scope
           parameters: implicitParams.map((name) => ({ name })),
           isGeneric: parent.isGeneric || implicitParams.length > 0,
-          nestedNodes: [],
+          // capnp never sets nestedNodes of param structs and groups: a null list, not an empty one.
+          nestedNodes: markNullness([], true),
           annotations: [],
           which: "struct",
           struct: newStructNode(),
@@ -558,7 +560,7 @@ class StructTranslator {
       scopeId: 0n,
       parameters: [],
       isGeneric: parent.isGeneric,
-      nestedNodes: [],
+      nestedNodes: markNullness([], true),
       annotations: [],
       which: "struct",
       struct,

@@ -226,7 +226,13 @@ class ValueCompiler {
         const elementType = type.list.elementType;
         const elements = src.elements.map((e) => {
           const c = this.compile(e, elementType);
-          return c === null ? zeroPlain(elementType) : this.toPlain(c, elementType);
+          if (c === null) return zeroPlain(elementType);
+          const plain = this.toPlain(c, elementType);
+          // Struct list elements are written inline, so a constant's encoded struct is decoded to be copied.
+          if (elementType.which === "struct" && plain !== null && typeof plain === "object" && "canonical" in plain) {
+            return decodeValue(elementType, plain as PointerValue, this.lookup) as DynamicValue;
+          }
+          return plain;
         });
         return { k: "list", type, v: elements };
       }
