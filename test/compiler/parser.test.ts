@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Declaration, Expression } from "../../generator/compiler/ast.js";
 import { lex, type Token } from "../../generator/compiler/lexer.js";
 import { FileErrorReporter, type Diagnostic } from "../../generator/compiler/diagnostics.js";
-import { parseCapnpText, type TextValue } from "./capnp-text.js";
+import { parseCapnpText, type TextValue } from "./support/capnp-text.js";
 import {
   capnpParserErrors,
   capnpRequestText,

@@ -7,7 +7,8 @@
  */
 import { spawnSync } from "node:child_process";
 
-export type TextValue = string | TextValue[] | { [field: string]: TextValue };
+export type { TextValue } from "./capnp-text.js";
+import { parseCapnpText } from "./capnp-text.js";
 
 export interface CapnpRun {
   status: number;
@@ -33,79 +34,4 @@ export function capnpCompile(args: string[], cwd: string): CapnpRun {
 }
 
 /** Parses the output of `capnp convert binary:text`. */
-export function parseCapnpText(text: string): TextValue {
-  let pos = 0;
-  const skip = () => {
-    while (pos < text.length && /\s/.test(text[pos])) pos++;
-  };
-  const expect = (ch: string) => {
-    skip();
-    if (text[pos] !== ch) throw new Error(`expected '${ch}' at ${pos}: ${text.slice(pos, pos + 40)}`);
-    pos++;
-  };
-  const parseString = (): string => {
-    pos++; // opening quote
-    let out = "";
-    while (text[pos] !== '"') {
-      if (text[pos] === "\\") {
-        const e = text[++pos];
-        if (e === "x") {
-          out += String.fromCharCode(parseInt(text.slice(pos + 1, pos + 3), 16));
-          pos += 3;
-          continue;
-        }
-        out += ({ n: "\n", t: "\t", r: "\r", "0": "\0" } as Record<string, string>)[e] ?? e;
-        pos++;
-      } else out += text[pos++];
-    }
-    pos++;
-    return out;
-  };
-  const parseValue = (): TextValue => {
-    skip();
-    const ch = text[pos];
-    if (ch === "(") {
-      pos++;
-      const obj: { [field: string]: TextValue } = {};
-      skip();
-      while (text[pos] !== ")") {
-        const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(pos, pos + 100));
-        if (!m) throw new Error(`expected field name at ${pos}`);
-        pos += m[0].length;
-        expect("=");
-        obj[m[0]] = parseValue();
-        skip();
-        if (text[pos] === ",") pos++;
-        skip();
-      }
-      pos++;
-      return obj;
-    }
-    if (ch === "[") {
-      pos++;
-      const list: TextValue[] = [];
-      skip();
-      while (text[pos] !== "]") {
-        list.push(parseValue());
-        skip();
-        if (text[pos] === ",") pos++;
-        skip();
-      }
-      pos++;
-      return list;
-    }
-    if (ch === '"') return parseString();
-    if (text.startsWith("<opaque pointer>", pos)) {
-      pos += "<opaque pointer>".length;
-      return "<opaque pointer>";
-    }
-    const m = /^[^\s,()[\]]+/.exec(text.slice(pos, pos + 400));
-    if (!m) throw new Error(`unexpected text at ${pos}: ${text.slice(pos, pos + 40)}`);
-    pos += m[0].length;
-    return m[0];
-  };
-  const value = parseValue();
-  skip();
-  if (pos !== text.length) throw new Error(`trailing text at ${pos}`);
-  return value;
-}
+export { parseCapnpText } from "./capnp-text.js";
