@@ -91,8 +91,9 @@ export function defaultValueOf(type: Type): Value {
  */
 export function compileValue(ctx: ValueContext, source: Expression, type: Type, scopeBrand: Brand | null, isBootstrap: boolean): Value | null {
   const t = scopeBrand === null ? type : bindType(type, scopeBrand);
-  const compiled = new ValueCompiler(ctx, isBootstrap).compile(source, t);
-  return compiled === null ? null : toValue(ctx, compiled, t);
+  const compiler = new ValueCompiler(ctx, isBootstrap);
+  const compiled = compiler.compile(source, t);
+  return compiled === null ? null : toValue(compiler, compiled, t);
 }
 
 class ValueCompiler {
@@ -105,7 +106,7 @@ class ValueCompiler {
     return this.ctx.errors;
   }
 
-  private lookup = (id: bigint): Node => {
+  readonly lookup = (id: bigint): Node => {
     const node = this.ctx.resolver.resolveBootstrapNode(id);
     if (node === null) throw new Error(`internal: no schema for type 0x${id.toString(16)}`);
     return node;
@@ -450,13 +451,9 @@ function zeroPlain(type: Type): DynamicValue {
   }
 }
 
-function toValue(ctx: ValueContext, c: Compiled, type: Type): Value {
-  const lookup = (id: bigint): Node => {
-    const node = ctx.resolver.resolveBootstrapNode(id);
-    if (node === null) throw new Error(`internal: no schema for type 0x${id.toString(16)}`);
-    return node;
-  };
-  const plain = (t: Type) => new ValueCompiler(ctx, false).toPlain(c, t);
+function toValue(compiler: ValueCompiler, c: Compiled, type: Type): Value {
+  const lookup = compiler.lookup;
+  const plain = (t: Type) => compiler.toPlain(c, t);
   switch (type.which) {
     case "void": return { which: "void" };
     case "bool": return { which: "bool", bool: plain(type) as boolean };
