@@ -12,7 +12,7 @@ import type { ErrorReporter } from "./diagnostics.js";
 import { expressionString } from "./expression-string.js";
 import type { BrandedDecl } from "./generics.js";
 import { NO_IMPLICIT_PARAMS, type ImplicitParams, type Resolver } from "./resolver.js";
-import { decodePointer, decodeValue, encodeValue, type DynamicValue } from "../model/codec.js";
+import { decodePointer, encodeValue, markTextBytes, recordedTextBytes, type DynamicValue } from "../model/codec.js";
 import { MessageReader } from "../model/wire.js";
 import type { Brand, Field, Node, PointerValue, Type, Value } from "../model/schema.js";
 
@@ -91,9 +91,26 @@ export function defaultValueOf(type: Type): Value {
  */
 export function compileValue(ctx: ValueContext, source: Expression, type: Type, scopeBrand: Brand | null, isBootstrap: boolean): Value | null {
   const t = scopeBrand === null ? type : bindType(type, scopeBrand);
+  if (!typeLoads(ctx, t)) {
+    // As capnp's resolveBootstrapType: a type whose schema failed to load (its error already reported,
+    // e.g. "Bad news") leaves the value uncompiled.
+    if (!ctx.errors.hadErrors()) errorOn(ctx.errors, source, "Internal compiler bug: Bootstrap schema failed to load.");
+    return null;
+  }
   const compiler = new ValueCompiler(ctx, isBootstrap);
   const compiled = compiler.compile(source, t);
   return compiled === null ? null : toValue(compiler, compiled, t);
+}
+
+/** Whether the schemas `type` names (through list element types) have bootstrap nodes. */
+function typeLoads(ctx: ValueContext, type: Type): boolean {
+  switch (type.which) {
+    case "struct": return ctx.resolver.resolveBootstrapNode(type.struct.typeId) !== null;
+    case "enum": return ctx.resolver.resolveBootstrapNode(type.enum.typeId) !== null;
+    case "interface": return ctx.resolver.resolveBootstrapNode(type.interface.typeId) !== null;
+    case "list": return typeLoads(ctx, type.list.elementType);
+    default: return true;
+  }
 }
 
 class ValueCompiler {
@@ -228,12 +245,8 @@ class ValueCompiler {
         const elements = src.elements.map((e) => {
           const c = this.compile(e, elementType);
           if (c === null) return zeroPlain(elementType);
-          const plain = this.toPlain(c, elementType);
-          // Struct list elements are written inline, so a constant's encoded struct is decoded to be copied.
-          if (elementType.which === "struct" && plain !== null && typeof plain === "object" && "canonical" in plain) {
-            return decodeValue(elementType, plain as PointerValue, this.lookup) as DynamicValue;
-          }
-          return plain;
+          // A constant's encoded struct stays encoded: the codec copies it into the element as it is.
+          return this.toPlain(c, elementType);
         });
         return { k: "list", type, v: elements };
       }
@@ -356,7 +369,7 @@ class ValueCompiler {
       case "uint64": return { k: "uint", v: value.uint64 };
       case "float32": return { k: "float", v: value.float32 };
       case "float64": return { k: "float", v: value.float64 };
-      case "text": return { k: "text", v: value.text };
+      case "text": return { k: "text", v: recordedTextBytes(value, "text") ?? value.text };
       case "data": return { k: "data", v: value.data };
       // Stored as a plain UInt16, an enum constant is a number to capnp, not an enumerant.
       case "enum": return { k: "uint", v: BigInt(value.enum) };
@@ -469,7 +482,9 @@ function toValue(compiler: ValueCompiler, c: Compiled, type: Type): Value {
     case "float64": return { which: "float64", float64: plain(type) as number };
     case "text": {
       const text = plain(type);
-      return { which: "text", text: typeof text === "string" ? text : new TextDecoder().decode(text as Uint8Array) };
+      if (typeof text === "string") return { which: "text", text };
+      // Bytes that are not UTF-8: the string is for reading, the bytes are what gets encoded and reused.
+      return markTextBytes({ which: "text", text: new TextDecoder().decode(text as Uint8Array) }, "text", text as Uint8Array);
     }
     case "data": return { which: "data", data: plain(type) as Uint8Array };
     case "enum": return { which: "enum", enum: plain(type) as number };

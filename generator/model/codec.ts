@@ -85,6 +85,25 @@ export function recordedNullness(value: object): boolean | undefined {
   return nullness.get(value);
 }
 
+/**
+ * A schema's Text literal may hold bytes that are not UTF-8; the plain model's Text is a string, so the
+ * bytes ride beside it: `markTextBytes(obj, field, bytes)` makes the encoder write `bytes` for that Text
+ * field of `obj` instead of the string's UTF-8.
+ */
+const textBytes = new WeakMap<object, Map<string, Uint8Array>>();
+
+export function markTextBytes<T extends object>(obj: T, field: string, bytes: Uint8Array): T {
+  let fields = textBytes.get(obj);
+  if (fields === undefined) textBytes.set(obj, (fields = new Map()));
+  fields.set(field, bytes);
+  return obj;
+}
+
+/** The bytes recorded by `markTextBytes` for `field` of `obj`, if any. */
+export function recordedTextBytes(obj: object, field: string): Uint8Array | undefined {
+  return textBytes.get(obj)?.get(field);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Brand contexts
 
@@ -586,8 +605,9 @@ class Encoder {
     for (const key in obj) {
       if (key === "which") continue;
       const fp = plan.byName.get(key);
-      const v = obj[key];
+      let v = obj[key];
       if (fp === undefined) throw new TypeError(`${where}: struct ${plan.name} has no field '${key}'`);
+      if (typeof v === "string") v = recordedTextBytes(obj, key) ?? v;
       if (v === undefined) continue;
       if (fp.field.discriminantValue !== NO_DISCRIMINANT && fp !== member) {
         throw new TypeError(`${where}.${key}: union member set but 'which' is ${describe(which)}`);
@@ -671,6 +691,15 @@ class Encoder {
     this.b.copyPointer(ptr, MessageReader.fromFlat(v.canonical).root(), false);
   }
 
+  /** Copies an encoded struct (a PointerValue) into a struct-list element, as capnp sets an element from a reader. */
+  private copyElement(at: number, plan: StructPlan, v: PointerValue, path: string): void {
+    const root = MessageReader.fromFlat(v.canonical).root();
+    if (root.isNull()) return;
+    const s = root.struct();
+    if (s === null) throw new TypeError(`${path}: expected an encoded struct, got a list`);
+    this.b.copyStructContent(at, plan.dataWords, plan.ptrCount, s, false);
+  }
+
   /** Writes a non-null value of (substituted) pointer type `t` to pointer word `ptr`; a struct or list may come as a PointerValue. */
   pointer(ptr: number, t: Type, v: DynamicValue, ctx: Ctx, path: string): void {
     switch (t.which) {
@@ -730,8 +759,10 @@ class Encoder {
         const inner = enterBrand(et.struct.brand, ctx);
         let at = b.initStructList(ptr, n, plan.dataWords, plan.ptrCount);
         for (let i = 0; i < n; i++) {
-          if (arr[i] === null || arr[i] === undefined) throw new TypeError(`${path}[${i}]: a list of structs cannot hold null`);
-          this.struct(at, plan, arr[i], inner, `${path}[${i}]`);
+          const v = arr[i];
+          if (v === null || v === undefined) throw new TypeError(`${path}[${i}]: a list of structs cannot hold null`);
+          if (isPointerValue(v)) this.copyElement(at, plan, v, `${path}[${i}]`);
+          else this.struct(at, plan, v, inner, `${path}[${i}]`);
           at += plan.dataWords + plan.ptrCount;
         }
         return;

@@ -522,9 +522,7 @@ export class MessageBuilder {
       const dataWords = (dataBytes + 7) >>> 3;
       let at = this.initStructList(ptrWord, l.length, dataWords, ptrCount);
       for (let i = 0; i < l.length; i++) {
-        const e = l.struct(i);
-        this.bytes.set(e.segment.bytes.subarray(e.dataByte, e.dataByte + Math.min(dataBytes, e.dataBytes)), at * 8);
-        for (let j = 0; j < ptrCount; j++) this.copyPointer(at + dataWords + j, e.pointer(j)!, canonical);
+        this.copyStructContent(at, dataWords, ptrCount, l.struct(i), canonical);
         at += dataWords + ptrCount;
       }
       return;
@@ -539,6 +537,16 @@ export class MessageBuilder {
     this.bytes.set(l.segment.bytes.subarray(l.startByte, l.startByte + whole), at);
     // Padding bits after the last element of a bit list are not part of the value: leave them zero.
     if (bits & 7) this.bytes[at + whole] = l.segment.bytes[l.startByte + whole] & ((1 << (bits & 7)) - 1);
+  }
+
+  /**
+   * Deep-copies a struct's content into space already allocated at word `at` (a struct-list element),
+   * cutting or zero-filling its sections to `dataWords` and `ptrCount`, as C++'s struct copy does.
+   */
+  copyStructContent(at: number, dataWords: number, ptrCount: number, s: StructReader, canonical: boolean): void {
+    this.bytes.set(s.segment.bytes.subarray(s.dataByte, s.dataByte + Math.min(dataWords * 8, s.dataBytes)), at * 8);
+    const n = Math.min(ptrCount, s.ptrCount);
+    for (let j = 0; j < n; j++) this.copyPointer(at + dataWords + j, s.pointer(j)!, canonical);
   }
 
   /** The message as one segment without a table (the flat / canonical format). */

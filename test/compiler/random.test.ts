@@ -92,17 +92,6 @@ describe.skipIf(oracle === null)(`random schemas (seeds ${FIRST_SEED}..${FIRST_S
     chunks.push(Array.from({ length: Math.min(SEEDS_PER_TEST, COUNT - i) }, (_, j) => FIRST_SEED + i + j));
   }
 
-  /**
-   * Seeds where ipcgen is known to differ from capnp, each with its cause. They are checked to still differ,
-   * so that a fix shows up here and the list only shrinks. Everything else must match.
-   */
-  const KNOWN_DIFFERENCES = new Map<number, string>([
-    [102, "a struct constant reused inside a struct-list element is decoded and re-encoded, not copied"],
-    [133, "a Text constant that is not UTF-8, reused in another value, loses its raw bytes"],
-    [516, "a value needs a group node of a struct in another file that is not bootstrapped yet"],
-    [936, "a struct constant reused inside a struct-list element is decoded and re-encoded, not copied"],
-  ]);
-
   it.each(chunks.map((seeds) => [`${seeds[0]}..${seeds[seeds.length - 1]}`, seeds] as const))(
     "seeds %s: ipcgen's model equals capnp's",
     async (_label, seeds) => {
@@ -110,10 +99,6 @@ describe.skipIf(oracle === null)(`random schemas (seeds ${FIRST_SEED}..${FIRST_S
       for (const seed of seeds) {
         const schema = schemas[seed - FIRST_SEED];
         const problem = await compareSeed(schema);
-        if (KNOWN_DIFFERENCES.has(seed)) {
-          if (problem === null) failures.push(`seed ${seed}: listed as a known difference but now matches capnp; remove it from KNOWN_DIFFERENCES`);
-          continue;
-        }
         if (problem !== null) failures.push(`seed ${seed} (${schema.schemas.join(", ")}): ${problem}\n  ${replay(seed)}`);
       }
       const summary = `${failures.length} of ${seeds.length} seeds differ (seeds ${failures.map((f) => f.split(" ")[1]).join(", ")})`;
