@@ -13,7 +13,7 @@ import { expressionString } from "./expression-string.js";
 import type { BrandedDecl } from "./generics.js";
 import { NO_IMPLICIT_PARAMS, type ImplicitParams, type Resolver } from "./resolver.js";
 import { decodePointer, encodeValue, markTextBytes, recordedTextBytes, type DynamicValue } from "../model/codec.js";
-import { MessageReader } from "../model/wire.js";
+import { MessageReader } from "../../runtime/codec/wire.js";
 import type { Brand, Field, Node, PointerValue, Type, Value } from "../model/schema.js";
 
 /** What the value compiler needs from the declaration it works for. */

@@ -33,7 +33,7 @@ import {
   type ListReader,
   type PointerReader,
   type StructReader,
-} from "./wire.js";
+} from "../../runtime/codec/wire.js";
 
 /** Plain dynamic values the codec reads and writes. */
 export type DynamicValue =

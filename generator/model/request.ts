@@ -6,7 +6,7 @@
 import { decodeStruct, encodeRootStruct, nodeLookup, type DynamicStruct, type DynamicValue, type EncodeOptions } from "./codec.js";
 import type { CodeGeneratorRequest, Field, Node } from "./schema.js";
 import { SCHEMA_CAPNP_NODES } from "./schema-capnp.nodes.js";
-import { MessageBuilder, MessageReader, type ReaderOptions } from "./wire.js";
+import { MessageBuilder, MessageReader, type ReaderOptions } from "../../runtime/codec/wire.js";
 
 /** `CodeGeneratorRequest`'s node id in schema.capnp. */
 export const CODE_GENERATOR_REQUEST_ID = 0xbfc546f6210ad7cen;

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decodeStruct, decodeValue, encodeStruct, encodeValue } from "../../generator/model/codec.js";
 import type { Node, Type } from "../../generator/model/schema.js";
-import { MessageReader, canonicalize } from "../../generator/model/wire.js";
+import { MessageReader, canonicalize } from "../../runtime/codec/wire.js";
 import { TEST_CAPNP, canonical, capnp, decodeToText, encodeText, frame, testSchema } from "./oracle.js";
 
 const defaultsText = readFileSync(new URL("./fixtures/test-defaults.txt", import.meta.url), "utf8");

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { decodeRequest, encodeRequest } from "../../generator/model/request.js";
 import { SCHEMA_CAPNP_NODES } from "../../generator/model/schema-capnp.nodes.js";
 import { NO_DISCRIMINANT, type Node } from "../../generator/model/schema.js";
-import { MessageReader, canonicalize } from "../../generator/model/wire.js";
+import { MessageReader, canonicalize } from "../../runtime/codec/wire.js";
 import { officialSchemaNodes, nodesOfFile } from "../../scripts/gen-schema-nodes.js";
 import { CORPUS, canonical, capnp, compile, requestText, testSchema } from "./oracle.js";
 

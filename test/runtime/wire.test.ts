@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { decodeStruct } from "../../generator/model/codec.js";
 import { decodeRequest } from "../../generator/model/request.js";
-import { MessageBuilder, MessageDecodeError, MessageReader, canonicalize } from "../../generator/model/wire.js";
-import { encodeText, testSchema } from "./oracle.js";
+import { MessageBuilder, MessageDecodeError, MessageReader, canonicalize } from "../../runtime/codec/wire.js";
+import { encodeText, testSchema } from "../model/oracle.js";
 
 /** Reads the whole message as a TestAllTypes (every pointer followed). */
 function readAll(bytes: Uint8Array, flat = false): unknown {

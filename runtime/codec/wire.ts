@@ -1,5 +1,6 @@
 /**
- * A small Cap'n Proto message layer: just enough of the wire format for the model codec.
+ * ipcgen's own Cap'n Proto message layer, under both the compiler's model codec and the fast paths of
+ * generated code (plain-object views). It reads and writes the same bytes as capnp-ts and the C++ library.
  *
  * Reading handles everything a conforming writer may produce (multi-segment messages, far and double-far
  * pointers, every list encoding) and defends against hostile input: every access is bounds-checked, the
