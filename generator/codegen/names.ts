@@ -1,0 +1,90 @@
+/**
+ * Naming rules of generated TypeScript, as pure functions. One rule for each kind of name, so the
+ * generator, the templates and the docs (docs/codegen.md) agree.
+ */
+import type { Node } from "../model/schema.js";
+
+/**
+ * Members a struct class inherits from capnp-ts's `Pointer`/`Struct`, or that ipcgen adds: a schema field
+ * of the same name gets a trailing underscore instead of shadowing them.
+ */
+const RESERVED_MEMBERS = new Set([
+  "_capnp",
+  "byteOffset",
+  "segment",
+  "constructor",
+  "toString",
+  "which",
+  "prototype",
+]);
+
+/** Statics of a struct class: nested type names are UpperCamel in practice, but a schema may say otherwise. */
+const RESERVED_STATICS = new Set(["_capnp", "encode", "decode", "_read", "_write", "_codec", "name", "length", "prototype", "caller", "arguments"]);
+
+/** TypeScript reserved words that cannot be a class, enum or const name. */
+const RESERVED_WORDS = new Set(
+  (
+    "break case catch class const continue debugger default delete do else enum export extends false finally for " +
+    "function if import in instanceof new null return super switch this throw true try typeof var void while with " +
+    "implements interface let package private protected public static yield await any boolean number string symbol " +
+    "bigint object unknown never undefined capnp codec"
+  ).split(" "),
+);
+
+/** The name of a field's accessor on a struct class. */
+export function memberName(fieldName: string): string {
+  return RESERVED_MEMBERS.has(fieldName) ? `${fieldName}_` : fieldName;
+}
+
+/** The name of a nested type as a static of its parent class. */
+export function staticName(name: string): string {
+  return RESERVED_STATICS.has(name) ? `${name}_` : name;
+}
+
+/** A top-level identifier (class, enum, const) that is safe in a module. */
+export function safeIdentifier(name: string): string {
+  return RESERVED_WORDS.has(name) ? `${name}_` : name;
+}
+
+/** `fooBar` -> `FooBar`. */
+export function capitalize(name: string): string {
+  return name.length === 0 ? name : name[0].toUpperCase() + name.slice(1);
+}
+
+/** `fooBar`, `FooBar`, `foo_bar` -> `FOO_BAR` (capnp-ts's spelling of enumerants and union tags). */
+export function upperSnake(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z])([A-Z][a-z])/g, "$1_$2")
+    .toUpperCase();
+}
+
+/**
+ * The module-level name of a node: the names from the file scope down, joined by `_`, as capnp-ts names
+ * them (`Outer.Inner` becomes `Outer_Inner`). Groups take the group field's capitalized name.
+ */
+export function nodeIdentifier(node: Node, scopeNames: readonly string[]): string {
+  void node;
+  return safeIdentifier(scopeNames.join("_"));
+}
+
+/** The generated module for a schema file: `foo/bar.capnp` -> `foo/bar.capnp.ts`. */
+export function outputPath(schemaFile: string): string {
+  return `${schemaFile.replace(/^\/+/, "")}.ts`;
+}
+
+/** The ESM specifier one generated module uses to import another. */
+export function importSpecifier(fromFile: string, toFile: string): string {
+  const from = outputPath(fromFile).split("/").slice(0, -1);
+  const to = outputPath(toFile).replace(/\.ts$/, ".js").split("/");
+  let common = 0;
+  while (common < from.length && common < to.length - 1 && from[common] === to[common]) common++;
+  const up = from.length - common;
+  const rest = to.slice(common).join("/");
+  return up === 0 ? `./${rest}` : `${"../".repeat(up)}${rest}`;
+}
+
+/** `0x` followed by 16 hex digits. */
+export function hexId(id: bigint): string {
+  return `0x${id.toString(16).padStart(16, "0")}`;
+}

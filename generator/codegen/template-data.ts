@@ -1,0 +1,805 @@
+/**
+ * The model (a `CodeGeneratorRequest`) to template data: plain objects holding every name, type and
+ * expression the templates print, so that templates stay free of logic. Pure: same request, same data.
+ *
+ * Generated code has two faces per struct, both wire-identical to the C++ library:
+ *   - a capnp-ts `Struct` subclass (builders and readers over a capnp-ts `Message`), and
+ *   - a plain-object view (`X.Plain` / `X.Init` types, `X.encode` / `X.decode`), whose readers and writers
+ *     are specialized to constant offsets over ipcgen's wire layer (`ipcgen/codec`), for speed.
+ */
+import { MessageBuilder } from "../../runtime/codec/wire.js";
+import { decodeValue, nodeLookup, type NodeLookup } from "../model/codec.js";
+import type { CodeGeneratorRequest, Field, Node, SourceInfo, Type, Value } from "../model/schema.js";
+import { NO_DISCRIMINANT } from "../model/schema.js";
+import { capitalize, hexId, importSpecifier, memberName, safeIdentifier, staticName, upperSnake } from "./names.js";
+import { bytes as bytesLiteral, literal, numberLiteral } from "./literals.js";
+
+export interface FileData {
+  /** The schema file, as the request names it. */
+  source: string;
+  fileId: string;
+  /** Other generated modules this one uses, by specifier, with the names it imports. */
+  imports: { from: string; names: string[] }[];
+  enums: EnumData[];
+  structs: StructData[];
+  consts: ConstData[];
+}
+
+export interface EnumData {
+  name: string;
+  doc: string | null;
+  enumerants: { name: string; value: number; doc: string | null }[];
+}
+
+export interface ConstData {
+  name: string;
+  doc: string | null;
+  type: string;
+  value: string;
+}
+
+export interface StructData {
+  name: string;
+  displayName: string;
+  doc: string | null;
+  id: string;
+  dataBytes: number;
+  dataWords: number;
+  pointerCount: number;
+  isGroup: boolean;
+  /** `_capnp` entries besides displayName/id/size: default masks and default pointers. */
+  defaults: { key: string; expr: string }[];
+  /** List constructors cached as statics, assigned once every class exists. */
+  listCtors: { key: string; elementType: string; expr: string }[];
+  fields: FieldData[];
+  union: UnionData | null;
+  /** Nested types, as `Outer.Inner` aliases. */
+  nested: { name: string; target: string; isType: boolean; isValue: boolean }[];
+  plain: PlainData;
+}
+
+export interface UnionData {
+  whichEnum: string;
+  discriminantByte: number;
+  members: { tag: string; value: number; name: string }[];
+}
+
+export interface FieldData {
+  /** Accessor name on the class. */
+  name: string;
+  /** Capitalized, for getX/initX/hasX. */
+  cap: string;
+  doc: string | null;
+  /** Which accessor template prints the field. */
+  kind: "primitive" | "void" | "text" | "data" | "struct" | "list" | "pointer" | "group";
+  type: string;
+  /** Setter parameter type (wider than `type` for 64-bit integers). */
+  setType: string;
+  get: string;
+  set: string;
+  /** For pointers: the argument list that picks the field for has/adopt/disown, and init expression. */
+  pointerIndex: number;
+  init: string | null;
+  /** Union membership: the test before a get, the discriminant write before a set. */
+  member: { value: number; discriminantByte: number; tag: string } | null;
+}
+
+export interface PlainData {
+  /** Lines of the `Plain` type body (non-union fields). */
+  fields: { name: string; type: string; initType: string; doc: string | null }[];
+  /** Union variants: `which` tag plus the member's field, if it has a value. */
+  variants: { which: string; field: { name: string; type: string; initType: string } | null }[];
+  /** Statements of `_read(s)`: `const base = {...}` then the union switch. */
+  reads: { name: string; expr: string }[];
+  variantReads: { value: number; which: string; name: string | null; expr: string | null }[];
+  discriminantByte: number;
+  /** Statements of `_write(b, at, v)`. */
+  writes: string[];
+  variantWrites: { which: string; value: number; stmt: string | null }[];
+}
+
+interface Ctx {
+  request: CodeGeneratorRequest;
+  nodes: Map<bigint, Node>;
+  lookup: NodeLookup;
+  docs: Map<bigint, SourceInfo>;
+  /** Module-level identifier of every struct/enum node of every file. */
+  names: Map<bigint, string>;
+  /** File id of every node. */
+  fileOf: Map<bigint, bigint>;
+  fileNames: Map<bigint, string>;
+  /** The file being generated and the names it imports from each other file. */
+  file: bigint;
+  imports: Map<string, Set<string>>;
+}
+
+/**
+ * Template data for every file of the request: the requested ones and those they import, since a
+ * generated module imports the modules of the schemas its schema imports.
+ */
+export function templateData(request: CodeGeneratorRequest): FileData[] {
+  const nodes = new Map(request.nodes.map((n) => [n.id, n]));
+  const ctx: Ctx = {
+    request,
+    nodes,
+    lookup: nodeLookup(request.nodes),
+    docs: new Map(request.sourceInfo.map((s) => [s.id, s])),
+    names: new Map(),
+    fileOf: new Map(),
+    fileNames: new Map(),
+    file: 0n,
+    imports: new Map(),
+  };
+  for (const n of request.nodes) if (n.which === "file") nameScope(ctx, n, n.id, []);
+  for (const n of request.nodes) if (n.which === "file") ctx.fileNames.set(n.id, n.displayName);
+  return request.nodes.filter((n) => n.which === "file").map((f) => fileData({ ...ctx, file: f.id, imports: new Map() }, f));
+}
+
+/** Assigns module-level names, from the file scope down (groups named after their field). */
+function nameScope(ctx: Ctx, node: Node, file: bigint, path: string[]): void {
+  ctx.fileOf.set(node.id, file);
+  if (path.length > 0) ctx.names.set(node.id, safeIdentifier(path.join("_")));
+  for (const nested of node.nestedNodes) {
+    const child = ctx.nodes.get(nested.id);
+    if (child !== undefined) nameScope(ctx, child, file, [...path, nested.name]);
+  }
+  if (node.which === "struct") {
+    for (const f of node.struct.fields) {
+      if (f.which !== "group") continue;
+      const group = ctx.nodes.get(f.group.typeId);
+      if (group !== undefined) nameScope(ctx, group, file, [...path, capitalize(f.name)]);
+    }
+  }
+}
+
+/** A reference to a generated type from the current file, importing it when it lives in another. */
+function ref(ctx: Ctx, id: bigint): string {
+  const name = ctx.names.get(id);
+  if (name === undefined) throw new Error(`internal: no generated name for node ${hexId(id)}`);
+  const file = ctx.fileOf.get(id)!;
+  if (file !== ctx.file) {
+    const from = importSpecifier(ctx.fileNames.get(ctx.file)!, ctx.fileNames.get(file)!);
+    let names = ctx.imports.get(from);
+    if (names === undefined) ctx.imports.set(from, (names = new Set()));
+    names.add(name);
+  }
+  return name;
+}
+
+function doc(ctx: Ctx, id: bigint, member?: number): string | null {
+  const info = ctx.docs.get(id);
+  const text = member === undefined ? info?.docComment : info?.members[member]?.docComment;
+  return text === undefined || text.trim() === "" ? null : text.replace(/\s+$/, "");
+}
+
+function fileData(ctx: Ctx, file: Node): FileData {
+  const source = file.displayName;
+  const out: FileData = { source, fileId: hexId(file.id), imports: [], enums: [], structs: [], consts: [] };
+  const visit = (node: Node): void => {
+    switch (node.which) {
+      case "struct":
+        out.structs.push(structData(ctx, node));
+        for (const f of node.struct.fields) if (f.which === "group") visit(ctx.nodes.get(f.group.typeId)!);
+        break;
+      case "enum":
+        out.enums.push(enumData(ctx, node));
+        break;
+      case "const": {
+        const c = constData(ctx, node);
+        if (c !== null) out.consts.push(c);
+        break;
+      }
+      default:
+        break;
+    }
+    for (const nested of node.nestedNodes) {
+      const child = ctx.nodes.get(nested.id);
+      if (child !== undefined) visit(child);
+    }
+  };
+  for (const nested of file.nestedNodes) {
+    const child = ctx.nodes.get(nested.id);
+    if (child !== undefined) visit(child);
+  }
+  out.imports = [...ctx.imports].map(([from, names]) => ({ from, names: [...names].sort() })).sort((a, b) => a.from.localeCompare(b.from));
+  return out;
+}
+
+function enumData(ctx: Ctx, node: Extract<Node, { which: "enum" }>): EnumData {
+  return {
+    name: ctx.names.get(node.id)!,
+    doc: doc(ctx, node.id),
+    enumerants: node.enum.enumerants.map((e, i) => ({ name: upperSnake(e.name), value: i, doc: doc(ctx, node.id, i) })),
+  };
+}
+
+function constData(ctx: Ctx, node: Extract<Node, { which: "const" }>): ConstData | null {
+  const { type, value } = node.const;
+  if (type.which === "interface" || (type.which === "anyPointer" && value.which === "anyPointer" && value.anyPointer === null)) return null;
+  const name = safeIdentifier(node.displayName.slice(node.displayNamePrefixLength));
+  const scope = ctx.names.get(node.scopeId);
+  return {
+    name: scope === undefined ? name : `${scope}_${name}`,
+    doc: doc(ctx, node.id),
+    type: plainType(ctx, type, "plain"),
+    value: literal(plainValue(ctx, type, value), type, { ref: (id) => ref(ctx, id), node: (id) => ctx.nodes.get(id) }),
+  };
+}
+
+/** A model value as the plain view reads it (what the literal printer prints). */
+function plainValue(ctx: Ctx, type: Type, value: Value): unknown {
+  switch (value.which) {
+    case "struct":
+      return decodeValue(type, value.struct, ctx.lookup) ?? {};
+    case "list":
+      return decodeValue(type, value.list, ctx.lookup) ?? [];
+    case "anyPointer":
+      return value.anyPointer === null ? null : value.anyPointer.canonical;
+    case "void":
+    case "interface":
+      return null;
+    default:
+      return (value as Record<string, unknown>)[value.which];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Types
+
+const PRIMITIVE_TS: Record<string, string> = {
+  bool: "boolean",
+  int8: "number",
+  int16: "number",
+  int32: "number",
+  uint8: "number",
+  uint16: "number",
+  uint32: "number",
+  float32: "number",
+  float64: "number",
+  int64: "bigint",
+  uint64: "bigint",
+};
+
+/** The plain-view type of a value of `type` (`mode` "init" for what `encode` accepts). */
+export function plainType(ctx: Ctx, type: Type, mode: "plain" | "init"): string {
+  switch (type.which) {
+    case "void":
+      return "null";
+    case "text":
+      return "string";
+    case "data":
+      return "Uint8Array";
+    case "enum":
+      return ref(ctx, type.enum.typeId);
+    case "struct":
+      return `${ref(ctx, type.struct.typeId)}.${mode === "plain" ? "Plain" : "Init"}`;
+    case "list": {
+      const e = plainType(ctx, type.list.elementType, mode);
+      const wrapped = /[|&]|^readonly /.test(e) ? `(${e})` : e;
+      return mode === "plain" ? `${wrapped}[]` : `readonly ${wrapped}[]`;
+    }
+    case "interface":
+      return "null";
+    case "anyPointer":
+      return "codec.AnyPointerValue";
+    default:
+      return PRIMITIVE_TS[type.which];
+  }
+}
+
+/** The capnp-ts list constructor for a list of `element`. */
+function listCtor(ctx: Ctx, element: Type): string {
+  switch (element.which) {
+    case "void": return "capnp.VoidList";
+    case "bool": return "capnp.BoolList";
+    case "int8": return "capnp.Int8List";
+    case "int16": return "capnp.Int16List";
+    case "int32": return "capnp.Int32List";
+    case "int64": return "capnp.Int64List";
+    case "uint8": return "capnp.Uint8List";
+    case "uint16": return "capnp.Uint16List";
+    case "uint32": return "capnp.Uint32List";
+    case "uint64": return "capnp.Uint64List";
+    case "float32": return "capnp.Float32List";
+    case "float64": return "capnp.Float64List";
+    case "text": return "capnp.TextList";
+    case "data": return "capnp.DataList";
+    case "enum": return "capnp.Uint16List";
+    case "struct": return `capnp.CompositeList(${ref(ctx, element.struct.typeId)})`;
+    case "list": return `capnp.PointerList(${listCtor(ctx, element.list.elementType)})`;
+    case "interface": return "capnp.InterfaceList";
+    case "anyPointer": return "capnp.AnyPointerList";
+  }
+}
+
+/** The element type of a capnp-ts list of `element`, as the class API shows it. */
+function listElementType(ctx: Ctx, element: Type): string {
+  switch (element.which) {
+    case "void": return "capnp.Void";
+    case "bool": return "boolean";
+    case "int64":
+    case "uint64": return "bigint";
+    case "text": return "string";
+    case "data": return "capnp.Data";
+    case "enum": return "number";
+    case "struct": return ref(ctx, element.struct.typeId);
+    case "list": return `capnp.List<${listElementType(ctx, element.list.elementType)}>`;
+    case "interface": return "capnp.Interface";
+    case "anyPointer": return "capnp.Pointer";
+    default: return "number";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Structs
+
+const ACCESSOR: Record<string, { fn: string; bytes: number }> = {
+  int8: { fn: "Int8", bytes: 1 },
+  int16: { fn: "Int16", bytes: 2 },
+  int32: { fn: "Int32", bytes: 4 },
+  int64: { fn: "Int64", bytes: 8 },
+  uint8: { fn: "Uint8", bytes: 1 },
+  uint16: { fn: "Uint16", bytes: 2 },
+  uint32: { fn: "Uint32", bytes: 4 },
+  uint64: { fn: "Uint64", bytes: 8 },
+  float32: { fn: "Float32", bytes: 4 },
+  float64: { fn: "Float64", bytes: 8 },
+  enum: { fn: "Uint16", bytes: 2 },
+};
+
+function structData(ctx: Ctx, node: Extract<Node, { which: "struct" }>): StructData {
+  const name = ctx.names.get(node.id)!;
+  const s = node.struct;
+  const fields = [...s.fields].sort((a, b) => a.codeOrder - b.codeOrder);
+  const discriminantByte = s.discriminantOffset * 2;
+  const defaults: StructData["defaults"] = [];
+  const listCtors: StructData["listCtors"] = [];
+  const members = fields.filter((f) => f.discriminantValue !== NO_DISCRIMINANT);
+  const data: StructData = {
+    name,
+    displayName: node.displayName.slice(node.displayNamePrefixLength),
+    doc: doc(ctx, node.id),
+    id: node.id.toString(16).padStart(16, "0"),
+    dataBytes: s.dataWordCount * 8,
+    dataWords: s.dataWordCount,
+    pointerCount: s.pointerCount,
+    isGroup: s.isGroup,
+    defaults,
+    listCtors,
+    fields: [],
+    union:
+      s.discriminantCount > 0
+        ? {
+            whichEnum: `${name}_Which`,
+            discriminantByte,
+            members: members.map((f) => ({ tag: upperSnake(f.name), value: f.discriminantValue, name: f.name })),
+          }
+        : null,
+    nested: [],
+    plain: { fields: [], variants: [], reads: [], variantReads: [], discriminantByte, writes: [], variantWrites: [] },
+  };
+  for (const nested of node.nestedNodes) {
+    const child = ctx.nodes.get(nested.id);
+    if (child === undefined || !ctx.names.has(child.id)) continue;
+    const isType = child.which === "struct" || child.which === "enum";
+    if (!isType) continue;
+    data.nested.push({ name: staticName(nested.name), target: ctx.names.get(child.id) ?? "", isType, isValue: true });
+  }
+  for (const f of fields) {
+    const member = f.discriminantValue === NO_DISCRIMINANT ? null : { value: f.discriminantValue, discriminantByte, tag: upperSnake(f.name) };
+    data.fields.push(fieldData(ctx, name, f, member, defaults, listCtors, doc(ctx, node.id, s.fields.indexOf(f))));
+  }
+  plainData(ctx, node, fields, data.plain);
+  return data;
+}
+
+function fieldData(
+  ctx: Ctx,
+  owner: string,
+  f: Field,
+  member: FieldData["member"],
+  defaults: StructData["defaults"],
+  listCtors: StructData["listCtors"],
+  fieldDoc: string | null,
+): FieldData {
+  const name = memberName(f.name);
+  const cap = capitalize(f.name);
+  const base = { name, cap, doc: fieldDoc, member, pointerIndex: -1, init: null as string | null };
+  if (f.which === "group") {
+    const g = ref(ctx, f.group.typeId);
+    return { ...base, kind: "group", type: g, setType: g, get: `capnp.Struct.getAs(${g}, this)`, set: "", init: `capnp.Struct.getAs(${g}, this)` };
+  }
+  const { type, offset, defaultValue, hadExplicitDefault } = f.slot;
+  const defKey = `default${cap}`;
+  const defRef = `${owner}._capnp.${defKey}`;
+  switch (type.which) {
+    case "void":
+      return { ...base, kind: "void", type: "void", setType: "void", get: "", set: "" };
+    case "bool": {
+      const hasDefault = defaultValue.which === "bool" && defaultValue.bool;
+      if (hasDefault) defaults.push({ key: defKey, expr: `capnp.getBitMask(true, ${offset % 8})` });
+      const mask = hasDefault ? `, ${defRef}` : "";
+      const byteBit = Math.floor(offset / 8) * 8 + (offset % 8);
+      return {
+        ...base,
+        kind: "primitive",
+        type: "boolean",
+        setType: "boolean",
+        get: `capnp.Struct.getBit(${byteBit}, this${mask})`,
+        set: `capnp.Struct.setBit(${byteBit}, value, this${mask})`,
+      };
+    }
+    case "text":
+    case "data":
+    case "struct":
+    case "list":
+    case "anyPointer":
+    case "interface":
+      return pointerField(ctx, base, type, offset, hadExplicitDefault ? defaultValue : null, defKey, defRef, defaults, listCtors, owner);
+    default: {
+      const acc = ACCESSOR[type.which];
+      const bits = (defaultValue as Record<string, unknown>)[defaultValue.which];
+      const nonZero = typeof bits === "bigint" ? bits !== 0n : typeof bits === "number" && (bits !== 0 || Object.is(bits, -0));
+      if (nonZero) {
+        const maskFn = type.which === "enum" ? "getUint16Mask" : `get${acc.fn}Mask`;
+        defaults.push({ key: defKey, expr: `capnp.${maskFn}(${typeof bits === "bigint" ? `${bits}n` : numberLiteral(bits as number)})` });
+      }
+      const mask = nonZero ? `, ${defRef}` : "";
+      const byte = offset * acc.bytes;
+      const tsType = type.which === "enum" ? ref(ctx, type.enum.typeId) : PRIMITIVE_TS[type.which];
+      const is64 = type.which === "int64" || type.which === "uint64";
+      return {
+        ...base,
+        kind: "primitive",
+        type: tsType,
+        setType: is64 ? "bigint | number" : tsType,
+        get: type.which === "enum" ? `capnp.Struct.getUint16(${byte}, this${mask}) as ${tsType}` : `capnp.Struct.get${acc.fn}(${byte}, this${mask})`,
+        set: `capnp.Struct.set${acc.fn}(${byte}, ${is64 ? "BigInt(value)" : "value"}, this${mask})`,
+      };
+    }
+  }
+}
+
+function pointerField(
+  ctx: Ctx,
+  base: Pick<FieldData, "name" | "cap" | "doc" | "member">,
+  type: Type,
+  index: number,
+  def: Value | null,
+  defKey: string,
+  defRef: string,
+  defaults: StructData["defaults"],
+  listCtors: StructData["listCtors"],
+  owner: string,
+): FieldData {
+  const common = { ...base, pointerIndex: index, init: null as string | null };
+  const pointerDefault = (): string => {
+    if (def === null) return "";
+    let canonical: Uint8Array;
+    if (def.which === "data") {
+      if (def.data.length === 0) return "";
+      // capnp-ts takes a Data default as a pointer, so it is stored as a message like the others.
+      const b = new MessageBuilder(4);
+      b.setData(0, def.data);
+      canonical = b.toFlat();
+    } else {
+      const v = (def as Record<string, unknown>)[def.which] as { canonical: Uint8Array } | null;
+      if (v === null || v === undefined) return "";
+      canonical = v.canonical;
+    }
+    defaults.push({ key: defKey, expr: `codec.capnpPointer(${bytesLiteral(canonical)})` });
+    return `, ${defRef}`;
+  };
+  switch (type.which) {
+    case "text": {
+      const text = def !== null && def.which === "text" && def.text !== "" ? `, ${JSON.stringify(def.text)}` : "";
+      return { ...common, kind: "text", type: "string", setType: "string", get: `capnp.Struct.getText(${index}, this${text})`, set: `capnp.Struct.setText(${index}, value, this)` };
+    }
+    case "data":
+      return {
+        ...common,
+        kind: "data",
+        type: "capnp.Data",
+        setType: "capnp.Data",
+        get: `capnp.Struct.getData(${index}, this${pointerDefault()})`,
+        set: `capnp.Struct.copyFrom(value, capnp.Struct.getPointer(${index}, this))`,
+        init: `capnp.Struct.initData(${index}, length, this)`,
+      };
+    case "struct": {
+      const c = ref(ctx, type.struct.typeId);
+      return {
+        ...common,
+        kind: "struct",
+        type: c,
+        setType: c,
+        get: `capnp.Struct.getStruct(${index}, ${c}, this${pointerDefault()})`,
+        set: `capnp.Struct.copyFrom(value, capnp.Struct.getPointer(${index}, this))`,
+        init: `capnp.Struct.initStructAt(${index}, ${c}, this)`,
+      };
+    }
+    case "list": {
+      const key = `_${base.cap}`;
+      listCtors.push({ key, elementType: listElementType(ctx, type.list.elementType), expr: listCtor(ctx, type.list.elementType) });
+      const t = `capnp.List<${listElementType(ctx, type.list.elementType)}>`;
+      return {
+        ...common,
+        kind: "list",
+        type: t,
+        setType: t,
+        get: `capnp.Struct.getList(${index}, ${owner}.${key}, this${pointerDefault()})`,
+        set: `capnp.Struct.copyFrom(value, capnp.Struct.getPointer(${index}, this))`,
+        init: `capnp.Struct.initList(${index}, ${owner}.${key}, length, this)`,
+      };
+    }
+    default:
+      return {
+        ...common,
+        kind: "pointer",
+        type: "capnp.Pointer",
+        setType: "capnp.Pointer",
+        get: `capnp.Struct.getPointer(${index}, this)`,
+        set: `capnp.Struct.copyFrom(value, capnp.Struct.getPointer(${index}, this))`,
+      };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Plain views
+
+/** Default bit patterns of data fields (what a writer XORs with), as literals. */
+function defaultBits(type: Type, v: Value): string | null {
+  const raw = (v as Record<string, unknown>)[v.which];
+  switch (type.which) {
+    case "float32": {
+      const dv = new DataView(new ArrayBuffer(4));
+      dv.setFloat32(0, raw as number, true);
+      const bits = dv.getUint32(0, true);
+      return bits === 0 ? null : `0x${bits.toString(16)}`;
+    }
+    case "float64": {
+      const dv = new DataView(new ArrayBuffer(8));
+      dv.setFloat64(0, raw as number, true);
+      const bits = dv.getBigUint64(0, true);
+      return bits === 0n ? null : `0x${bits.toString(16)}n`;
+    }
+    case "int64":
+      return raw === 0n ? null : `0x${BigInt.asUintN(64, raw as bigint).toString(16)}n`;
+    case "uint64":
+      return raw === 0n ? null : `0x${(raw as bigint).toString(16)}n`;
+    case "int8":
+      return raw === 0 ? null : `0x${((raw as number) & 0xff).toString(16)}`;
+    case "int16":
+      return raw === 0 ? null : `0x${((raw as number) & 0xffff).toString(16)}`;
+    case "int32":
+      return raw === 0 ? null : `0x${((raw as number) >>> 0).toString(16)}`;
+    default:
+      return typeof raw === "number" && raw !== 0 ? `0x${raw.toString(16)}` : null;
+  }
+}
+
+interface PlainField {
+  /** Expression reading the field from struct reader `s`. */
+  read: string;
+  /** Statement writing `x` (the field's value) into the struct at word `at` of builder `b`. */
+  write: (x: string) => string;
+  /**
+   * When the value is worth writing. An empty Text, Data or List of a field without a default reads the
+   * same as a null pointer, so it is left null, as C++ leaves unset fields: smaller messages, and C++ sees
+   * exactly the fields that carry information.
+   */
+  present?: (x: string) => string;
+}
+
+function plainData(ctx: Ctx, node: Extract<Node, { which: "struct" }>, fields: Field[], out: PlainData): void {
+  const name = ctx.names.get(node.id)!;
+  for (const f of fields) {
+    const inUnion = f.discriminantValue !== NO_DISCRIMINANT;
+    const isVoid = f.which === "slot" && f.slot.type.which === "void";
+    const fieldDoc = doc(ctx, node.id, node.struct.fields.indexOf(f));
+    const pf = isVoid ? null : plainField(ctx, name, f);
+    // A struct field reads as null when its pointer is null and it has no default: eager defaults of
+    // recursive structs would never end, and null tells "absent" from "all defaults".
+    const nullable = f.which === "slot" && f.slot.type.which === "struct" && !f.slot.hadExplicitDefault ? " | null" : "";
+    const type = f.which === "group" ? `${ref(ctx, f.group.typeId)}.Plain` : `${plainType(ctx, f.slot.type, "plain")}${nullable}`;
+    const initType = f.which === "group" ? `${ref(ctx, f.group.typeId)}.Init` : `${plainType(ctx, f.slot.type, "init")}${nullable}`;
+    const key = propertyKey(f.name);
+    if (!inUnion) {
+      if (isVoid) continue;
+      out.fields.push({ name: key, type, initType, doc: fieldDoc });
+      out.reads.push({ name: key, expr: pf!.read });
+      const write = pf!.write(`v.${access(f.name)}`);
+      // Capabilities have no plain form: nothing to write.
+      if (write !== "") out.writes.push(`if (${presence(pf!, `v.${access(f.name)}`)}) ${write}`);
+      continue;
+    }
+    out.variants.push({ which: JSON.stringify(f.name), field: isVoid ? null : { name: key, type, initType } });
+    out.variantReads.push({ value: f.discriminantValue, which: JSON.stringify(f.name), name: isVoid ? null : key, expr: isVoid ? null : pf!.read });
+    out.variantWrites.push({
+      which: JSON.stringify(f.name),
+      value: f.discriminantValue,
+      stmt: isVoid || pf!.write("x") === "" ? null : `if (${presence(pf!, `v.${access(f.name)}`)}) ${pf!.write(`v.${access(f.name)}`)}`,
+    });
+  }
+}
+
+function presence(pf: PlainField, x: string): string {
+  return pf.present === undefined ? `${x} !== undefined` : `${x} !== undefined && ${pf.present(x)}`;
+}
+
+const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+function propertyKey(name: string): string {
+  return IDENT.test(name) ? name : JSON.stringify(name);
+}
+function access(name: string): string {
+  return IDENT.test(name) ? name : `[${JSON.stringify(name)}]`;
+}
+
+const LIST_FNS: Record<string, string> = {
+  bool: "Bool",
+  int8: "Int8",
+  int16: "Int16",
+  int32: "Int32",
+  int64: "Int64",
+  uint8: "Uint8",
+  uint16: "Uint16",
+  uint32: "Uint32",
+  uint64: "Uint64",
+  float32: "Float32",
+  float64: "Float64",
+  enum: "Uint16",
+  void: "Void",
+};
+
+function plainField(ctx: Ctx, owner: string, f: Field): PlainField {
+  if (f.which === "group") {
+    const g = ref(ctx, f.group.typeId);
+    return { read: `${g}._read(s)`, write: (x) => `${g}._write(b, at, ${x});` };
+  }
+  const { type, offset, defaultValue, hadExplicitDefault } = f.slot;
+  const bits = defaultBits(type, defaultValue);
+  const xor = bits === null ? "" : ` ^ ${bits}`;
+  switch (type.which) {
+    case "bool": {
+      const def = defaultValue.which === "bool" && defaultValue.bool;
+      return {
+        read: def ? `!s.bool(${offset})` : `s.bool(${offset})`,
+        write: (x) => `codec.setBool(b, at * 64 + ${offset}, ${x}${def ? ", true" : ""});`,
+      };
+    }
+    case "int8":
+      return { read: `codec.i8(s, ${offset})${bits ? ` ^ ((${bits} << 24) >> 24)` : ""}`, write: (x) => `b.view.setInt8(at * 8 + ${offset}, ${x}${xor});` };
+    case "uint8":
+      return { read: `s.u8(${offset})${xor}`, write: (x) => `b.view.setUint8(at * 8 + ${offset}, ${x}${xor});` };
+    case "int16":
+      return { read: `codec.i16(s, ${offset * 2})${bits ? ` ^ ((${bits} << 16) >> 16)` : ""}`, write: (x) => `b.view.setInt16(at * 8 + ${offset * 2}, ${x}${xor}, true);` };
+    case "uint16":
+    case "enum":
+      return {
+        read: type.which === "enum" ? `(s.u16(${offset * 2})${xor}) as ${ref(ctx, type.enum.typeId)}` : `s.u16(${offset * 2})${xor}`,
+        write: (x) => `b.view.setUint16(at * 8 + ${offset * 2}, ${x}${xor}, true);`,
+      };
+    case "int32":
+      return { read: `codec.i32(s, ${offset * 4})${bits ? ` ^ ${bits}` : ""}`, write: (x) => `b.view.setInt32(at * 8 + ${offset * 4}, ${x}${xor}, true);` };
+    case "uint32":
+      return { read: bits ? `(s.u32(${offset * 4}) ^ ${bits}) >>> 0` : `s.u32(${offset * 4})`, write: (x) => `b.view.setUint32(at * 8 + ${offset * 4}, (${x}${xor}) >>> 0, true);` };
+    case "int64":
+      return {
+        read: bits ? `BigInt.asIntN(64, s.u64(${offset * 8}) ^ ${bits})` : `codec.i64(s, ${offset * 8})`,
+        write: (x) => `b.view.setBigUint64(at * 8 + ${offset * 8}, BigInt.asUintN(64, BigInt(${x}))${xor}, true);`,
+      };
+    case "uint64":
+      return {
+        read: `s.u64(${offset * 8})${xor}`,
+        write: (x) => `b.view.setBigUint64(at * 8 + ${offset * 8}, BigInt.asUintN(64, BigInt(${x}))${xor}, true);`,
+      };
+    case "float32":
+      return {
+        read: bits ? `codec.f32Bits(s.u32(${offset * 4}) ^ ${bits})` : `codec.f32(s, ${offset * 4})`,
+        write: (x) => `codec.setF32(b, at * 8 + ${offset * 4}, ${x}${bits ? `, ${bits}` : ""});`,
+      };
+    case "float64":
+      return {
+        read: bits ? `codec.f64Bits(s.u64(${offset * 8}) ^ ${bits})` : `codec.f64(s, ${offset * 8})`,
+        write: (x) => `codec.setF64(b, at * 8 + ${offset * 8}, ${x}${bits ? `, ${bits}` : ""});`,
+      };
+    case "void":
+      return { read: "null", write: () => "" };
+    default:
+      return plainPointer(ctx, owner, type, offset, hadExplicitDefault ? defaultValue : null);
+  }
+}
+
+/** Reading and writing a pointer field; `def` is its explicit default, if any. */
+function plainPointer(ctx: Ctx, owner: string, type: Type, index: number, def: Value | null): PlainField {
+  const ptr = `at + ${ownerDataWords(ctx, owner) + index}`;
+  const defaultBytes = def === null ? null : (((def as Record<string, unknown>)[def.which] as { canonical: Uint8Array } | null)?.canonical ?? null);
+  switch (type.which) {
+    case "text": {
+      const text = def !== null && def.which === "text" && def.text !== "" ? `, ${JSON.stringify(def.text)}` : "";
+      return { read: `codec.text(s, ${index}${text})`, write: (x) => `codec.setText(b, ${ptr}, ${x});`, present: def === null ? (x) => `${x} !== ""` : undefined };
+    }
+    case "data": {
+      const d = def !== null && def.which === "data" && def.data.length > 0 ? `, ${bytesLiteral(def.data)}` : "";
+      return { read: `codec.data(s, ${index}${d})`, write: (x) => `codec.setData(b, ${ptr}, ${x});`, present: def === null ? (x) => `${x}.length !== 0` : undefined };
+    }
+    case "struct": {
+      const c = ref(ctx, type.struct.typeId);
+      const node = ctx.nodes.get(type.struct.typeId)!;
+      const st = node.which === "struct" ? node.struct : { dataWordCount: 0, pointerCount: 0 };
+      const write = (x: string): string => `${c}._write(b, b.initStruct(${ptr}, ${st.dataWordCount}, ${st.pointerCount}), ${x});`;
+      // Null when the pointer is null (see `plainType`), unless the schema gives a default to read instead.
+      if (defaultBytes === null) return { read: `codec.structField(s, ${index}, ${c}._read)`, write, present: (x) => `${x} !== null` };
+      return { read: `${c}._read(codec.struct(s, ${index}) ?? codec.rootStruct(codec.defaultRoot(${bytesLiteral(defaultBytes)})))`, write };
+    }
+    case "list": {
+      const l = `codec.list(s, ${index})`;
+      const src = defaultBytes === null ? l : `(${l} ?? codec.defaultRoot(${bytesLiteral(defaultBytes)}).root().list())`;
+      return {
+        read: listRead(ctx, type.list.elementType, src),
+        write: (x) => `${listWrite(ctx, type.list.elementType, ptr, x)};`,
+        present: def === null ? (x) => `${x}.length !== 0` : undefined,
+      };
+    }
+    case "interface":
+      return { read: "null", write: () => "" };
+    default:
+      return { read: `codec.anyPointer(s, ${index})`, write: (x) => `codec.setAnyPointer(b, ${ptr}, ${x});`, present: (x) => `${x} !== null` };
+  }
+}
+
+function ownerDataWords(ctx: Ctx, owner: string): number {
+  for (const [id, n] of ctx.names) {
+    if (n !== owner) continue;
+    const node = ctx.nodes.get(id)!;
+    if (node.which === "struct") return node.struct.dataWordCount;
+  }
+  throw new Error(`internal: no struct named ${owner}`);
+}
+
+/** An expression reading a list (`src`, a `ListReader | null` expression) of `element` into an array. */
+function listRead(ctx: Ctx, element: Type, src: string): string {
+  switch (element.which) {
+    case "text":
+      return `codec.pointerList(${src}, codec.textElement)`;
+    case "data":
+      return `codec.pointerList(${src}, codec.dataElement)`;
+    case "struct":
+      return `codec.structList(${src}, ${ref(ctx, element.struct.typeId)}._read)`;
+    case "list":
+      return `codec.pointerList(${src}, (l, i) => ${listRead(ctx, element.list.elementType, "codec.listElement(l, i)")})`;
+    case "anyPointer":
+      return `codec.pointerList(${src}, codec.anyPointerElement)`;
+    case "interface":
+      return `codec.pointerList(${src}, () => null)`;
+    case "enum":
+      return `codec.uint16List(${src}) as ${ref(ctx, element.enum.typeId)}[]`;
+    default: {
+      const fn = LIST_FNS[element.which];
+      return `codec.${fn[0].toLowerCase()}${fn.slice(1)}List(${src})`;
+    }
+  }
+}
+
+/** A statement writing array `x` as a list of `element` to pointer word `ptr`. */
+function listWrite(ctx: Ctx, element: Type, ptr: string, x: string): string {
+  switch (element.which) {
+    case "text":
+      return `codec.writePointerList(b, ${ptr}, ${x}, codec.setText)`;
+    case "data":
+      return `codec.writePointerList(b, ${ptr}, ${x}, codec.setData)`;
+    case "struct": {
+      const c = ref(ctx, element.struct.typeId);
+      const node = ctx.nodes.get(element.struct.typeId)!;
+      const st = node.which === "struct" ? node.struct : { dataWordCount: 0, pointerCount: 0 };
+      return `codec.writeStructList(b, ${ptr}, ${x}, ${st.dataWordCount}, ${st.pointerCount}, ${c}._write)`;
+    }
+    case "list":
+      return `codec.writePointerList(b, ${ptr}, ${x}, (b, p, e) => ${listWrite(ctx, element.list.elementType, "p", "e")})`;
+    case "anyPointer":
+      return `codec.writePointerList(b, ${ptr}, ${x}, codec.setAnyPointer)`;
+    case "interface":
+      return `codec.writePointerList(b, ${ptr}, ${x}, () => {})`;
+    default:
+      return `codec.write${LIST_FNS[element.which]}List(b, ${ptr}, ${x})`;
+  }
+}
