@@ -19,12 +19,12 @@ export interface CompileCommandOptions {
   verbose: boolean;
 }
 
-function requireDirectory(option: string, dir: string, cwd: string): void {
+export function requireDirectory(option: string, dir: string, cwd: string): void {
   const stats = statSync(resolve(cwd, dir), { throwIfNoEntry: false });
   if (stats === undefined || !stats.isDirectory()) throw new CliError(`${option}: no such directory`);
 }
 
-function requireReadableFile(file: string, cwd: string): void {
+export function requireReadableFile(file: string, cwd: string): void {
   const full = resolve(cwd, file);
   const stats = statSync(full, { throwIfNoEntry: false });
   if (stats === undefined) throw new CliError(`${file}: no such file`);

@@ -24,8 +24,8 @@ Examples:
   ipcgen compile -o ts:gen schema.capnp              runs capnpc-ts (e.g. from capnp-es) in ./gen`;
 
 const TOP_EPILOGUE =
-  "Generating TypeScript (ipcgen SCHEMA... -o DIR) is not implemented yet: today ipcgen is a Cap'n Proto 0.9.2 " +
-  "schema compiler. Run 'ipcgen compile --help' for its options; docs/cli.md is the full reference.";
+  "Example: ipcgen schema.capnp -o src/gen writes src/gen/schema.capnp.ts. 'ipcgen compile --help' explains the " +
+  "compiler's options; docs/cli.md and docs/codegen.md are the full reference.";
 
 /** yargs messages reworded. (A plural message is a {one, other} pair, which @types/yargs does not know.) */
 const MISSING_FILE = "missing FILE: got %s schema files, need at least %s";
@@ -77,7 +77,7 @@ async function main(rawArgs: readonly string[]): Promise<void> {
   const cli = yargs(args)
     .scriptName("ipcgen")
     .parserConfiguration({ "boolean-negation": false })
-    .usage("Usage: ipcgen <command> [options]\n\nReads Cap'n Proto schemas; will generate typed TypeScript IPC stubs for Node.js.")
+    .usage("Usage: ipcgen SCHEMA... -o DIR\n       ipcgen <command> [options]\n\nReads Cap'n Proto schemas and generates typed TypeScript for Node.js.")
     .command(
       "compile <files..>",
       "Compile schema files like `capnp compile` and pass the CodeGeneratorRequest to plugins or stdout",
@@ -157,27 +157,43 @@ async function main(rawArgs: readonly string[]): Promise<void> {
     )
     .command(
       "$0 [schemas..]",
-      "Generate TypeScript IPC stubs from SCHEMA files into DIR: NOT IMPLEMENTED YET (exits with status 2)",
+      "Generate TypeScript from SCHEMA files (and the files they import) into DIR",
       (y) =>
         y
-          .positional("schemas", { describe: "Schema files to generate TypeScript from (not implemented yet)", type: "string" })
+          .positional("schemas", { describe: "Schema files to generate TypeScript from", type: "string" })
           .option("out", {
             alias: "o",
             type: "string",
             requiresArg: true,
-            describe: "Directory for the generated TypeScript (planned; not implemented yet)",
-          }),
-      (argv) => {
+            describe: "Directory for the generated modules: DIR/<schema path>.ts for each schema file (created if missing)",
+          })
+          .option("import-path", { alias: "I", type: "string", requiresArg: true, describe: "As for 'ipcgen compile': a directory for absolute imports. Repeatable" })
+          .option("no-standard-import", { type: "boolean", default: false, describe: "As for 'ipcgen compile'" })
+          .option("src-prefix", { type: "string", requiresArg: true, describe: "As for 'ipcgen compile': removed from schema paths, so also from output paths. Repeatable" })
+          .option("templates", {
+            alias: "t",
+            type: "string",
+            requiresArg: true,
+            describe: "A directory of Handlebars templates (*.hbs) replacing the bundled ones of the same name. Repeatable; later ones win",
+          })
+          .option("verbose", { type: "boolean", default: false, describe: "Log the files written" }),
+      async (argv) => {
         if (list(argv.schemas).length === 0) {
           cli.showHelp((text) => process.stderr.write(`${text}\n`));
           process.exitCode = 1;
           return;
         }
-        throw new CliError(
-          "generating TypeScript from schemas is not implemented yet; " +
-            "use 'ipcgen compile' to compile schemas (see 'ipcgen --help')",
-          2,
-        );
+        if (argv.out === undefined) throw new CliError("-o DIR is required: the directory for the generated modules");
+        const { runGenerate } = await import("./generate.js");
+        process.exitCode = await runGenerate({
+          files: list(argv.schemas),
+          out: String(argv.out),
+          importPath: list(argv["import-path"]),
+          standardImport: !argv["no-standard-import"],
+          srcPrefixes: list(argv["src-prefix"]),
+          templates: list(argv.templates),
+          verbose: argv.verbose,
+        });
       },
     )
     .strict()
