@@ -3,7 +3,7 @@
  * type, so that a schema constant reads as data in the generated module.
  */
 import { recordedNullness } from "../model/codec.js";
-import type { Node, Type } from "../model/schema.js";
+import type { Brand, Node, Type } from "../model/schema.js";
 import { NO_DISCRIMINANT } from "../model/schema.js";
 import { upperSnake } from "./names.js";
 
@@ -15,7 +15,11 @@ export interface LiteralEnv {
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-export function literal(value: unknown, type: Type, env: LiteralEnv): string {
+/** Bound types of generic parameters, by `scopeId:index`, while printing a branded struct's fields. */
+type Bindings = ReadonlyMap<string, Type>;
+const NO_BINDINGS: Bindings = new Map();
+
+export function literal(value: unknown, type: Type, env: LiteralEnv, bindings: Bindings = NO_BINDINGS): string {
   switch (type.which) {
     case "void":
     case "interface":
@@ -48,11 +52,16 @@ export function literal(value: unknown, type: Type, env: LiteralEnv): string {
     }
     case "list": {
       const items = (value as unknown[] | null) ?? [];
-      return `[${items.map((v) => literal(v, type.list.elementType, env)).join(", ")}]`;
+      return `[${items.map((v) => literal(v, type.list.elementType, env, bindings)).join(", ")}]`;
     }
     case "struct":
-      return structLiteral((value ?? {}) as Record<string, unknown>, type.struct.typeId, env);
+      return structLiteral((value ?? {}) as Record<string, unknown>, type.struct.typeId, env, bind(type.struct.brand, bindings));
     case "anyPointer": {
+      if (type.anyPointer.which === "parameter") {
+        // The model codec decoded the value as its bound type: print it as that type.
+        const bound = bindings.get(`${type.anyPointer.parameter.scopeId}:${type.anyPointer.parameter.parameterIndex}`);
+        if (bound !== undefined) return literal(value, bound, env, bindings);
+      }
       if (value === null || value === undefined) return "null";
       if (value instanceof Uint8Array) return bytes(value);
       const canonical = (value as { canonical?: unknown }).canonical;
@@ -64,7 +73,26 @@ export function literal(value: unknown, type: Type, env: LiteralEnv): string {
   }
 }
 
-function structLiteral(value: Record<string, unknown>, typeId: bigint, env: LiteralEnv): string {
+/** The bindings inside a struct referenced with `brand`, from the bindings outside it. */
+function bind(brand: Brand, outer: Bindings): Bindings {
+  if (brand.scopes.length === 0) return outer;
+  const out = new Map(outer);
+  for (const scope of brand.scopes) {
+    if (scope.which !== "bind") continue;
+    scope.bind.forEach((b, i) => {
+      const key = `${scope.scopeId}:${i}`;
+      if (b.which === "type") {
+        // A binding to one of the outer parameters resolves through the outer bindings.
+        const t = b.type;
+        const inner = t.which === "anyPointer" && t.anyPointer.which === "parameter" ? outer.get(`${t.anyPointer.parameter.scopeId}:${t.anyPointer.parameter.parameterIndex}`) : undefined;
+        out.set(key, inner ?? t);
+      } else out.delete(key);
+    });
+  }
+  return out;
+}
+
+function structLiteral(value: Record<string, unknown>, typeId: bigint, env: LiteralEnv, bindings: Bindings): string {
   const node = env.node(typeId);
   if (node === undefined || node.which !== "struct") return "{}";
   const parts: string[] = [];
@@ -84,10 +112,10 @@ function structLiteral(value: Record<string, unknown>, typeId: bigint, env: Lite
       (v === null || v === undefined || (typeof v === "object" && recordedNullness(v) === true));
     const printed =
       f.which === "group"
-        ? structLiteral((v ?? {}) as Record<string, unknown>, f.group.typeId, env)
+        ? structLiteral((v ?? {}) as Record<string, unknown>, f.group.typeId, env, bindings)
         : isNullStruct
           ? "null"
-          : literal(v ?? zero(f.slot.type), f.slot.type, env);
+          : literal(v ?? zero(f.slot.type), f.slot.type, env, bindings);
     parts.push(`${key}: ${printed}`);
   }
   return parts.length === 0 ? "{}" : `{ ${parts.join(", ")} }`;

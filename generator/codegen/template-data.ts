@@ -9,7 +9,7 @@
  */
 import { MessageBuilder } from "../../runtime/codec/wire.js";
 import { decodeValue, nodeLookup, type NodeLookup } from "../model/codec.js";
-import type { CodeGeneratorRequest, Field, Node, SourceInfo, Type, Value } from "../model/schema.js";
+import type { Brand, CodeGeneratorRequest, Field, Node, SourceInfo, Type, Value } from "../model/schema.js";
 import { NO_DISCRIMINANT } from "../model/schema.js";
 import { capitalize, hexId, importSpecifier, memberName, safeIdentifier, staticName, upperSnake } from "./names.js";
 import { bytes as bytesLiteral, literal, numberLiteral } from "./literals.js";
@@ -56,6 +56,28 @@ export interface StructData {
   /** Nested types, as `Outer.Inner` aliases. */
   nested: { name: string; target: string; isType: boolean; isValue: boolean }[];
   plain: PlainData;
+  generic: GenericData;
+}
+
+/**
+ * The pieces of the plain view's signatures that generic parameters add; all empty for a struct outside
+ * any generic scope, so the templates print them unconditionally.
+ */
+export interface GenericData {
+  /** `<Foo = codec.AnyPointerValue, ...>` on the Plain and Init types. */
+  typeDecl: string;
+  /** `<Foo, ...>` on methods, and as arguments of Plain/Init. */
+  typeParams: string;
+  /** `, Foo$: codec.PointerCodec<Foo, unknown>, ...` */
+  readParams: string;
+  /** `, Foo$: codec.PointerCodec<unknown, Foo>, ...` */
+  writeParams: string;
+  /** `Foo$: codec.PointerCodec<Foo>, ...` (the codec factory's parameters). */
+  codecParams: string;
+  /** `, Foo$, ...`: passing the codecs on. */
+  pass: string;
+  /** `, codec.anyPointerCodec, ...`: what encode/decode use (parameters read as AnyPointer). */
+  anyCodecs: string;
 }
 
 export interface UnionData {
@@ -111,6 +133,16 @@ interface Ctx {
   /** The file being generated and the names it imports from each other file. */
   file: bigint;
   imports: Map<string, Set<string>>;
+  /** The generic parameters in scope of the struct being generated, by `scopeId:index`. */
+  params: Map<string, TypeParam>;
+}
+
+/** A generic parameter of a struct's plain view: a TypeScript type parameter and the codec argument that reads and writes it. */
+interface TypeParam {
+  scopeId: bigint;
+  index: number;
+  name: string;
+  codec: string;
 }
 
 /**
@@ -129,6 +161,7 @@ export function templateData(request: CodeGeneratorRequest): FileData[] {
     fileNames: new Map(),
     file: 0n,
     imports: new Map(),
+    params: new Map(),
   };
   for (const n of request.nodes) if (n.which === "file") nameScope(ctx, n, n.id, []);
   for (const n of request.nodes) if (n.which === "file") ctx.fileNames.set(n.id, n.displayName);
@@ -164,6 +197,97 @@ function ref(ctx: Ctx, id: bigint): string {
     names.add(name);
   }
   return name;
+}
+
+/** The generic parameters in scope of node `id`: those of every generic scope from the file down to it. */
+function typeParamsOf(ctx: Ctx, id: bigint): TypeParam[] {
+  const chain: Node[] = [];
+  for (let n = ctx.nodes.get(id); n !== undefined && n.which !== "file"; n = ctx.nodes.get(n.scopeId)) chain.unshift(n);
+  const taken = new Set(ctx.names.values());
+  const out: TypeParam[] = [];
+  for (const n of chain) {
+    n.parameters.forEach((p, index) => {
+      let name = p.name;
+      while (taken.has(name)) name = `${name}_`;
+      taken.add(name);
+      out.push({ scopeId: n.id, index, name, codec: `${name}$` });
+    });
+  }
+  return out;
+}
+
+const paramKey = (scopeId: bigint, index: number): string => `${scopeId}:${index}`;
+
+/**
+ * How a reference to struct `targetId` with `brand` binds each of the target's parameters, seen from the
+ * struct being generated: a bound type, an inherited parameter of ours, or nothing (AnyPointer).
+ */
+function brandBindings(ctx: Ctx, targetId: bigint, brand: Brand | undefined): ({ type: Type } | { param: TypeParam } | null)[] {
+  return typeParamsOf(ctx, targetId).map((tp) => {
+    const scope = brand?.scopes.find((sc) => sc.scopeId === tp.scopeId);
+    if (scope === undefined || scope.which === "inherit") {
+      // Inherit (or an enclosing scope left implicit): our own parameter of that scope, if we have it.
+      const mine = ctx.params.get(paramKey(tp.scopeId, tp.index));
+      return mine === undefined ? null : { param: mine };
+    }
+    const binding = scope.bind[tp.index];
+    return binding === undefined || binding.which === "unbound" ? null : { type: binding.type };
+  });
+}
+
+/** `<A, B>` type arguments of a branded struct reference, or "" for a struct with no parameters. */
+function typeArgs(ctx: Ctx, targetId: bigint, brand: Brand | undefined, mode: "plain" | "init"): string {
+  const bindings = brandBindings(ctx, targetId, brand);
+  if (bindings.length === 0) return "";
+  const args = bindings.map((b) => (b === null ? "codec.AnyPointerValue" : "param" in b ? b.param.name : plainType(ctx, b.type, mode)));
+  return `<${args.join(", ")}>`;
+}
+
+/** `, codecA, codecB`: the codec arguments a branded struct reference passes to the target's reader/writer. */
+function codecArgs(ctx: Ctx, targetId: bigint, brand: Brand | undefined): string {
+  return brandBindings(ctx, targetId, brand)
+    .map((b) => `, ${b === null ? "codec.anyPointerCodec" : "param" in b ? b.param.codec : codecExpr(ctx, b.type)}`)
+    .join("");
+}
+
+/** A `codec.PointerCodec` expression for a pointer type (the bound value of a generic parameter). */
+function codecExpr(ctx: Ctx, type: Type): string {
+  switch (type.which) {
+    case "text":
+      return "codec.textCodec";
+    case "data":
+      return "codec.dataCodec";
+    case "struct":
+      return `${ref(ctx, type.struct.typeId)}._codec(${codecArgs(ctx, type.struct.typeId, type.struct.brand).slice(2)})`;
+    case "list":
+      return (
+        `codec.listCodec<${plainType(ctx, type, "plain")}, ${plainType(ctx, type, "init")}>(` +
+        `(l) => ${listRead(ctx, type.list.elementType, "l")}, (b, p, x) => ${listWrite(ctx, type.list.elementType, "p", "x")})`
+      );
+    case "anyPointer":
+      return paramOf(ctx, type)?.codec ?? "codec.anyPointerCodec";
+    default:
+      return "codec.capabilityCodec";
+  }
+}
+
+/** Our type parameter that an AnyPointer type names, if it names one. */
+function paramOf(ctx: Ctx, type: Type): TypeParam | undefined {
+  if (type.which !== "anyPointer" || type.anyPointer.which !== "parameter") return undefined;
+  return ctx.params.get(paramKey(type.anyPointer.parameter.scopeId, type.anyPointer.parameter.parameterIndex));
+}
+
+function genericData(params: readonly TypeParam[]): GenericData {
+  if (params.length === 0) return { typeDecl: "", typeParams: "", readParams: "", writeParams: "", codecParams: "", pass: "", anyCodecs: "" };
+  return {
+    typeDecl: `<${params.map((p) => `${p.name} = codec.AnyPointerValue`).join(", ")}>`,
+    typeParams: `<${params.map((p) => p.name).join(", ")}>`,
+    readParams: params.map((p) => `, ${p.codec}: codec.PointerCodec<${p.name}, unknown>`).join(""),
+    writeParams: params.map((p) => `, ${p.codec}: codec.PointerCodec<unknown, ${p.name}>`).join(""),
+    codecParams: params.map((p) => `${p.codec}: codec.PointerCodec<${p.name}>`).join(", "),
+    pass: params.map((p) => `, ${p.codec}`).join(""),
+    anyCodecs: params.map(() => ", codec.anyPointerCodec").join(""),
+  };
 }
 
 function doc(ctx: Ctx, id: bigint, member?: number): string | null {
@@ -272,7 +396,7 @@ export function plainType(ctx: Ctx, type: Type, mode: "plain" | "init"): string 
     case "enum":
       return ref(ctx, type.enum.typeId);
     case "struct":
-      return `${ref(ctx, type.struct.typeId)}.${mode === "plain" ? "Plain" : "Init"}`;
+      return `${ref(ctx, type.struct.typeId)}.${mode === "plain" ? "Plain" : "Init"}${typeArgs(ctx, type.struct.typeId, type.struct.brand, mode)}`;
     case "list": {
       const e = plainType(ctx, type.list.elementType, mode);
       const wrapped = /[|&]|^readonly /.test(e) ? `(${e})` : e;
@@ -281,7 +405,7 @@ export function plainType(ctx: Ctx, type: Type, mode: "plain" | "init"): string 
     case "interface":
       return "null";
     case "anyPointer":
-      return "codec.AnyPointerValue";
+      return paramOf(ctx, type)?.name ?? "codec.AnyPointerValue";
     default:
       return PRIMITIVE_TS[type.which];
   }
@@ -347,7 +471,9 @@ const ACCESSOR: Record<string, { fn: string; bytes: number }> = {
   enum: { fn: "Uint16", bytes: 2 },
 };
 
-function structData(ctx: Ctx, node: Extract<Node, { which: "struct" }>): StructData {
+function structData(outer: Ctx, node: Extract<Node, { which: "struct" }>): StructData {
+  const params = typeParamsOf(outer, node.id);
+  const ctx: Ctx = { ...outer, params: new Map(params.map((p) => [paramKey(p.scopeId, p.index), p])) };
   const name = ctx.names.get(node.id)!;
   const s = node.struct;
   const fields = [...s.fields].sort((a, b) => a.codeOrder - b.codeOrder);
@@ -377,6 +503,7 @@ function structData(ctx: Ctx, node: Extract<Node, { which: "struct" }>): StructD
         : null,
     nested: [],
     plain: { fields: [], variants: [], reads: [], variantReads: [], discriminantByte, writes: [], variantWrites: [] },
+    generic: genericData(params),
   };
   for (const nested of node.nestedNodes) {
     const child = ctx.nodes.get(nested.id);
@@ -598,10 +725,13 @@ function plainData(ctx: Ctx, node: Extract<Node, { which: "struct" }>, fields: F
     const fieldDoc = doc(ctx, node.id, node.struct.fields.indexOf(f));
     const pf = isVoid ? null : plainField(ctx, name, f);
     // A struct field reads as null when its pointer is null and it has no default: eager defaults of
-    // recursive structs would never end, and null tells "absent" from "all defaults".
-    const nullable = f.which === "slot" && f.slot.type.which === "struct" && !f.slot.hadExplicitDefault ? " | null" : "";
-    const type = f.which === "group" ? `${ref(ctx, f.group.typeId)}.Plain` : `${plainType(ctx, f.slot.type, "plain")}${nullable}`;
-    const initType = f.which === "group" ? `${ref(ctx, f.group.typeId)}.Init` : `${plainType(ctx, f.slot.type, "init")}${nullable}`;
+    // recursive structs would never end, and null tells "absent" from "all defaults". (A field with a
+    // default is null only where its default would contain itself: see codec.structOrDefault.)
+    const nullable = f.which === "slot" && f.slot.type.which === "struct" ? " | null" : "";
+    // A group has its struct's parameters, so it takes ours as they are.
+    const groupArgs = genericData([...ctx.params.values()]).typeParams;
+    const type = f.which === "group" ? `${ref(ctx, f.group.typeId)}.Plain${groupArgs}` : `${plainType(ctx, f.slot.type, "plain")}${nullable}`;
+    const initType = f.which === "group" ? `${ref(ctx, f.group.typeId)}.Init${groupArgs}` : `${plainType(ctx, f.slot.type, "init")}${nullable}`;
     const key = propertyKey(f.name);
     if (!inUnion) {
       if (isVoid) continue;
@@ -653,7 +783,8 @@ const LIST_FNS: Record<string, string> = {
 function plainField(ctx: Ctx, owner: string, f: Field): PlainField {
   if (f.which === "group") {
     const g = ref(ctx, f.group.typeId);
-    return { read: `${g}._read(s)`, write: (x) => `${g}._write(b, at, ${x});` };
+    const pass = genericData([...ctx.params.values()]).pass;
+    return { read: `${g}._read(s${pass})`, write: (x) => `${g}._write(b, at, ${x}${pass});` };
   }
   const { type, offset, defaultValue, hadExplicitDefault } = f.slot;
   const bits = defaultBits(type, defaultValue);
@@ -726,10 +857,13 @@ function plainPointer(ctx: Ctx, owner: string, type: Type, index: number, def: V
       const c = ref(ctx, type.struct.typeId);
       const node = ctx.nodes.get(type.struct.typeId)!;
       const st = node.which === "struct" ? node.struct : { dataWordCount: 0, pointerCount: 0 };
-      const write = (x: string): string => `${c}._write(b, b.initStruct(${ptr}, ${st.dataWordCount}, ${st.pointerCount}), ${x});`;
+      const args = codecArgs(ctx, type.struct.typeId, type.struct.brand);
+      const write = (x: string): string => `${c}._write(b, b.initStruct(${ptr}, ${st.dataWordCount}, ${st.pointerCount}), ${x}${args});`;
+      const reader = args === "" ? `${c}._read` : `(r) => ${c}._read(r${args})`;
       // Null when the pointer is null (see `plainType`), unless the schema gives a default to read instead.
-      if (defaultBytes === null) return { read: `codec.structField(s, ${index}, ${c}._read)`, write, present: (x) => `${x} !== null` };
-      return { read: `${c}._read(codec.struct(s, ${index}) ?? codec.rootStruct(codec.defaultRoot(${bytesLiteral(defaultBytes)})))`, write };
+      if (defaultBytes === null) return { read: `codec.structField(s, ${index}, ${reader})`, write, present: (x) => `${x} !== null` };
+      const key = JSON.stringify(`${owner}.${index}`);
+      return { read: `codec.structOrDefault(s, ${index}, ${reader}, ${key}, ${bytesLiteral(defaultBytes)})`, write, present: (x) => `${x} !== null` };
     }
     case "list": {
       const l = `codec.list(s, ${index})`;
@@ -742,8 +876,13 @@ function plainPointer(ctx: Ctx, owner: string, type: Type, index: number, def: V
     }
     case "interface":
       return { read: "null", write: () => "" };
-    default:
+    default: {
+      const param = paramOf(ctx, type);
+      if (param !== undefined) {
+        return { read: `${param.codec}.read(s, ${index})`, write: (x) => `${param.codec}.write(b, ${ptr}, ${x});`, present: (x) => `${x} !== null` };
+      }
       return { read: `codec.anyPointer(s, ${index})`, write: (x) => `codec.setAnyPointer(b, ${ptr}, ${x});`, present: (x) => `${x} !== null` };
+    }
   }
 }
 
@@ -763,12 +902,17 @@ function listRead(ctx: Ctx, element: Type, src: string): string {
       return `codec.pointerList(${src}, codec.textElement)`;
     case "data":
       return `codec.pointerList(${src}, codec.dataElement)`;
-    case "struct":
-      return `codec.structList(${src}, ${ref(ctx, element.struct.typeId)}._read)`;
+    case "struct": {
+      const args = codecArgs(ctx, element.struct.typeId, element.struct.brand);
+      const c = ref(ctx, element.struct.typeId);
+      return `codec.structList(${src}, ${args === "" ? `${c}._read` : `(r) => ${c}._read(r${args})`})`;
+    }
     case "list":
       return `codec.pointerList(${src}, (l, i) => ${listRead(ctx, element.list.elementType, "codec.listElement(l, i)")})`;
-    case "anyPointer":
-      return `codec.pointerList(${src}, codec.anyPointerElement)`;
+    case "anyPointer": {
+      const param = paramOf(ctx, element);
+      return `codec.pointerList(${src}, ${param === undefined ? "codec.anyPointerElement" : `${param.codec}.readElement`})`;
+    }
     case "interface":
       return `codec.pointerList(${src}, () => null)`;
     case "enum":
@@ -791,12 +935,16 @@ function listWrite(ctx: Ctx, element: Type, ptr: string, x: string): string {
       const c = ref(ctx, element.struct.typeId);
       const node = ctx.nodes.get(element.struct.typeId)!;
       const st = node.which === "struct" ? node.struct : { dataWordCount: 0, pointerCount: 0 };
-      return `codec.writeStructList(b, ${ptr}, ${x}, ${st.dataWordCount}, ${st.pointerCount}, ${c}._write)`;
+      const args = codecArgs(ctx, element.struct.typeId, element.struct.brand);
+      const writer = args === "" ? `${c}._write` : `(b, at, e) => ${c}._write(b, at, e${args})`;
+      return `codec.writeStructList(b, ${ptr}, ${x}, ${st.dataWordCount}, ${st.pointerCount}, ${writer})`;
     }
     case "list":
       return `codec.writePointerList(b, ${ptr}, ${x}, (b, p, e) => ${listWrite(ctx, element.list.elementType, "p", "e")})`;
-    case "anyPointer":
-      return `codec.writePointerList(b, ${ptr}, ${x}, codec.setAnyPointer)`;
+    case "anyPointer": {
+      const param = paramOf(ctx, element);
+      return `codec.writePointerList(b, ${ptr}, ${x}, ${param === undefined ? "codec.setAnyPointer" : `${param.codec}.write`})`;
+    }
     case "interface":
       return `codec.writePointerList(b, ${ptr}, ${x}, () => {})`;
     default:

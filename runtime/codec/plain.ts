@@ -31,12 +31,15 @@ import {
  */
 export type AnyPointerValue = Uint8Array | null;
 
-/** Reads and writes one pointer-typed value: how a generic struct's plain view handles its parameters. */
-export interface PointerCodec<T> {
-  read(s: StructReader, index: number): T;
+/**
+ * Reads and writes one pointer-typed value: what a generic struct's plain view is given for each of its
+ * parameters. `R` is what reading gives (a `Plain` type), `W` what writing takes (an `Init` type).
+ */
+export interface PointerCodec<R, W = R> {
+  read(s: StructReader, index: number): R;
   /** Reads list element `i` of a pointer list. */
-  readElement(l: ListReader, i: number): T;
-  write(b: MessageBuilder, ptrWord: number, value: T): void;
+  readElement(l: ListReader, i: number): R;
+  write(b: MessageBuilder, ptrWord: number, value: W): void;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -168,6 +171,27 @@ export function struct(s: StructReader, i: number): StructReader | null {
 export function structField<T>(s: StructReader, i: number, read: (s: StructReader) => T): T | null {
   const r = struct(s, i);
   return r === null ? null : read(r);
+}
+
+/** Defaults being read, by key: a default that contains itself (through a field with the same default) is cut there. */
+const readingDefaults = new Set<string>();
+
+/**
+ * A struct field with a schema default: the struct if present, else the default (a canonical flat message).
+ * Cap'n Proto reads defaults lazily, so a default may contain itself (`struct S { s @0 :S = (s = ...) }` or a
+ * default whose own field is null and so defaults again); a plain object is eager, so where the default
+ * would repeat itself inside itself the field reads as null. `key` names the field's default.
+ */
+export function structOrDefault<T>(s: StructReader, i: number, read: (s: StructReader) => T, key: string, canonical: Uint8Array): T | null {
+  const r = struct(s, i);
+  if (r !== null) return read(r);
+  if (readingDefaults.has(key)) return null;
+  readingDefaults.add(key);
+  try {
+    return read(rootStruct(defaultRoot(canonical)));
+  } finally {
+    readingDefaults.delete(key);
+  }
 }
 
 export function list(s: StructReader, i: number): ListReader | null {
@@ -414,12 +438,12 @@ export const anyPointerCodec: PointerCodec<AnyPointerValue> = {
 };
 
 /** The codec of a struct type, from its generated reader and writer. */
-export function structCodec<T>(
-  read: (s: StructReader) => T,
-  write: (b: MessageBuilder, at: number, value: T) => void,
+export function structCodec<R, W>(
+  read: (s: StructReader) => R,
+  write: (b: MessageBuilder, at: number, value: W) => void,
   dataWords: number,
   ptrCount: number,
-): PointerCodec<T> {
+): PointerCodec<R, W> {
   return {
     read: (s, i) => read(struct(s, i) ?? EMPTY_STRUCT),
     readElement: (l, i) => read(l.pointer(i).struct() ?? EMPTY_STRUCT),
@@ -427,8 +451,15 @@ export function structCodec<T>(
   };
 }
 
+/** Capabilities have no plain form: read as null, never written. */
+export const capabilityCodec: PointerCodec<null> = {
+  read: () => null,
+  readElement: () => null,
+  write: () => {},
+};
+
 /** The codec of a list type, from readers and writers of its pointer. */
-export function listCodec<T>(read: (l: ListReader | null) => T, write: (b: MessageBuilder, ptrWord: number, value: T) => void): PointerCodec<T> {
+export function listCodec<R, W>(read: (l: ListReader | null) => R, write: (b: MessageBuilder, ptrWord: number, value: W) => void): PointerCodec<R, W> {
   return {
     read: (s, i) => read(list(s, i)),
     readElement: (l, i) => read(l.pointer(i).list()),
