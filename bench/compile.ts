@@ -12,10 +12,10 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compile } from "../generator/compiler/index.js";
+import { machineLines, markdownTable, median } from "./support.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CORPUS = resolve(REPO, "../shared/corpus/capnproto-0.9.2");
@@ -27,12 +27,6 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 30);
 const WARMUP = 5;
 const TARGET_MS = 50;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function findCapnp(): { path: string; version: string } | null {
   for (const path of [process.env.CAPNP, "/usr/bin/capnp", "capnp"]) {
@@ -90,25 +84,21 @@ const ratio = (t: Timing | null, base: Timing | null): string =>
 function main(): void {
   const capnp = findCapnp();
   const cliBuilt = existsSync(CLI);
-  const cpu = cpus();
   const machine = [
-    `- CPU: ${cpu[0]?.model.trim() ?? "unknown"}, ${cpu.length} cores`,
-    `- Node ${process.version}`,
+    ...machineLines(),
     `- capnp ${capnp?.version ?? "not found"}`,
     `- ${RUNS} process runs and ${ITERATIONS} in-process iterations (after ${WARMUP} warm-up) per figure; medians`,
   ];
   if (capnp === null) console.warn("capnp not found: its column is n/a (install it with `apt-get install -y capnproto`)");
   if (!cliBuilt) console.warn(`${CLI} does not exist: the whole-process ipcgen column is n/a (run \`npm run build\` first)`);
 
-  const rows: string[] = [];
+  const rows: string[][] = [];
   let target = "";
   for (const file of FILES) {
     const theirs = capnp === null ? null : timeProcess(capnp.path, ["compile", "-o-", ...ARGS, file]);
     const whole = cliBuilt ? timeProcess(process.execPath, [CLI, "compile", "-o-", ...ARGS, file]) : null;
     const inProcess = timeInProcess(file);
-    rows.push(
-      `| ${file} | ${fmt(theirs)} | ${fmt(whole)} | ${ratio(whole, theirs)} | ${fmt(inProcess)} | ${ratio(inProcess, theirs)} |`,
-    );
+    rows.push([file, fmt(theirs), fmt(whole), ratio(whole, theirs), fmt(inProcess), ratio(inProcess, theirs)]);
     if (file.endsWith("/test.capnp")) {
       target =
         "ms" in inProcess
@@ -117,11 +107,10 @@ function main(): void {
     }
   }
 
-  const table = [
-    "| schema | capnp compile -o- (process) | ipcgen compile -o- (process) | ratio | ipcgen compile() in-process | ratio |",
-    "| --- | --- | --- | --- | --- | --- |",
-    ...rows,
-  ];
+  const table = markdownTable(
+    ["schema", "capnp compile -o- (process)", "ipcgen compile -o- (process)", "ratio", "ipcgen compile() in-process", "ratio"],
+    rows,
+  );
   const section = [
     "## compile",
     "",
