@@ -580,7 +580,13 @@ function fieldData(
         kind: "primitive",
         type: tsType,
         setType: is64 ? "bigint | number" : tsType,
-        get: type.which === "enum" ? `capnp.Struct.getUint16(${byte}, this${mask}) as ${tsType}` : `capnp.Struct.get${acc.fn}(${byte}, this${mask})`,
+        get:
+          type.which === "enum"
+            ? `capnp.Struct.getUint16(${byte}, this${mask}) as ${tsType}`
+            : type.which === "uint32" && nonZero
+              ? // capnp-ts XORs the mask with JavaScript's signed "^": values of 2^31 and up come out negative.
+                `capnp.Struct.getUint32(${byte}, this${mask}) >>> 0`
+              : `capnp.Struct.get${acc.fn}(${byte}, this${mask})`,
         set: `capnp.Struct.set${acc.fn}(${byte}, ${is64 ? "BigInt(value)" : "value"}, this${mask})`,
       };
     }
@@ -619,8 +625,12 @@ function pointerField(
   };
   switch (type.which) {
     case "text": {
-      const text = def !== null && def.which === "text" && def.text !== "" ? `, ${JSON.stringify(def.text)}` : "";
-      return { ...common, kind: "text", type: "string", setType: "string", get: `capnp.Struct.getText(${index}, this${text})`, set: `capnp.Struct.setText(${index}, value, this)` };
+      // capnp-ts's getText writes a default into the message when the pointer is null; a getter must not.
+      const get =
+        def !== null && def.which === "text" && def.text !== ""
+          ? `capnp.Struct.isNull(capnp.Struct.getPointer(${index}, this)) ? ${JSON.stringify(def.text)} : capnp.Struct.getText(${index}, this)`
+          : `capnp.Struct.getText(${index}, this)`;
+      return { ...common, kind: "text", type: "string", setType: "string", get, set: `capnp.Struct.setText(${index}, value, this)` };
     }
     case "data":
       return {

@@ -3,6 +3,7 @@
  * implementation (`capnp encode` / `capnp decode`): it must compile under `tsc --strict`, read what C++
  * writes, and write what C++ reads back to the same value.
  */
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import ts from "typescript";
@@ -206,9 +207,50 @@ describe.skipIf(oracle === null)("generated code for test.capnp", () => {
 });
 
 describe.skipIf(oracle === null)("generated code for this project's schemas", () => {
-  it("compiles under tsc --strict", async () => {
+  const PROJECT = { cwd: REPO, importPath: ["generator/std"], standardImport: false };
+  /** `capnp encode|decode` of a project schema, run at the repository root. */
+  const capnpAt = (args: string[], input: Uint8Array | string): Buffer =>
+    execFileSync("capnp", [args[0], "-I", "generator/std", "--no-standard-import", ...args.slice(1)], {
+      cwd: REPO,
+      input,
+      env: { ...process.env, PWD: REPO },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+
+  let files: string[];
+  beforeAll(async () => {
     rmSync(join(OUT, "project"), { recursive: true, force: true });
-    const files = await generate(["test/fixtures/reused-constants.capnp"], { cwd: REPO, importPath: ["generator/std"], standardImport: false }, "project");
+    files = await generate(["test/fixtures/reused-constants.capnp", "examples/addressbook.capnp"], PROJECT, "project");
+  }, 120_000);
+
+  it("compiles under tsc --strict", () => {
     expect(typecheck(files)).toEqual([]);
   }, 120_000);
+
+  it("examples/addressbook.capnp: what the generated code writes, C++ reads, and the other way", async () => {
+    const ab = (await import(join(OUT, "project/examples/addressbook.capnp.ts"))) as TestModule;
+    const value = {
+      people: [
+        { id: 1, name: "Ann", email: "ann@example.com", phones: [{ number: "555", type: 1 }], employment: { which: "employer", employer: "ACME" } },
+        { id: 2, name: "Bo", phones: [], employment: { which: "unemployed" } },
+      ],
+    };
+    const text = '(people = [(id = 1, name = "Ann", email = "ann@example.com", phones = [(number = "555", type = home)], employment = (employer = "ACME")), (id = 2, name = "Bo", employment = (unemployed = void))])';
+    const decode = (bytes: Uint8Array) => capnpAt(["decode", "examples/addressbook.capnp", "AddressBook"], bytes).toString();
+    const expected = decode(new Uint8Array(capnpAt(["encode", "examples/addressbook.capnp", "AddressBook"], text)));
+    expect(decode(ab.AddressBook.encode(value))).toBe(expected);
+    const read = ab.AddressBook.decode(new Uint8Array(capnpAt(["encode", "examples/addressbook.capnp", "AddressBook"], text)));
+    expect(read).toEqual({
+      people: [
+        { ...value.people[0] },
+        { id: 2, name: "Bo", email: "", phones: [], employment: { which: "unemployed" } },
+      ],
+    });
+  });
+
+  it("test/fixtures/reused-constants.capnp: constants are the values capnp compiled", async () => {
+    const rc = (await import(join(OUT, "project/test/fixtures/reused-constants.capnp.ts"))) as unknown as Record<string, unknown>;
+    expect(rc.raws).toEqual([new TextDecoder().decode(new Uint8Array([0x80, 0x08])), "plain"]);
+    expect((rc.tree as { children: { name: string }[] }).children.map((c) => c.name)).toEqual(["leaf", "inline", "leaf"]);
+  });
 });

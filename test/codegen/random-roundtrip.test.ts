@@ -1,0 +1,498 @@
+/**
+ * Round trips of random values through generated code, over random schemas (test/support/random-schema.ts).
+ *
+ * For each seed that compiles, its TypeScript is generated into test/.gen/random/<seed>/ and, for every
+ * top-level non-generic struct `X`, random plain values are made from the model (the CodeGeneratorRequest:
+ * every field set, in range, with edge values: -0, NaN, ±Infinity, min/max integers, 2^64-1, empty and
+ * non-empty lists, Text and Data, unicode text, nested structs to a bounded depth, each union member):
+ *
+ *   1. generated code alone (every seed): `X.decode(X.encode(v))` is `v`;
+ *   2. against C++ (every CPP_EVERY-th seed, its first struct): `capnp decode` of `X.encode(v)`, then
+ *      `capnp encode` of that text, read by `X.decode`, is `X.decode(X.encode(v))`.
+ *
+ * And every generated module of every seed type-checks in one `tsc --strict` program.
+ *
+ *   IPCGEN_ROUNDTRIP_SEED=N       first seed (default 1)
+ *   IPCGEN_ROUNDTRIP_COUNT=K      number of seeds (default 200)
+ *   IPCGEN_ROUNDTRIP_VALUES=V     random values per struct for property 1 (default 4)
+ *   IPCGEN_ROUNDTRIP_CPP_EVERY=E  property 2 on every E-th seed (default 4)
+ *
+ * Replay one seed: `IPCGEN_ROUNDTRIP_SEED=123 IPCGEN_ROUNDTRIP_COUNT=1 npx vitest run test/codegen/random-roundtrip.test.ts`;
+ * its schema: `node --import tsx test/support/random-schema.ts 123`; its generated code stays in test/.gen/random/123/.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import ts from "typescript";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateTypeScript } from "../../generator/codegen/index.js";
+import { safeIdentifier } from "../../generator/codegen/names.js";
+import { NO_DISCRIMINANT, type Field, type Id, type Node, type Type } from "../../generator/model/schema.js";
+import { REPO, ipcgenCompile } from "../support/ipcgen.js";
+import { noteIfOracleMissing, oracle } from "../support/oracle.js";
+import { Rng, generateSchema, writeSchema } from "../support/random-schema.js";
+
+const FIRST_SEED = Number(process.env.IPCGEN_ROUNDTRIP_SEED ?? 1);
+const COUNT = Number(process.env.IPCGEN_ROUNDTRIP_COUNT ?? 200);
+const VALUES = Number(process.env.IPCGEN_ROUNDTRIP_VALUES ?? 4);
+const CPP_EVERY = Number(process.env.IPCGEN_ROUNDTRIP_CPP_EVERY ?? 4);
+const SEEDS_PER_TEST = 25;
+/** Struct pointers below the root, at most (lists of structs count too). */
+const MAX_DEPTH = 3;
+const OUT = join(REPO, "test/.gen/random");
+
+noteIfOracleMissing("random round trips against C++ (property 2)");
+
+const replay = (seed: number): string =>
+  `replay: IPCGEN_ROUNDTRIP_SEED=${seed} IPCGEN_ROUNDTRIP_COUNT=1 npx vitest run test/codegen/random-roundtrip.test.ts; ` +
+  `schema: node --import tsx test/support/random-schema.ts ${seed}; code: test/.gen/random/${seed}/`;
+
+// The generated module's shape, as far as this test uses it.
+interface PlainFace {
+  encode(value: unknown): Uint8Array;
+  decode(bytes: Uint8Array): Record<string, unknown>;
+}
+
+interface RootStruct {
+  /** The schema file (relative to the schema directory) and the struct's name in it. */
+  file: string;
+  name: string;
+  node: Node;
+  cls: PlainFace;
+}
+
+interface Seed {
+  seed: number;
+  /** Null when the schema does not compile (capnp's "Bad news" refusal); then `refusal` says why. */
+  roots: RootStruct[] | null;
+  refusal: string;
+  /** Set when generateTypeScript threw for the seed. */
+  generateError: string | null;
+  nodes: Map<Id, Node>;
+  files: string[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Random plain values from the model
+
+/** Stands in an expected value for a part that was left out of the written value (see `structValue`). */
+const SKIP = Symbol("not compared");
+
+type Pair = [written: unknown, expected: unknown];
+
+const F32_MAX = 3.4028234663852886e38;
+const F32_MIN_NORMAL = 1.1754943508222875e-38;
+const F32_MIN_DENORMAL = 1.401298464324817e-45;
+const TEXT_PIECES = ["a", "hello", " ", "é", "日本語", "😀", "𝄞", "\n", "\t", '"', "\\", "'", "\u007f", "\u0080", "\u00ff", "\ufffd", "\uffff", "{x}", "#", "0"];
+
+class Values {
+  constructor(
+    private readonly rng: Rng,
+    private readonly nodes: Map<Id, Node>,
+  ) {}
+
+  private node(id: Id): Node {
+    const n = this.nodes.get(id);
+    if (n === undefined) throw new Error(`no node ${id.toString(16)}`);
+    return n;
+  }
+
+  private int(bits: number, signed: boolean): number {
+    const min = signed ? -(2 ** (bits - 1)) : 0;
+    const max = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+    if (this.rng.chance(0.4)) return this.rng.pick([min, max, 0, 1, signed ? -1 : max - 1]);
+    return min + Math.floor(this.rng.next() * (max - min + 1));
+  }
+
+  private big(signed: boolean): bigint {
+    if (this.rng.chance(0.4)) {
+      return signed
+        ? this.rng.pick([-(2n ** 63n), 2n ** 63n - 1n, 0n, -1n, 1n, 2n ** 53n + 1n])
+        : this.rng.pick([2n ** 64n - 1n, 0n, 1n, 2n ** 63n, 2n ** 53n + 1n]);
+    }
+    const v = this.rng.bits(64);
+    return signed ? BigInt.asIntN(64, v) : v;
+  }
+
+  private float64(): number {
+    if (this.rng.chance(0.45)) {
+      return this.rng.pick([0, -0, NaN, Infinity, -Infinity, Number.MIN_VALUE, -Number.MIN_VALUE, Number.MAX_VALUE, -Number.MAX_VALUE, 2 ** 53 + 2, 0.1, -1.5e-300]);
+    }
+    return (this.rng.next() - 0.5) * 10 ** this.rng.range(-30, 30);
+  }
+
+  private float32(): number {
+    if (this.rng.chance(0.45)) {
+      // 16777217 and 0.1 are not Float32 values: what a Float32 field holds is their rounding.
+      return Math.fround(this.rng.pick([0, -0, NaN, Infinity, -Infinity, F32_MAX, -F32_MAX, F32_MIN_NORMAL, F32_MIN_DENORMAL, -F32_MIN_DENORMAL, 16777217, 0.1]));
+    }
+    return Math.fround((this.rng.next() - 0.5) * 10 ** this.rng.range(-20, 20));
+  }
+
+  private text(): string {
+    if (this.rng.chance(0.25)) return "";
+    if (this.rng.chance(0.05)) return "long ".repeat(this.rng.range(20, 60)) + "日本";
+    let out = "";
+    for (let i = this.rng.range(1, 5); i > 0; i--) out += this.rng.pick(TEXT_PIECES);
+    return out;
+  }
+
+  private data(): Uint8Array {
+    const n = this.rng.chance(0.25) ? 0 : this.rng.range(1, this.rng.chance(0.1) ? 100 : 12);
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.rng.chance(0.3) ? this.rng.pick([0, 255]) : this.rng.int(256);
+    return out;
+  }
+
+  private length(max: number): number {
+    return this.rng.chance(0.25) ? 0 : this.rng.range(1, max);
+  }
+
+  /** A value of `type`; `depth` is the number of struct pointers above it. */
+  value(type: Type, depth: number): Pair {
+    const same = (v: unknown): Pair => [v, v];
+    switch (type.which) {
+      case "void":
+        return same(null);
+      case "bool":
+        return same(this.rng.chance(0.5));
+      case "int8":
+        return same(this.int(8, true));
+      case "int16":
+        return same(this.int(16, true));
+      case "int32":
+        return same(this.int(32, true));
+      case "uint8":
+        return same(this.int(8, false));
+      case "uint16":
+        return same(this.int(16, false));
+      case "uint32":
+        return same(this.int(32, false));
+      case "int64":
+        return same(this.big(true));
+      case "uint64":
+        return same(this.big(false));
+      case "float32":
+        return same(this.float32());
+      case "float64":
+        return same(this.float64());
+      case "text":
+        return same(this.text());
+      case "data": {
+        const d = this.data();
+        return [d, d.slice()];
+      }
+      case "enum": {
+        const n = this.node(type.enum.typeId);
+        if (n.which !== "enum") throw new Error("enum type is not an enum");
+        return same(this.rng.int(n.enum.enumerants.length));
+      }
+      case "interface":
+        return same(null);
+      case "anyPointer":
+        return same(null);
+      case "struct": {
+        if (depth >= MAX_DEPTH || this.rng.chance(0.2)) return same(null);
+        return this.structValue(type.struct.typeId, depth + 1);
+      }
+      case "list": {
+        const e = type.list.elementType;
+        if (e.which === "struct" && depth >= MAX_DEPTH) return same([]);
+        const n = this.length(e.which === "bool" ? 20 : e.which === "list" || e.which === "struct" ? 3 : 6);
+        const written: unknown[] = [];
+        const expected: unknown[] = [];
+        for (let i = 0; i < n; i++) {
+          // Struct list elements are never null.
+          const [w, x] = e.which === "struct" ? this.structValue(e.struct.typeId, depth + 1) : this.value(e, depth);
+          written.push(w);
+          expected.push(x);
+        }
+        return [written, expected];
+      }
+    }
+  }
+
+  /**
+   * A struct field's value. A null struct pointer of a field with a schema default reads as the default,
+   * so such fields always get an object; where the depth bound stops that, the field is left out of the
+   * written value and not compared (its default is what it reads as).
+   */
+  private slotValue(f: Extract<Field, { which: "slot" }>, depth: number): Pair | null {
+    const t = f.slot.type;
+    if (t.which === "struct" && f.slot.hadExplicitDefault) {
+      if (depth >= MAX_DEPTH) return null;
+      return this.structValue(t.struct.typeId, depth + 1);
+    }
+    return this.value(t, depth);
+  }
+
+  /** A plain object of struct (or group) `id`: every field set, one union member chosen. */
+  structValue(id: Id, depth: number): Pair {
+    const n = this.node(id);
+    if (n.which !== "struct") throw new Error("struct type is not a struct");
+    const written: Record<string, unknown> = {};
+    const expected: Record<string, unknown> = {};
+    const members: Field[] = [];
+    for (const f of n.struct.fields) {
+      if (f.discriminantValue !== NO_DISCRIMINANT) {
+        members.push(f);
+        continue;
+      }
+      this.fieldInto(f, depth, written, expected);
+    }
+    if (members.length > 0) {
+      // Near the depth bound, prefer members that can be compared.
+      const open = depth >= MAX_DEPTH ? members.filter((f) => !(f.which === "slot" && f.slot.type.which === "struct" && f.slot.hadExplicitDefault)) : members;
+      const m = this.rng.pick(open.length > 0 ? open : members);
+      written.which = m.name;
+      expected.which = m.name;
+      this.fieldInto(m, depth, written, expected);
+    }
+    return [written, expected];
+  }
+
+  private fieldInto(f: Field, depth: number, written: Record<string, unknown>, expected: Record<string, unknown>): void {
+    if (f.which === "group") {
+      [written[f.name], expected[f.name]] = this.structValue(f.group.typeId, depth);
+      return;
+    }
+    // Void fields have no property (in a union, only `which` names them).
+    if (f.slot.type.which === "void") return;
+    const pair = this.slotValue(f, depth);
+    if (pair === null) expected[f.name] = SKIP;
+    else [written[f.name], expected[f.name]] = pair;
+  }
+}
+
+/** The first difference between `expected` and `actual` (numbers by Object.is: -0 and NaN count), or null. */
+function difference(expected: unknown, actual: unknown, path = "$"): string | null {
+  if (expected === SKIP) return null;
+  const show = (v: unknown): string => (typeof v === "bigint" ? `${v}n` : Object.is(v, -0) ? "-0" : v instanceof Uint8Array ? `Uint8Array[${v.join(",")}]` : JSON.stringify(v) ?? String(v));
+  const mismatch = (): string => `${path}: expected ${show(expected)}, got ${show(actual)}`;
+  if (expected instanceof Uint8Array) {
+    if (!(actual instanceof Uint8Array) || actual.length !== expected.length || actual.some((b, i) => b !== expected[i])) return mismatch();
+    return null;
+  }
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual)) return mismatch();
+    if (actual.length !== expected.length) return `${path}: expected ${expected.length} elements, got ${actual.length}`;
+    for (let i = 0; i < expected.length; i++) {
+      const d = difference(expected[i], actual[i], `${path}[${i}]`);
+      if (d !== null) return d;
+    }
+    return null;
+  }
+  if (expected !== null && typeof expected === "object") {
+    if (actual === null || typeof actual !== "object" || Array.isArray(actual) || actual instanceof Uint8Array) return `${path}: expected an object, got ${show(actual)}`;
+    const e = expected as Record<string, unknown>;
+    const a = actual as Record<string, unknown>;
+    const extra = Object.keys(a).filter((k) => !(k in e));
+    const missing = Object.keys(e).filter((k) => !(k in a));
+    if (extra.length > 0 || missing.length > 0) return `${path}: properties missing [${missing.join(", ")}], unexpected [${extra.join(", ")}]`;
+    // `which` first: a different member explains the rest.
+    for (const k of ["which", ...Object.keys(e).filter((k) => k !== "which")]) {
+      if (!(k in e)) continue;
+      const d = difference(e[k], a[k], `${path}.${k}`);
+      if (d !== null) return d;
+    }
+    return null;
+  }
+  return Object.is(expected, actual) ? null : mismatch();
+}
+
+/** A value for printing in a failure: JSON with bigints, -0, NaN and bytes spelled out. */
+function render(v: unknown): string {
+  const text = JSON.stringify(v, (_k, x: unknown) => {
+    if (typeof x === "bigint") return `${x}n`;
+    if (typeof x === "number" && !Number.isFinite(x)) return String(x);
+    if (Object.is(x, -0)) return "-0";
+    if (x instanceof Uint8Array) return `Uint8Array[${x.join(",")}]`;
+    if (x === SKIP) return "(left out)";
+    return x;
+  });
+  return text.length > 1500 ? `${text.slice(0, 1500)}...` : text;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Known generator bugs: cases expected to fail (see it.fails below). Keyed "seed:Struct".
+
+const KNOWN: Map<string, string> = new Map();
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe(`generated code round trips over random schemas (seeds ${FIRST_SEED}..${FIRST_SEED + COUNT - 1})`, () => {
+  let dir: string;
+  const seeds: Seed[] = [];
+  const generated: string[] = [];
+  let setupMs = 0;
+  const timing = { p1: 0, p2: 0, typecheck: 0, values: 0, cppRuns: 0 };
+
+  beforeAll(async () => {
+    const started = performance.now();
+    dir = mkdtempSync(join(tmpdir(), "ipcgen-roundtrip-"));
+    for (let seed = FIRST_SEED; seed < FIRST_SEED + COUNT; seed++) rmSync(join(OUT, String(seed)), { recursive: true, force: true });
+    for (let seed = FIRST_SEED; seed < FIRST_SEED + COUNT; seed++) {
+      const schema = generateSchema(seed);
+      writeSchema(schema, dir);
+      const result = await ipcgenCompile(schema.schemas, { cwd: dir, standardImport: false });
+      if (!result.ok) {
+        seeds.push({ seed, roots: null, refusal: result.messages.join("\n"), generateError: null, nodes: new Map(), files: schema.schemas });
+        continue;
+      }
+      const nodes = new Map(result.request.nodes.map((n) => [n.id, n]));
+      const modules = new Map<string, Record<string, PlainFace>>();
+      let files;
+      try {
+        files = generateTypeScript(result.request);
+      } catch (e) {
+        const err = e as Error;
+        seeds.push({ seed, roots: null, refusal: "", generateError: `${err.name}: ${err.message}\n    ${(err.stack ?? "").split("\n").slice(1, 5).join("\n    ")}`, nodes, files: schema.schemas });
+        continue;
+      }
+      for (const f of files) {
+        const path = join(OUT, String(seed), f.path);
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, f.content);
+        generated.push(path);
+      }
+      for (const rf of result.request.requestedFiles) {
+        modules.set(rf.filename, (await import(join(OUT, String(seed), `${rf.filename}.ts`))) as Record<string, PlainFace>);
+      }
+      const roots: RootStruct[] = [];
+      for (const rf of result.request.requestedFiles) {
+        const file = nodes.get(rf.id)!;
+        for (const nested of file.nestedNodes) {
+          const node = nodes.get(nested.id)!;
+          if (node.which !== "struct" || node.isGeneric || node.struct.isGroup) continue;
+          roots.push({ file: rf.filename, name: nested.name, node, cls: modules.get(rf.filename)![safeIdentifier(nested.name)] });
+        }
+      }
+      seeds.push({ seed, roots, refusal: "", generateError: null, nodes, files: schema.schemas });
+    }
+    setupMs = performance.now() - started;
+  }, 300_000);
+
+  afterAll(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    const ok = seeds.filter((s) => s.roots !== null);
+    const structs = ok.reduce((n, s) => n + s.roots!.length, 0);
+    console.log(
+      `random round trips: ${seeds.length} seeds (${ok.length} compiled), ${structs} structs, ${timing.values} values; ` +
+        `setup ${setupMs.toFixed(0)} ms, property 1 ${timing.p1.toFixed(0)} ms, property 2 ${timing.p2.toFixed(0)} ms (${timing.cppRuns} structs via capnp), ` +
+        `tsc ${timing.typecheck.toFixed(0)} ms`,
+    );
+  });
+
+  it(`compiles at least ${Math.min(COUNT, 200)} seeds (the rest refused only with "Bad news")`, () => {
+    if (process.env.IPCGEN_ROUNDTRIP_COUNT === undefined) expect(seeds.length).toBeGreaterThanOrEqual(200);
+    const wrong = seeds.filter((s) => s.roots === null && s.generateError === null && !s.refusal.includes("Bad news"));
+    if (wrong.length > 0) throw new Error(wrong.map((s) => `seed ${s.seed} does not compile:\n${s.refusal.slice(0, 600)}\n${replay(s.seed)}`).join("\n\n"));
+    expect(seeds.filter((s) => s.roots === null && s.generateError === null).length).toBeLessThanOrEqual(Math.max(1, seeds.length * 0.05));
+    expect(seeds.some((s) => s.roots !== null && s.roots.length > 0)).toBe(true);
+  });
+
+  it("generates TypeScript for every seed that compiles", () => {
+    const crashed = seeds.filter((s) => s.generateError !== null);
+    if (crashed.length > 0) throw new Error(`${crashed.length} seeds: ${crashed.map((s) => s.seed).join(", ")}\n\n` + crashed.slice(0, 3).map((s) => `seed ${s.seed}: generateTypeScript threw ${s.generateError}\n  ${replay(s.seed)}`).join("\n\n"));
+  });
+
+  it("all generated modules type-check in one tsc --strict program", () => {
+    const started = performance.now();
+    const config = ts.getParsedCommandLineOfConfigFile(join(REPO, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
+    const program = ts.createProgram(generated, { ...config.options, noEmit: true });
+    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => {
+      const where = d.file === undefined ? "" : `${d.file.fileName.slice(REPO.length + 1)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: `;
+      return where + ts.flattenDiagnosticMessageText(d.messageText, "\n");
+    });
+    timing.typecheck = performance.now() - started;
+    expect(diagnostics).toEqual([]);
+  }, 120_000);
+
+  /** Property 1 for one struct: null when every value survives encode and decode, else the first failure. */
+  function property1(s: Seed, root: RootStruct, index: number): string | null {
+    for (let k = 0; k < VALUES; k++) {
+      const rng = new Rng((s.seed * 7919 + index * 131 + k * 17 + 1) >>> 0);
+      const [written, expected] = new Values(rng, s.nodes).structValue(root.node.id, 0);
+      timing.values++;
+      let actual: unknown;
+      try {
+        actual = root.cls.decode(root.cls.encode(written));
+      } catch (e) {
+        return `value #${k} threw ${(e as Error).stack?.split("\n").slice(0, 4).join("\n    ")}\n  value: ${render(written)}`;
+      }
+      const d = difference(expected, actual);
+      if (d !== null) return `value #${k}: ${d}\n  written: ${render(written)}\n  read:    ${render(actual)}`;
+    }
+    return null;
+  }
+
+  const label = (s: Seed, root: RootStruct): string => `seed ${s.seed}, struct ${root.name} (${root.file})`;
+
+  const chunks: number[][] = [];
+  for (let i = 0; i < COUNT; i += SEEDS_PER_TEST) {
+    chunks.push(Array.from({ length: Math.min(SEEDS_PER_TEST, COUNT - i) }, (_, j) => FIRST_SEED + i + j));
+  }
+  const chunkLabel = (c: number[]): string => `${c[0]}..${c[c.length - 1]}`;
+
+  it.each(chunks.map((c) => [chunkLabel(c), c] as const))("seeds %s: decode(encode(v)) is v", (_label, chunk) => {
+    const started = performance.now();
+    const failures: string[] = [];
+    for (const seed of chunk) {
+      const s = seeds[seed - FIRST_SEED];
+      if (s.roots === null) continue;
+      s.roots.forEach((root, i) => {
+        if (KNOWN.has(`${s.seed}:${root.name}`)) return;
+        const problem = property1(s, root, i);
+        if (problem !== null) failures.push(`${label(s, root)}: ${problem}\n  ${replay(s.seed)}`);
+      });
+    }
+    timing.p1 += performance.now() - started;
+    if (failures.length > 0) throw new Error(`${failures.length} structs fail:\n\n${failures.slice(0, 4).join("\n\n")}`);
+  });
+
+  /** Runs capnp in the schema directory. */
+  function capnp(args: string[], input: Uint8Array | string): Buffer {
+    return execFileSync(oracle!.path, args, { cwd: dir, input, env: { ...process.env, PWD: dir }, stdio: ["pipe", "pipe", "pipe"], maxBuffer: 1 << 26 });
+  }
+
+  /** Property 2 for one struct: null when C++ reads and rewrites the generated bytes to the same value. */
+  function property2(s: Seed, root: RootStruct, index: number): string | null {
+    const rng = new Rng((s.seed * 104729 + index * 7 + 3) >>> 0);
+    const [written] = new Values(rng, s.nodes).structValue(root.node.id, 0);
+    const bytes = root.cls.encode(written);
+    const ours = root.cls.decode(bytes);
+    let text: string;
+    let again: Uint8Array;
+    try {
+      text = capnp(["decode", "--no-standard-import", root.file, root.name], bytes).toString("utf8");
+      again = new Uint8Array(capnp(["encode", "--no-standard-import", root.file, root.name], text));
+    } catch (e) {
+      const err = e as Error & { stderr?: Buffer };
+      return `capnp failed: ${err.stderr?.toString().slice(0, 800) ?? err.message}\n  value: ${render(written)}`;
+    }
+    const theirs = root.cls.decode(again);
+    const d = difference(ours, theirs);
+    return d === null ? null : `${d}\n  written:  ${render(written)}\n  C++ text: ${text.slice(0, 1500)}\n  read:     ${render(theirs)}`;
+  }
+
+  const cppChunks = chunks.map((c) => c.filter((seed) => (seed - FIRST_SEED) % CPP_EVERY === 0)).filter((c) => c.length > 0);
+
+  describe.skipIf(oracle === null)("against C++", () => {
+    it.each(cppChunks.map((c) => [chunkLabel(c), c] as const))("seeds %s: capnp decode + encode of encode(v) reads as decode(encode(v))", (_label, chunk) => {
+      const started = performance.now();
+      const failures: string[] = [];
+      for (const seed of chunk) {
+        const s = seeds[seed - FIRST_SEED];
+        if (s.roots === null || s.roots.length === 0) continue;
+        const root = s.roots[0];
+        if (KNOWN.has(`${s.seed}:${root.name}`)) continue;
+        timing.cppRuns++;
+        const problem = property2(s, root, 0);
+        if (problem !== null) failures.push(`${label(s, root)}: ${problem}\n  ${replay(s.seed)}`);
+      }
+      timing.p2 += performance.now() - started;
+      if (failures.length > 0) throw new Error(`${failures.length} structs fail:\n\n${failures.slice(0, 4).join("\n\n")}`);
+    });
+  });
+});
