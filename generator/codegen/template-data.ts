@@ -915,7 +915,9 @@ function listRead(ctx: Ctx, element: Type, src: string): string {
     case "struct": {
       const args = codecArgs(ctx, element.struct.typeId, element.struct.brand);
       const c = ref(ctx, element.struct.typeId);
-      return `codec.structList(${src}, ${args === "" ? `${c}._read` : `(r) => ${c}._read(r${args})`})`;
+      const node = ctx.nodes.get(element.struct.typeId);
+      const words = node?.which === "struct" ? Math.max(1, node.struct.dataWordCount + node.struct.pointerCount) : 1;
+      return `codec.structList(${src}, ${args === "" ? `${c}._read` : `(r) => ${c}._read(r${args})`}, ${words})`;
     }
     case "list":
       return `codec.pointerList(${src}, (l, i) => ${listRead(ctx, element.list.elementType, "codec.listElement(l, i)")})`;

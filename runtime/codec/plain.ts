@@ -280,9 +280,16 @@ function bigList(l: ListReader | null, signed: boolean): bigint[] {
 export const int64List = (l: ListReader | null): bigint[] => bigList(l, true);
 export const uint64List = (l: ListReader | null): bigint[] => bigList(l, false);
 
-/** Elements of a struct list; `read` gets each element (any non-bit encoding reads as structs). */
-export function structList<T>(l: ListReader | null, read: (s: StructReader) => T): T[] {
+/**
+ * Elements of a struct list; `read` gets each element (any non-bit encoding reads as structs).
+ * `schemaWords` is the element struct's size in the schema: elements smaller on the wire (a list of
+ * zero-sized structs costs one word each) are charged up to it, so that a small message cannot make the
+ * reader build a huge number of full objects within the traversal limit.
+ */
+export function structList<T>(l: ListReader | null, read: (s: StructReader) => T, schemaWords = 1): T[] {
   if (l === null) return [];
+  const wireWords = Math.max(1, l.stepBytes >>> 3);
+  if (schemaWords > wireWords) l.msg.charge((schemaWords - wireWords) * l.length);
   const out = new Array<T>(l.length);
   for (let i = 0; i < l.length; i++) out[i] = read(l.struct(i));
   return out;

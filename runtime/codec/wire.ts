@@ -33,6 +33,13 @@ const ELEMENT_BITS = [0, 1, 8, 16, 32, 64, 64, 0];
 
 export const DEFAULT_TRAVERSAL_LIMIT_WORDS = 8 * 1024 * 1024;
 export const DEFAULT_NESTING_LIMIT = 64;
+/**
+ * The most segments a framed message may have. Each segment costs a few objects here (~300 bytes for its
+ * 4-byte table entry), so an uncapped table would amplify memory ~80-fold; the cap bounds that to ~20 MB.
+ * Writers stay far below it: the C++ stream reader refuses 512 segments, and even `capnp convert
+ * --segment-size=8` of test.capnp's CodeGeneratorRequest makes only ~2,000.
+ */
+const MAX_SEGMENTS = 65536;
 
 export interface ReaderOptions {
   traversalLimitInWords?: number;
@@ -89,8 +96,10 @@ export class MessageReader {
   constructor(segments: Uint8Array[], options: ReaderOptions = {}) {
     if (segments.length === 0) fail("message has no segments");
     this.segments = segments.map(makeSegment);
-    this.budget = options.traversalLimitInWords ?? DEFAULT_TRAVERSAL_LIMIT_WORDS;
-    this.nestingLimit = options.nestingLimit ?? DEFAULT_NESTING_LIMIT;
+    // A limit that is NaN or negative would not stop anything (`budget < 0` and `depth <= 0` never hold
+    // for NaN): refuse it rather than read without limits.
+    this.budget = checkLimit("traversalLimitInWords", options.traversalLimitInWords ?? DEFAULT_TRAVERSAL_LIMIT_WORDS);
+    this.nestingLimit = checkLimit("nestingLimit", options.nestingLimit ?? DEFAULT_NESTING_LIMIT);
   }
 
   /** Reads a message framed with the standard segment table (what `capnp` tools read and write). */
@@ -112,7 +121,11 @@ export class MessageReader {
     return new PointerReader(this, this.segments[0], 0, this.nestingLimit);
   }
 
-  private charge(words: number): void {
+  /**
+   * Counts `words` against the traversal limit. Public for readers that build more than the message holds
+   * (a plain view fills every field of every element, however small the elements are on the wire).
+   */
+  charge(words: number): void {
     this.budget -= words;
     if (this.budget < 0) {
       fail("traversal limit exceeded: the message is too large or contains a pointer cycle");
@@ -363,8 +376,9 @@ export class ListReader {
 export function splitSegments(bytes: Uint8Array): Uint8Array[] {
   if (bytes.length < 8) fail(`message truncated: ${bytes.length} bytes is shorter than the smallest message`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // The table's own size is checked against the input before it is read, so a huge count costs nothing.
+  // The count is capped, and the table's size checked against the input, before the table is read.
   const count = view.getUint32(0, true) + 1;
+  if (count > MAX_SEGMENTS) fail(`segment table claims too many segments: ${count} (at most ${MAX_SEGMENTS} are accepted)`);
   const headerBytes = Math.ceil((4 + count * 4) / 8) * 8;
   if (bytes.length < headerBytes) {
     fail(`message truncated inside the segment table: it claims ${count} segments, input has ${bytes.length} bytes`);
@@ -564,6 +578,13 @@ export class MessageBuilder {
     out.set(this.bytes.subarray(0, this.used * 8), 8);
     return out;
   }
+}
+
+function checkLimit(name: string, value: number): number {
+  if (!(value >= 0 && (Number.isInteger(value) || value === Infinity))) {
+    throw new RangeError(`${name} must be a non-negative integer or Infinity, got ${value}`);
+  }
+  return value;
 }
 
 function checkListLength(count: number): void {

@@ -41,7 +41,7 @@ describe.skipIf(oracle === null)("generated classes for test.capnp", () => {
 
   it("setters build what capnp encodes from the same values", () => {
     const m = new capnp.Message();
-    const t = m.initRoot(gen.TestAllTypes);
+    const t = (m.initRoot(gen.TestAllTypes) as Gen);
     t.boolField = true;
     t.int8Field = -123;
     t.int16Field = -12345;
@@ -82,7 +82,7 @@ describe.skipIf(oracle === null)("generated classes for test.capnp", () => {
 
   it("getters read what capnp encodes", () => {
     const bytes = encodeText("TestAllTypes", readFileSync(join(CORPUS, "src/capnp/testdata/short.txt"), "utf8"));
-    const t = new capnp.Message(bytes, false).getRoot(gen.TestAllTypes);
+    const t = (new capnp.Message(bytes, false).getRoot(gen.TestAllTypes) as Gen);
     expect(t.boolField).toBe(true);
     expect(t.int8Field).toBe(-123);
     expect(t.int64Field).toBe(-123456789012345n);
@@ -98,7 +98,7 @@ describe.skipIf(oracle === null)("generated classes for test.capnp", () => {
   });
 
   it("getters of an empty message return the schema's defaults (XOR masks and default pointers)", () => {
-    const d = new capnp.Message(encodeText("TestDefaults", "()"), false).getRoot(gen.TestDefaults);
+    const d = (new capnp.Message(encodeText("TestDefaults", "()"), false).getRoot(gen.TestDefaults) as Gen);
     expect(d.boolField).toBe(true);
     expect(d.int8Field).toBe(-123);
     expect(d.uInt32Field).toBe(3456789012);
@@ -111,7 +111,7 @@ describe.skipIf(oracle === null)("generated classes for test.capnp", () => {
     expect(d.hasTextField()).toBe(false);
     // Setting a default-valued field explicitly writes zero bits (the XOR), which C++ reads as the value set.
     const m = new capnp.Message();
-    const w = m.initRoot(gen.TestDefaults);
+    const w = (m.initRoot(gen.TestDefaults) as Gen);
     w.int8Field = 5;
     w.boolField = false;
     sameAsCpp("TestDefaults", bytesOf(m), "(int8Field = 5, boolField = false)");
@@ -119,7 +119,7 @@ describe.skipIf(oracle === null)("generated classes for test.capnp", () => {
 
   it("unions: which(), is*(), and setters that select the member", () => {
     const m = new capnp.Message();
-    const u = m.initRoot(gen.TestUnion);
+    const u = (m.initRoot(gen.TestUnion) as Gen);
     u.union0.u0f1s32 = -7;
     u.union1.u1f0sp = "x";
     u.union3.u3f0s64 = -1n;
@@ -128,7 +128,7 @@ describe.skipIf(oracle === null)("generated classes for test.capnp", () => {
     expect(() => u.union0.u0f0sp).toThrow();
     sameAsCpp("TestUnion", bytesOf(m), '(union0 = (u0f1s32 = -7), union1 = (u1f0sp = "x"), union3 = (u3f0s64 = -1))');
 
-    const read = new capnp.Message(encodeText("TestUnnamedUnion", '(before = "a", bar = 9)'), false).getRoot(gen.TestUnnamedUnion);
+    const read = (new capnp.Message(encodeText("TestUnnamedUnion", '(before = "a", bar = 9)'), false).getRoot(gen.TestUnnamedUnion) as Gen);
     expect(read.which()).toBe(gen.TestUnnamedUnion_Which.BAR);
     expect(read.bar).toBe(9);
     expect(read.before).toBe("a");
@@ -136,7 +136,7 @@ describe.skipIf(oracle === null)("generated classes for test.capnp", () => {
 
   it("groups are views of their struct", () => {
     const m = new capnp.Message();
-    const g = m.initRoot(gen.TestGroups);
+    const g = (m.initRoot(gen.TestGroups) as Gen);
     const baz = g.groups.initBaz();
     baz.corge = 4;
     baz.grault = "x";
@@ -145,7 +145,7 @@ describe.skipIf(oracle === null)("generated classes for test.capnp", () => {
 
   it("nested lists read through their list constructors", () => {
     const bytes = encodeText("TestLists", '(int32ListList = [[1, 2], [], [3]], textListList = [["a"], ["b", "c"]], structListList = [[(int32Field = 5)], []])');
-    const l = new capnp.Message(bytes, false).getRoot(gen.TestLists);
+    const l = (new capnp.Message(bytes, false).getRoot(gen.TestLists) as Gen);
     expect(l.int32ListList.toArray().map((x: capnp.List<number>) => x.toArray())).toEqual([[1, 2], [], [3]]);
     expect(l.textListList.toArray().map((x: capnp.List<string>) => x.toArray())).toEqual([["a"], ["b", "c"]]);
     expect(l.structListList.get(0).get(0).int32Field).toBe(5);

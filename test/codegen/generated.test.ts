@@ -9,8 +9,8 @@ import { dirname, join } from "node:path";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateTypeScript } from "../../generator/codegen/index.js";
-import { MessageDecodeError } from "../../runtime/codec/wire.js";
-import { decodeToText, encodeText } from "../model/oracle.js";
+import { MessageBuilder, MessageDecodeError } from "../../runtime/codec/wire.js";
+import { decodeToText, encodeText, testSchema } from "../model/oracle.js";
 import { CORPUS, CORPUS_ARGS, REPO, ipcgenCompile } from "../support/ipcgen.js";
 import { noteIfOracleMissing, oracle } from "../support/oracle.js";
 
@@ -204,6 +204,31 @@ describe.skipIf(oracle === null)("generated code for test.capnp", () => {
     v.setUint32(20, 0x00010000, true);
     expect(() => gen.TestAllTypes.decode(loop)).toThrow(MessageDecodeError);
   });
+
+  it("charges zero-sized list elements at their schema size, so a tiny message cannot make a million objects", () => {
+    const schema = testSchema().node("TestAllTypes");
+    if (schema.which !== "struct") throw new Error("TestAllTypes is not a struct");
+    const field = schema.struct.fields.find((f) => f.name === "structList")!;
+    if (field.which !== "slot") throw new Error("structList is not a slot");
+    const { dataWordCount, pointerCount } = schema.struct;
+    // Root TestAllTypes, all zero but for structList: a composite list of 1,000,000 zero-sized elements.
+    const b = new MessageBuilder(64);
+    const at = b.initStruct(0, dataWordCount, pointerCount);
+    const list = at + dataWordCount + field.slot.offset;
+    const tag = b.alloc(1);
+    b.view.setUint32(list * 8, ((tag - list - 1) << 2) | 1, true);
+    b.view.setUint32(list * 8 + 4, 7, true); // inline composite, 0 words of elements
+    b.view.setUint32(tag * 8, 1_000_000 << 2, true); // 1,000,000 elements of 0 data words, 0 pointers
+    const bytes = b.toFramed();
+    expect(bytes.length).toBeLessThan(300);
+    const started = performance.now();
+    expect(() => gen.TestAllTypes.decode(bytes)).toThrow(/traversal limit/);
+    expect(performance.now() - started).toBeLessThan(1000); // refused up front, not after building objects
+    // A count the limit allows reads, as elements of all defaults.
+    b.view.setUint32(tag * 8, 1000 << 2, true);
+    const plain = gen.TestAllTypes.decode(b.toFramed());
+    expect((plain.structList as { int32Field: number }[]).map((e) => e.int32Field)).toEqual(new Array(1000).fill(0));
+  }, 60_000);
 });
 
 describe.skipIf(oracle === null)("generated code for this project's schemas", () => {
