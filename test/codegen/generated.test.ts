@@ -141,6 +141,14 @@ describe.skipIf(oracle === null)("generated code for test.capnp", () => {
     expect((plain.structList as Record<string, unknown>[]).map((s) => s.textField)).toEqual(["structlist 1", "structlist 2", "structlist 3"]);
   });
 
+  it("keeps a union member it does not know (from a newer schema) as its discriminant", () => {
+    const bytes = gen.TestUnnamedUnion.encode({ before: "b", which: 7 } as never);
+    const plain = gen.TestUnnamedUnion.decode(bytes);
+    expect(plain.which).toBe(7);
+    expect(plain.before).toBe("b");
+    expect(gen.TestUnnamedUnion.decode(gen.TestUnnamedUnion.encode(plain)).which).toBe(7);
+  });
+
   it("reads generic fields as their bound types", () => {
     const { plain } = roundTrip("TestGenericsWrapper2", GENERICS_TEXT);
     // TestGenericsWrapper2.value is TestGenericsWrapper(Text, TestAllTypes): foo is Text, rev's foo a struct.
