@@ -72,8 +72,12 @@ export interface GenericData {
   readParams: string;
   /** `, Foo$: codec.PointerCodec<unknown, Foo>, ...` */
   writeParams: string;
-  /** `Foo$: codec.PointerCodec<Foo>, ...` (the codec factory's parameters). */
+  /** `<Foo, Foo$W, ...>`: the codec factory's type parameters (what reading gives, what writing takes). */
+  codecTypeParams: string;
+  /** `Foo$: codec.PointerCodec<Foo, Foo$W>, ...` (the codec factory's parameters). */
   codecParams: string;
+  /** `<Foo$W, ...>`: the Init type's arguments in the codec factory. */
+  codecInitArgs: string;
   /** `, Foo$, ...`: passing the codecs on. */
   pass: string;
   /** `, codec.anyPointerCodec, ...`: what encode/decode use (parameters read as AnyPointer). */
@@ -278,13 +282,17 @@ function paramOf(ctx: Ctx, type: Type): TypeParam | undefined {
 }
 
 function genericData(params: readonly TypeParam[]): GenericData {
-  if (params.length === 0) return { typeDecl: "", typeParams: "", readParams: "", writeParams: "", codecParams: "", pass: "", anyCodecs: "" };
+  if (params.length === 0) {
+    return { typeDecl: "", typeParams: "", readParams: "", writeParams: "", codecTypeParams: "", codecParams: "", codecInitArgs: "", pass: "", anyCodecs: "" };
+  }
   return {
     typeDecl: `<${params.map((p) => `${p.name} = codec.AnyPointerValue`).join(", ")}>`,
     typeParams: `<${params.map((p) => p.name).join(", ")}>`,
     readParams: params.map((p) => `, ${p.codec}: codec.PointerCodec<${p.name}, unknown>`).join(""),
     writeParams: params.map((p) => `, ${p.codec}: codec.PointerCodec<unknown, ${p.name}>`).join(""),
-    codecParams: params.map((p) => `${p.codec}: codec.PointerCodec<${p.name}>`).join(", "),
+    codecTypeParams: `<${params.map((p) => `${p.name}, ${p.name}$W`).join(", ")}>`,
+    codecParams: params.map((p) => `${p.codec}: codec.PointerCodec<${p.name}, ${p.name}$W>`).join(", "),
+    codecInitArgs: `<${params.map((p) => `${p.name}$W`).join(", ")}>`,
     pass: params.map((p) => `, ${p.codec}`).join(""),
     anyCodecs: params.map(() => ", codec.anyPointerCodec").join(""),
   };
@@ -346,8 +354,29 @@ function constData(ctx: Ctx, node: Extract<Node, { which: "const" }>): ConstData
     name: scope === undefined ? name : `${scope}_${name}`,
     doc: doc(ctx, node.id),
     type: plainType(ctx, type, "plain"),
-    value: literal(plainValue(ctx, type, value), type, { ref: (id) => ref(ctx, id), node: (id) => ctx.nodes.get(id) }),
+    value: constantValue(ctx, type, value),
   };
+}
+
+/** Whether a value of `type` can hold a struct (then its plain form follows the generated readers' rules). */
+function holdsStruct(type: Type): boolean {
+  return type.which === "struct" || type.which === "anyPointer" || (type.which === "list" && holdsStruct(type.list.elementType));
+}
+
+/**
+ * A constant as code: a literal where the value is plain data, and otherwise its encoded form read at load
+ * time by the same generated reader that `decode` uses, so that a constant and a decoded message of the same
+ * bytes are equal (defaults, nulls and all).
+ */
+function constantValue(ctx: Ctx, type: Type, value: Value): string {
+  if (!holdsStruct(type)) return literal(plainValue(ctx, type, value), type, { ref: (id) => ref(ctx, id), node: (id) => ctx.nodes.get(id) });
+  const pv = value.which === "struct" ? value.struct : value.which === "list" ? value.list : value.which === "anyPointer" ? value.anyPointer : null;
+  if (pv === null && type.which === "list") return "[]";
+  if (pv === null && type.which === "anyPointer") return "null";
+  // A null struct constant reads as a struct of defaults, as a null root does: a message holding one null word.
+  const canonical = pv?.canonical ?? new Uint8Array(8);
+  if (type.which === "anyPointer") return bytesLiteral(canonical);
+  return `codec.constant(${bytesLiteral(canonical)}, ${codecExpr(ctx, type)})`;
 }
 
 /** A model value as the plain view reads it (what the literal printer prints). */
@@ -876,10 +905,12 @@ function plainPointer(ctx: Ctx, owner: string, type: Type, index: number, def: V
       return { read: `codec.structOrDefault(s, ${index}, ${reader}, ${key}, ${bytesLiteral(defaultBytes)})`, write, present: (x) => `${x} !== null` };
     }
     case "list": {
-      const l = `codec.list(s, ${index})`;
-      const src = defaultBytes === null ? l : `(${l} ?? codec.defaultRoot(${bytesLiteral(defaultBytes)}).root().list())`;
+      const read =
+        defaultBytes === null
+          ? listRead(ctx, type.list.elementType, `codec.list(s, ${index})`)
+          : `codec.listOrDefault(s, ${index}, (l) => ${listRead(ctx, type.list.elementType, "l")}, ${JSON.stringify(`${owner}.${index}`)}, ${bytesLiteral(defaultBytes)})`;
       return {
-        read: listRead(ctx, type.list.elementType, src),
+        read,
         write: (x) => `${listWrite(ctx, type.list.elementType, ptr, x)};`,
         present: def === null ? (x) => `${x}.length !== 0` : undefined,
       };

@@ -18,6 +18,7 @@ import type { ResolvedDecl, ResolveResult, Resolver } from "./resolver.js";
 import { NodeTranslator, type NodeSet } from "./translate.js";
 import type { CompileOptions, CompileResult } from "./index.js";
 import type { Annotation, Brand, CodeGeneratorRequest, Node, RequestedFile, SourceInfo, Type } from "../model/schema.js";
+import { forgetPlans } from "../model/codec.js";
 
 /** The capnp version whose output ipcgen reproduces. */
 export const CAPNP_VERSION = { major: 0, minor: 9, micro: 2 };
@@ -598,6 +599,7 @@ export function compile(files: string[], options: CompileOptions = {}): CompileR
     sourceInfo: [...sourceInfo.values()],
     requestedFiles,
   };
+  forgetPlans(request.nodes);
   const lines = new Map(loader.modules.map((m) => [m.errorName, m.lines]));
   const messages = diagnostics.map((d) => formatDiagnostic(d, lines.get(d.file) ?? null));
   return { request, diagnostics, messages, ok: diagnostics.length === 0 };

@@ -206,6 +206,14 @@ function nodeName(node: Node): string {
   return node.displayName.slice(node.displayNamePrefixLength) || node.displayName;
 }
 
+/**
+ * Drops the cached plans of `nodes`. The compiler reads values through a node (its constants and defaults)
+ * before it has filled in that node's own field defaults, so plans made then would be stale.
+ */
+export function forgetPlans(nodes: Iterable<Node>): void {
+  for (const node of nodes) plans.delete(node);
+}
+
 function planFor(node: Node): StructPlan {
   let plan = plans.get(node);
   if (plan !== undefined) return plan;

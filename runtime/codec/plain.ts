@@ -23,6 +23,7 @@ import {
   MessageReader,
   type ReaderOptions,
   type StructReader,
+  StructReader as StructReaderClass,
 } from "./wire.js";
 
 /**
@@ -192,6 +193,27 @@ export function structOrDefault<T>(s: StructReader, i: number, read: (s: StructR
   } finally {
     readingDefaults.delete(key);
   }
+}
+
+/** A list field with a schema default: as `structOrDefault`, where a default that leads back to itself reads as empty. */
+export function listOrDefault<T>(s: StructReader, i: number, read: (l: ListReader | null) => T, key: string, canonical: Uint8Array): T {
+  const l = list(s, i);
+  if (l !== null) return read(l);
+  if (readingDefaults.has(key)) return read(null);
+  readingDefaults.add(key);
+  try {
+    return read(defaultRoot(canonical).root().list());
+  } finally {
+    readingDefaults.delete(key);
+  }
+}
+
+/** A schema constant of pointer type, stored as a canonical flat message, read as its plain value. */
+export function constant<T>(canonical: Uint8Array, codec: PointerCodec<T, unknown>): T {
+  const reader = defaultRoot(canonical);
+  // The root pointer seen as pointer 0 of a struct with no data, so that the codec reads it as a field.
+  const holder = new StructReaderClass(reader, reader.segments[0], 0, 0, 0, 1, reader.nestingLimit);
+  return codec.read(holder, 0);
 }
 
 export function list(s: StructReader, i: number): ListReader | null {

@@ -6,19 +6,22 @@
  * every field set, in range, with edge values: -0, NaN, ±Infinity, min/max integers, 2^64-1, empty and
  * non-empty lists, Text and Data, unicode text, nested structs to a bounded depth, each union member):
  *
- *   1. generated code alone (every seed): `X.decode(X.encode(v))` is `v`;
- *   2. against C++ (every CPP_EVERY-th seed, its first struct): `capnp decode` of `X.encode(v)`, then
- *      `capnp encode` of that text, read by `X.decode`, is `X.decode(X.encode(v))`.
+ *   1. generated code alone (every seed, VALUES values per struct): `X.decode(X.encode(v))` is `v`;
+ *   2. against C++ (every CPP_EVERY-th seed, each struct capnp can print): `capnp decode` of `X.encode(v)`,
+ *      then `capnp encode` of that text, read by `X.decode`, is `X.decode(X.encode(v))`.
  *
- * And every generated module of every seed type-checks in one `tsc --strict` program.
+ * And every generated module of every seed type-checks in one `tsc --strict` program. Generator bugs found
+ * (KNOWN_BUGS below) are kept as regression tests, each with a minimal schema.
  *
- *   IPCGEN_ROUNDTRIP_SEED=N       first seed (default 1)
- *   IPCGEN_ROUNDTRIP_COUNT=K      number of seeds (default 200)
- *   IPCGEN_ROUNDTRIP_VALUES=V     random values per struct for property 1 (default 4)
- *   IPCGEN_ROUNDTRIP_CPP_EVERY=E  property 2 on every E-th seed (default 4)
+ *   IPCGEN_ROUNDTRIP_SEED=N         first seed (default 1)
+ *   IPCGEN_ROUNDTRIP_COUNT=K        number of seeds (default 210, of which at least 200 compile)
+ *   IPCGEN_ROUNDTRIP_VALUES=V       random values per struct for property 1 (default 8)
+ *   IPCGEN_ROUNDTRIP_CPP_EVERY=E    property 2 on every E-th seed (default 4)
+ *   IPCGEN_ROUNDTRIP_CPP_STRUCTS=S  property 2 on at most S structs per seed (default all)
  *
- * Replay one seed: `IPCGEN_ROUNDTRIP_SEED=123 IPCGEN_ROUNDTRIP_COUNT=1 npx vitest run test/codegen/random-roundtrip.test.ts`;
- * its schema: `node --import tsx test/support/random-schema.ts 123`; its generated code stays in test/.gen/random/123/.
+ * Replay one seed: `IPCGEN_ROUNDTRIP_SEED=123 IPCGEN_ROUNDTRIP_COUNT=1 npx vitest run test/codegen/random-roundtrip.test.ts`
+ * (with COUNT=1, property 2 runs on that seed); its schema: `node --import tsx test/support/random-schema.ts 123`;
+ * its generated code stays in test/.gen/random/123/.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -34,9 +37,10 @@ import { noteIfOracleMissing, oracle } from "../support/oracle.js";
 import { Rng, generateSchema, writeSchema } from "../support/random-schema.js";
 
 const FIRST_SEED = Number(process.env.IPCGEN_ROUNDTRIP_SEED ?? 1);
-const COUNT = Number(process.env.IPCGEN_ROUNDTRIP_COUNT ?? 200);
-const VALUES = Number(process.env.IPCGEN_ROUNDTRIP_VALUES ?? 4);
+const COUNT = Number(process.env.IPCGEN_ROUNDTRIP_COUNT ?? 210);
+const VALUES = Number(process.env.IPCGEN_ROUNDTRIP_VALUES ?? 8);
 const CPP_EVERY = Number(process.env.IPCGEN_ROUNDTRIP_CPP_EVERY ?? 4);
+const CPP_STRUCTS = Number(process.env.IPCGEN_ROUNDTRIP_CPP_STRUCTS ?? Infinity);
 const SEEDS_PER_TEST = 25;
 /** Struct pointers below the root, at most (lists of structs count too). */
 const MAX_DEPTH = 3;
@@ -64,13 +68,12 @@ interface RootStruct {
 
 interface Seed {
   seed: number;
-  /** Null when the schema does not compile (capnp's "Bad news" refusal); then `refusal` says why. */
+  /** Null when the schema does not compile (`refusal` says why) or generateTypeScript threw (`generateError`). */
   roots: RootStruct[] | null;
   refusal: string;
   /** Set when generateTypeScript threw for the seed. */
   generateError: string | null;
   nodes: Map<Id, Node>;
-  files: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -87,9 +90,22 @@ const F32_MIN_DENORMAL = 1.401298464324817e-45;
 const TEXT_PIECES = ["a", "hello", " ", "é", "日本語", "😀", "𝄞", "\n", "\t", '"', "\\", "'", "\u007f", "\u0080", "\u00ff", "\ufffd", "\uffff", "{x}", "#", "0"];
 
 class Values {
+  /** Set when a value holds something `capnp decode` cannot print (see `forCpp`). */
+  cppUnsupported = false;
+
+  /**
+   * `forCpp`: values for the C++ round trip through capnp's text format, which
+   * - cannot print capabilities, even null ones in a List of interfaces or an active union member ("Trying to
+   *   read capabilities without ever having created a capability context"), nor read back AnyPointer
+   *   contents: such lists are left empty and such union members avoided where the union has others;
+   * - prints an active union member even when its pointer is null, as what it reads (the default): a struct
+   *   member then comes back as a struct, so struct members are always objects here;
+   * - prints Float32 with 8 digits (see `float32`).
+   */
   constructor(
     private readonly rng: Rng,
     private readonly nodes: Map<Id, Node>,
+    private readonly forCpp = false,
   ) {}
 
   private node(id: Id): Node {
@@ -123,6 +139,20 @@ class Values {
   }
 
   private float32(): number {
+    const v = this.anyFloat32();
+    if (!this.forCpp) return v;
+    // capnp prints a Float32 with 8 significant digits, which do not always read back as the same Float32:
+    // for C++, only values that survive that.
+    let x = v;
+    for (let i = 0; i < 4 && Number.isFinite(x); i++) {
+      const next = Math.fround(Number(x.toPrecision(8)));
+      if (Object.is(next, x)) return x;
+      x = next;
+    }
+    return Number.isFinite(x) ? 0 : x;
+  }
+
+  private anyFloat32(): number {
     if (this.rng.chance(0.45)) {
       // 16777217 and 0.1 are not Float32 values: what a Float32 field holds is their rounding.
       return Math.fround(this.rng.pick([0, -0, NaN, Infinity, -Infinity, F32_MAX, -F32_MAX, F32_MIN_NORMAL, F32_MIN_DENORMAL, -F32_MIN_DENORMAL, 16777217, 0.1]));
@@ -199,6 +229,7 @@ class Values {
       case "list": {
         const e = type.list.elementType;
         if (e.which === "struct" && depth >= MAX_DEPTH) return same([]);
+        if (e.which === "interface" && this.forCpp) return same([]);
         const n = this.length(e.which === "bool" ? 20 : e.which === "list" || e.which === "struct" ? 3 : 6);
         const written: unknown[] = [];
         const expected: unknown[] = [];
@@ -243,8 +274,14 @@ class Values {
     }
     if (members.length > 0) {
       // Near the depth bound, prefer members that can be compared.
-      const open = depth >= MAX_DEPTH ? members.filter((f) => !(f.which === "slot" && f.slot.type.which === "struct" && f.slot.hadExplicitDefault)) : members;
-      const m = this.rng.pick(open.length > 0 ? open : members);
+      let open = depth >= MAX_DEPTH ? members.filter((f) => !(f.which === "slot" && f.slot.type.which === "struct" && f.slot.hadExplicitDefault)) : members;
+      if (open.length === 0) open = members;
+      if (this.forCpp) {
+        const printable = open.filter((f) => !(f.which === "slot" && (f.slot.type.which === "interface" || f.slot.type.which === "anyPointer")));
+        if (printable.length > 0) open = printable;
+        else this.cppUnsupported = true;
+      }
+      const m = this.rng.pick(open);
       written.which = m.name;
       expected.which = m.name;
       this.fieldInto(m, depth, written, expected);
@@ -259,16 +296,25 @@ class Values {
     }
     // Void fields have no property (in a union, only `which` names them).
     if (f.slot.type.which === "void") return;
+    if (this.forCpp && f.discriminantValue !== NO_DISCRIMINANT && f.slot.type.which === "struct") {
+      // A little past the depth bound; a schema that needs more is left out of the C++ round trip.
+      if (depth >= MAX_DEPTH + 2) this.cppUnsupported = true;
+      else [written[f.name], expected[f.name]] = this.structValue(f.slot.type.struct.typeId, depth + 1);
+      return;
+    }
     const pair = this.slotValue(f, depth);
     if (pair === null) expected[f.name] = SKIP;
     else [written[f.name], expected[f.name]] = pair;
   }
 }
 
-/** The first difference between `expected` and `actual` (numbers by Object.is: -0 and NaN count), or null. */
-function difference(expected: unknown, actual: unknown, path = "$"): string | null {
+/**
+ * The first difference between `expected` and `actual`, or null. Numbers compare by Object.is (NaN equals
+ * NaN, -0 differs from 0) unless `zeroSign` is false.
+ */
+function difference(expected: unknown, actual: unknown, path = "$", zeroSign = true): string | null {
   if (expected === SKIP) return null;
-  const show = (v: unknown): string => (typeof v === "bigint" ? `${v}n` : Object.is(v, -0) ? "-0" : v instanceof Uint8Array ? `Uint8Array[${v.join(",")}]` : JSON.stringify(v) ?? String(v));
+  const show = (v: unknown): string => render(v, 300);
   const mismatch = (): string => `${path}: expected ${show(expected)}, got ${show(actual)}`;
   if (expected instanceof Uint8Array) {
     if (!(actual instanceof Uint8Array) || actual.length !== expected.length || actual.some((b, i) => b !== expected[i])) return mismatch();
@@ -278,7 +324,7 @@ function difference(expected: unknown, actual: unknown, path = "$"): string | nu
     if (!Array.isArray(actual)) return mismatch();
     if (actual.length !== expected.length) return `${path}: expected ${expected.length} elements, got ${actual.length}`;
     for (let i = 0; i < expected.length; i++) {
-      const d = difference(expected[i], actual[i], `${path}[${i}]`);
+      const d = difference(expected[i], actual[i], `${path}[${i}]`, zeroSign);
       if (d !== null) return d;
     }
     return null;
@@ -293,16 +339,24 @@ function difference(expected: unknown, actual: unknown, path = "$"): string | nu
     // `which` first: a different member explains the rest.
     for (const k of ["which", ...Object.keys(e).filter((k) => k !== "which")]) {
       if (!(k in e)) continue;
-      const d = difference(e[k], a[k], `${path}.${k}`);
+      const d = difference(e[k], a[k], `${path}.${k}`, zeroSign);
       if (d !== null) return d;
     }
     return null;
   }
+  if (!zeroSign && expected === 0 && actual === 0) return null;
   return Object.is(expected, actual) ? null : mismatch();
 }
 
+/** An exception from generated code, for a failure message. */
+function threw(e: unknown): string {
+  const err = e as Error;
+  const known = err instanceof RangeError && /call stack/.test(err.message) ? "\n  (looks like known bug list-default-recursion)" : "";
+  return `threw ${(err.stack ?? String(err)).split("\n").slice(0, 4).join("\n    ")}${known}`;
+}
+
 /** A value for printing in a failure: JSON with bigints, -0, NaN and bytes spelled out. */
-function render(v: unknown): string {
+function render(v: unknown, max = 1500): string {
   const text = JSON.stringify(v, (_k, x: unknown) => {
     if (typeof x === "bigint") return `${x}n`;
     if (typeof x === "number" && !Number.isFinite(x)) return String(x);
@@ -311,15 +365,92 @@ function render(v: unknown): string {
     if (x === SKIP) return "(left out)";
     return x;
   });
-  return text.length > 1500 ? `${text.slice(0, 1500)}...` : text;
+  if (text === undefined) return String(v);
+  return text.length > max ? `${text.slice(0, max)}...` : text;
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Known generator bugs: cases expected to fail (see it.fails below). Keyed "seed:Struct".
+// Generator bugs this test once found, each kept as a minimal schema that must now work (the random cases
+// it broke are back in the other tests).
 
-const KNOWN: Map<string, string> = new Map();
+interface KnownBug {
+  id: string;
+  what: string;
+  /** A minimal schema (file m.capnp) that shows it. */
+  schema: string;
+  /** What must hold, given the generated module of `schema`. */
+  check(m: Record<string, PlainFace>): void;
+  /** Whole seeds (generation or type-check) or "seed:Struct" cases (property 1 and 2) that hit it; left out of the other tests while listed. */
+  cases: (number | string)[];
+}
 
-// ---------------------------------------------------------------------------------------------------------
+const KNOWN_BUGS: KnownBug[] = [
+  {
+    id: "const-literal-recursion",
+    what:
+      "generateTypeScript throws RangeError (Maximum call stack size exceeded) in literals.ts structLiteral: a " +
+      "constant of a struct type that has a field of its own type with a schema default, left null in the " +
+      "constant, is printed as structLiteral({}) of that type (v ?? zero(type)), whose same field is again " +
+      "absent, without end",
+    schema: "@0xd9342960b3705199;\nstruct S {\n  a @0 :Int32;\n  s @1 :S = (a = 1);\n}\nconst c :S = (a = 2);\n",
+    check: (m) => expect((m.c as unknown as { a: number }).a).toBe(2),
+    cases: [],
+  },
+  {
+    id: "const-literal-null-default",
+    what:
+      "a constant's struct field with a schema default that the model reads as null (a default that contains " +
+      "itself is cut) is printed by literals.ts structLiteral as a struct of zero values (v ?? zero(type)) " +
+      "instead of null: a union group in it becomes `{}` without `which` (tsc: Type '{}' is not assignable to " +
+      "type 'Plain'), its other fields 0 rather than their defaults. Seed 98: r98a.capnp.ts, const Meta2_foo5 " +
+      "at value46.blob44.blob44. (The generated reader, codec.structOrDefault, cuts one level earlier than the " +
+      "model: for the same bytes E.decode gives e.e = null where the constant has a struct of defaults.)",
+    schema:
+      "@0xd9342960b3705195;\nstruct E {\n  u :union {\n    a @0 :Int32;\n    b @1 :Text;\n  }\n  union {\n    e @2 :E = (u = (a = 1));\n    n @3 :Int32;\n  }\n}\n" +
+      "const c :E = (u = (a = 2));\n",
+    // What E.decode reads from the constant's bytes (capnp eval -obinary).
+    check: (m) => expect(m.c).toEqual({ u: { which: "a", a: 2 }, which: "e", e: { u: { which: "a", a: 1 }, which: "e", e: null } }),
+    cases: [],
+  },
+  {
+    id: "stale-model-plans",
+    what:
+      "constants generated in the process that compiled the schema (compile() then generateTypeScript(), as the " +
+      "CLI does) lose pointer defaults: generator/model/codec.ts caches a read plan per Node object (planFor), " +
+      "made while the compiler still evaluated the struct's own defaults, so decodeValue reads null Text/List/" +
+      "struct fields of the constant as empty instead of as their defaults. From a request decoded from bytes " +
+      "(or structuredClone'd) the same constant is right. Here c.l is [] instead of [1, 2]",
+    schema: "@0xd9342960b3705194;\nstruct E {\n  union {\n    e @0 :E = (n = 7);\n    n @1 :Int32;\n  }\n  l @2 :List(Int32) = [1, 2];\n}\nconst c :E = (n = 3);\n",
+    check: (m) => expect(m.c).toEqual({ which: "n", n: 3, l: [1, 2] }),
+    cases: [],
+  },
+  {
+    id: "list-default-recursion",
+    what:
+      "decode throws RangeError (Maximum call stack size exceeded), not MessageDecodeError: a List(S) field of " +
+      "struct S with a non-empty schema default is read eagerly from the default when null, and the default's " +
+      "elements have that field null too, so it is read again without end (codec.structOrDefault cuts this for " +
+      "struct fields, nothing does for list fields; C++ reads lazily). Any message where the field is null, e.g. " +
+      "S.decode(S.encode({}))",
+    schema: "@0xd9342960b3705196;\nstruct L {\n  n @0 :Int32;\n  l @1 :List(L) = [(n = 1)];\n}\n",
+    check: (m) => expect(m.L.decode(m.L.encode({}))).toBeTypeOf("object"),
+    cases: [],
+  },
+];
+
+const knownCase = (key: number | string): KnownBug | undefined => KNOWN_BUGS.find((b) => b.cases.includes(key));
+
+/** Type-checks files in one program under the project's strict settings; returns the diagnostics as text. */
+function typecheck(files: string[]): string[] {
+  const config = ts.getParsedCommandLineOfConfigFile(join(REPO, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
+  const program = ts.createProgram(files, { ...config.options, noEmit: true });
+  return ts.getPreEmitDiagnostics(program).map((d) => {
+    if (d.file === undefined) return ts.flattenDiagnosticMessageText(d.messageText, "\n");
+    const line = d.file.getLineAndCharacterOfPosition(d.start ?? 0).line;
+    const inConst = d.file.text.split("\n")[line].startsWith("export const ") ? "" : "";
+    return `${d.file.fileName.slice(REPO.length + 1)}:${line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}${inConst}`;
+  });
+}
 
 describe(`generated code round trips over random schemas (seeds ${FIRST_SEED}..${FIRST_SEED + COUNT - 1})`, () => {
   let dir: string;
@@ -337,7 +468,7 @@ describe(`generated code round trips over random schemas (seeds ${FIRST_SEED}..$
       writeSchema(schema, dir);
       const result = await ipcgenCompile(schema.schemas, { cwd: dir, standardImport: false });
       if (!result.ok) {
-        seeds.push({ seed, roots: null, refusal: result.messages.join("\n"), generateError: null, nodes: new Map(), files: schema.schemas });
+        seeds.push({ seed, roots: null, refusal: result.messages.join("\n"), generateError: null, nodes: new Map() });
         continue;
       }
       const nodes = new Map(result.request.nodes.map((n) => [n.id, n]));
@@ -347,7 +478,7 @@ describe(`generated code round trips over random schemas (seeds ${FIRST_SEED}..$
         files = generateTypeScript(result.request);
       } catch (e) {
         const err = e as Error;
-        seeds.push({ seed, roots: null, refusal: "", generateError: `${err.name}: ${err.message}\n    ${(err.stack ?? "").split("\n").slice(1, 5).join("\n    ")}`, nodes, files: schema.schemas });
+        seeds.push({ seed, roots: null, refusal: "", generateError: `${err.name}: ${err.message}\n    ${(err.stack ?? "").split("\n").slice(1, 5).join("\n    ")}`, nodes });
         continue;
       }
       for (const f of files) {
@@ -368,7 +499,7 @@ describe(`generated code round trips over random schemas (seeds ${FIRST_SEED}..$
           roots.push({ file: rf.filename, name: nested.name, node, cls: modules.get(rf.filename)![safeIdentifier(nested.name)] });
         }
       }
-      seeds.push({ seed, roots, refusal: "", generateError: null, nodes, files: schema.schemas });
+      seeds.push({ seed, roots, refusal: "", generateError: null, nodes });
     }
     setupMs = performance.now() - started;
   }, 300_000);
@@ -378,36 +509,76 @@ describe(`generated code round trips over random schemas (seeds ${FIRST_SEED}..$
     const ok = seeds.filter((s) => s.roots !== null);
     const structs = ok.reduce((n, s) => n + s.roots!.length, 0);
     console.log(
-      `random round trips: ${seeds.length} seeds (${ok.length} compiled), ${structs} structs, ${timing.values} values; ` +
+      `random round trips: ${seeds.length} seeds (${ok.length} compiled and generated), ${structs} structs, ${timing.values} values; ` +
         `setup ${setupMs.toFixed(0)} ms, property 1 ${timing.p1.toFixed(0)} ms, property 2 ${timing.p2.toFixed(0)} ms (${timing.cppRuns} structs via capnp), ` +
         `tsc ${timing.typecheck.toFixed(0)} ms`,
     );
   });
 
-  it(`compiles at least ${Math.min(COUNT, 200)} seeds (the rest refused only with "Bad news")`, () => {
-    if (process.env.IPCGEN_ROUNDTRIP_COUNT === undefined) expect(seeds.length).toBeGreaterThanOrEqual(200);
+  it(`compiles and generates at least ${Math.min(COUNT, 200)} seeds (capnp's "Bad news" and known bugs aside)`, () => {
+    // Property 1 runs on every seed that compiles and generates: at least 200 of them by default.
+    if (process.env.IPCGEN_ROUNDTRIP_COUNT === undefined) {
+      expect(seeds.filter((s) => s.roots !== null).length).toBeGreaterThanOrEqual(200);
+      expect(seeds.filter((s) => s.roots !== null && s.roots.length > 0).length).toBeGreaterThanOrEqual(150);
+    }
     const wrong = seeds.filter((s) => s.roots === null && s.generateError === null && !s.refusal.includes("Bad news"));
     if (wrong.length > 0) throw new Error(wrong.map((s) => `seed ${s.seed} does not compile:\n${s.refusal.slice(0, 600)}\n${replay(s.seed)}`).join("\n\n"));
     expect(seeds.filter((s) => s.roots === null && s.generateError === null).length).toBeLessThanOrEqual(Math.max(1, seeds.length * 0.05));
-    expect(seeds.some((s) => s.roots !== null && s.roots.length > 0)).toBe(true);
   });
 
   it("generates TypeScript for every seed that compiles", () => {
-    const crashed = seeds.filter((s) => s.generateError !== null);
-    if (crashed.length > 0) throw new Error(`${crashed.length} seeds: ${crashed.map((s) => s.seed).join(", ")}\n\n` + crashed.slice(0, 3).map((s) => `seed ${s.seed}: generateTypeScript threw ${s.generateError}\n  ${replay(s.seed)}`).join("\n\n"));
+    const crashed = seeds.filter((s) => s.generateError !== null && knownCase(s.seed) === undefined);
+    if (crashed.length > 0) {
+      const lines = crashed.slice(0, 3).map((s) => {
+        const known = /RangeError[\s\S]*structLiteral/.test(s.generateError!) ? "\n  (looks like known bug const-literal-recursion)" : "";
+        return `seed ${s.seed}: generateTypeScript threw ${s.generateError}${known}\n  ${replay(s.seed)}`;
+      });
+      throw new Error(`${crashed.length} seeds: ${crashed.map((s) => s.seed).join(", ")}\n\n${lines.join("\n\n")}`);
+    }
   });
 
   it("all generated modules type-check in one tsc --strict program", () => {
     const started = performance.now();
-    const config = ts.getParsedCommandLineOfConfigFile(join(REPO, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
-    const program = ts.createProgram(generated, { ...config.options, noEmit: true });
-    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => {
-      const where = d.file === undefined ? "" : `${d.file.fileName.slice(REPO.length + 1)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: `;
-      return where + ts.flattenDiagnosticMessageText(d.messageText, "\n");
-    });
+    const files = generated.filter((f) => knownCase(Number(f.slice(OUT.length + 1).split("/")[0])) === undefined);
+    const diagnostics = typecheck(files);
     timing.typecheck = performance.now() - started;
     expect(diagnostics).toEqual([]);
   }, 120_000);
+
+  describe("generator bugs found here before", () => {
+    for (const bug of KNOWN_BUGS) {
+      const inRange = bug.cases.filter((c) => {
+        const seed = typeof c === "number" ? c : Number(c.split(":")[0]);
+        return seed >= FIRST_SEED && seed < FIRST_SEED + COUNT;
+      });
+      it(`fixed bug ${bug.id}: minimal schema`, async () => {
+        const where = join(OUT, `known-${bug.id}`);
+        rmSync(where, { recursive: true, force: true });
+        mkdirSync(where, { recursive: true });
+        writeFileSync(join(where, "m.capnp"), bug.schema);
+        const result = await ipcgenCompile(["m.capnp"], { cwd: where, standardImport: false });
+        expect(result.messages).toEqual([]);
+        const [file] = generateTypeScript(result.request);
+        writeFileSync(join(where, file.path), file.content);
+        expect(typecheck([join(where, file.path)])).toEqual([]);
+        bug.check((await import(join(where, file.path))) as Record<string, PlainFace>);
+      });
+      for (const c of inRange) {
+        it(`fixed bug ${bug.id}: ${typeof c === "number" ? `seed ${c}` : `seed ${c.replace(":", ", struct ")}`}`, () => {
+          const seed = typeof c === "number" ? c : Number(c.split(":")[0]);
+          const s = seeds[seed - FIRST_SEED];
+          if (s.generateError !== null) throw new Error(`generateTypeScript threw ${s.generateError}`);
+          if (typeof c === "number") {
+            expect(typecheck(generated.filter((f) => f.startsWith(join(OUT, String(seed)) + "/")))).toEqual([]);
+            return;
+          }
+          const root = s.roots!.find((r) => r.name === c.split(":")[1])!;
+          const problem = property1(s, root, s.roots!.indexOf(root));
+          if (problem !== null) throw new Error(problem);
+        });
+      }
+    }
+  });
 
   /** Property 1 for one struct: null when every value survives encode and decode, else the first failure. */
   function property1(s: Seed, root: RootStruct, index: number): string | null {
@@ -419,7 +590,7 @@ describe(`generated code round trips over random schemas (seeds ${FIRST_SEED}..$
       try {
         actual = root.cls.decode(root.cls.encode(written));
       } catch (e) {
-        return `value #${k} threw ${(e as Error).stack?.split("\n").slice(0, 4).join("\n    ")}\n  value: ${render(written)}`;
+        return `value #${k}: ${threw(e)}\n  value: ${render(written)}`;
       }
       const d = difference(expected, actual);
       if (d !== null) return `value #${k}: ${d}\n  written: ${render(written)}\n  read:    ${render(actual)}`;
@@ -442,7 +613,7 @@ describe(`generated code round trips over random schemas (seeds ${FIRST_SEED}..$
       const s = seeds[seed - FIRST_SEED];
       if (s.roots === null) continue;
       s.roots.forEach((root, i) => {
-        if (KNOWN.has(`${s.seed}:${root.name}`)) return;
+        if (knownCase(`${s.seed}:${root.name}`) !== undefined) return;
         const problem = property1(s, root, i);
         if (problem !== null) failures.push(`${label(s, root)}: ${problem}\n  ${replay(s.seed)}`);
       });
@@ -456,24 +627,50 @@ describe(`generated code round trips over random schemas (seeds ${FIRST_SEED}..$
     return execFileSync(oracle!.path, args, { cwd: dir, input, env: { ...process.env, PWD: dir }, stdio: ["pipe", "pipe", "pipe"], maxBuffer: 1 << 26 });
   }
 
-  /** Property 2 for one struct: null when C++ reads and rewrites the generated bytes to the same value. */
-  function property2(s: Seed, root: RootStruct, index: number): string | null {
+  /**
+   * Property 2 for one struct: null when C++ reads and rewrites the generated bytes to the same value;
+   * "unsupported" when the struct cannot be shown to C++ (see `Values`).
+   */
+  function property2(s: Seed, root: RootStruct, index: number): string | null | "unsupported" {
     const rng = new Rng((s.seed * 104729 + index * 7 + 3) >>> 0);
-    const [written] = new Values(rng, s.nodes).structValue(root.node.id, 0);
-    const bytes = root.cls.encode(written);
-    const ours = root.cls.decode(bytes);
-    let text: string;
+    const values = new Values(rng, s.nodes, true);
+    const [written] = values.structValue(root.node.id, 0);
+    if (values.cppUnsupported) return "unsupported";
+    let bytes: Uint8Array;
+    let ours: Record<string, unknown>;
+    try {
+      bytes = root.cls.encode(written);
+      ours = root.cls.decode(bytes);
+    } catch (e) {
+      return `${threw(e)}\n  value: ${render(written)}`;
+    }
+    let text = "";
     let again: Uint8Array;
     try {
-      text = capnp(["decode", "--no-standard-import", root.file, root.name], bytes).toString("utf8");
-      again = new Uint8Array(capnp(["encode", "--no-standard-import", root.file, root.name], text));
+      // --quiet: capnp guesses the format of small messages wrongly ("looks like it is in flat format").
+      text = capnp(["decode", "--quiet", "--short", "--no-standard-import", root.file, root.name], bytes).toString("utf8");
+      again = new Uint8Array(capnp(["encode", "--no-standard-import", root.file, root.name], bracketsEscaped(text)));
     } catch (e) {
       const err = e as Error & { stderr?: Buffer };
-      return `capnp failed: ${err.stderr?.toString().slice(0, 800) ?? err.message}\n  value: ${render(written)}`;
+      return `capnp failed: ${err.stderr?.toString().slice(0, 800) ?? err.message}\n  value:    ${render(written)}\n  C++ text: ${text.slice(0, 3000)}`;
     }
-    const theirs = root.cls.decode(again);
-    const d = difference(ours, theirs);
+    let theirs: Record<string, unknown>;
+    try {
+      theirs = root.cls.decode(again);
+    } catch (e) {
+      return `reading capnp's bytes ${threw(e)}\n  C++ text: ${text.slice(0, 1500)}`;
+    }
+    // The text format loses the sign of zero: capnp prints -0 as "-0" and reads that back as 0.
+    const d = difference(ours, theirs, "$", false);
     return d === null ? null : `${d}\n  written:  ${render(written)}\n  C++ text: ${text.slice(0, 1500)}\n  read:     ${render(theirs)}`;
+  }
+
+  /**
+   * capnp 0.9.2's `encode` fails ("Failed to read input") on some texts of its own `decode` that have
+   * brackets in string literals, e.g. `(a = (b = ")"), c = (d = 1))`: written as \x escapes, they read.
+   */
+  function bracketsEscaped(text: string): string {
+    return text.replace(/"(?:[^"\\]|\\.)*"/g, (literal) => literal.replace(/[()[\]{}]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`));
   }
 
   const cppChunks = chunks.map((c) => c.filter((seed) => (seed - FIRST_SEED) % CPP_EVERY === 0)).filter((c) => c.length > 0);
@@ -484,12 +681,18 @@ describe(`generated code round trips over random schemas (seeds ${FIRST_SEED}..$
       const failures: string[] = [];
       for (const seed of chunk) {
         const s = seeds[seed - FIRST_SEED];
-        if (s.roots === null || s.roots.length === 0) continue;
-        const root = s.roots[0];
-        if (KNOWN.has(`${s.seed}:${root.name}`)) continue;
-        timing.cppRuns++;
-        const problem = property2(s, root, 0);
-        if (problem !== null) failures.push(`${label(s, root)}: ${problem}\n  ${replay(s.seed)}`);
+        if (s.roots === null) continue;
+        // Every struct that C++ can be shown (at most CPP_STRUCTS of them).
+        let done = 0;
+        for (const [i, root] of s.roots.entries()) {
+          if (done >= CPP_STRUCTS) break;
+          if (knownCase(`${s.seed}:${root.name}`) !== undefined) continue;
+          const problem = property2(s, root, i);
+          if (problem === "unsupported") continue;
+          timing.cppRuns++;
+          done++;
+          if (problem !== null) failures.push(`${label(s, root)}: ${problem}\n  ${replay(s.seed)}`);
+        }
       }
       timing.p2 += performance.now() - started;
       if (failures.length > 0) throw new Error(`${failures.length} structs fail:\n\n${failures.slice(0, 4).join("\n\n")}`);
