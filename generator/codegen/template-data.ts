@@ -379,15 +379,11 @@ function constantValue(ctx: Ctx, type: Type, value: Value): string {
   return `codec.constant(${bytesLiteral(canonical)}, ${codecExpr(ctx, type)})`;
 }
 
-/** A model value as the plain view reads it (what the literal printer prints). */
+/** A model value of a type that holds no struct, as the literal printer takes it. */
 function plainValue(ctx: Ctx, type: Type, value: Value): unknown {
   switch (value.which) {
-    case "struct":
-      return decodeValue(type, value.struct, ctx.lookup) ?? {};
     case "list":
       return decodeValue(type, value.list, ctx.lookup) ?? [];
-    case "anyPointer":
-      return value.anyPointer === null ? null : value.anyPointer.canonical;
     case "void":
     case "interface":
       return null;
