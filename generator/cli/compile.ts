@@ -7,24 +7,21 @@
  */
 import { accessSync, constants, statSync } from "node:fs";
 import { resolve } from "node:path";
+import type { CodeGeneratorRequest } from "../model/schema.js";
 import { CliError } from "./errors.js";
 import { findPlugin, parseOutputSpec, runPlugin, type OutputDirective } from "./plugins.js";
 
-export interface CompileCommandOptions {
-  files: string[];
+export interface CompileCommandOptions extends SchemaOptions {
   outputs: string[];
-  importPath: string[];
-  standardImport: boolean;
-  srcPrefixes: string[];
   verbose: boolean;
 }
 
-export function requireDirectory(option: string, dir: string, cwd: string): void {
+function requireDirectory(option: string, dir: string, cwd: string): void {
   const stats = statSync(resolve(cwd, dir), { throwIfNoEntry: false });
   if (stats === undefined || !stats.isDirectory()) throw new CliError(`${option}: no such directory`);
 }
 
-export function requireReadableFile(file: string, cwd: string): void {
+function requireReadableFile(file: string, cwd: string): void {
   const full = resolve(cwd, file);
   const stats = statSync(full, { throwIfNoEntry: false });
   if (stats === undefined) throw new CliError(`${file}: no such file`);
@@ -47,20 +44,26 @@ function writeStdout(bytes: Uint8Array): Promise<void> {
   });
 }
 
-/** Runs the command; resolves to the exit status. One-line failures are thrown as `CliError`. */
-export async function runCompile(options: CompileCommandOptions): Promise<number> {
-  const cwd = process.cwd();
-  const log = options.verbose ? (line: string) => process.stderr.write(`ipcgen compile: ${line}\n`) : () => {};
+/** What both commands pass to the compiler. */
+export interface SchemaOptions {
+  files: string[];
+  importPath: string[];
+  standardImport: boolean;
+  srcPrefixes: string[];
+}
 
+/** Checks the compiler's directory options and the schema files, before anything is compiled. */
+export function checkSchemaOptions(options: SchemaOptions, cwd: string): void {
   for (const dir of options.importPath) requireDirectory(`-I ${dir}`, dir, cwd);
   for (const dir of options.srcPrefixes) requireDirectory(`--src-prefix=${dir}`, dir, cwd);
-  const outputs: OutputDirective[] = options.outputs.map((spec) => parseOutputSpec(spec, cwd));
   for (const file of options.files) requireReadableFile(file, cwd);
-  const plugins = new Map<OutputDirective, string>();
-  for (const output of outputs) {
-    if (output.plugin !== "-") plugins.set(output, findPlugin(output, cwd));
-  }
+}
 
+/**
+ * Compiles the schemas and prints the compiler's errors as capnp prints them. Resolves to the request, or
+ * to null when there were errors (the command then exits with status 1).
+ */
+export async function compileSchemas(options: SchemaOptions, log: (line: string) => void): Promise<CodeGeneratorRequest | null> {
   // Loaded only now, so that `--help`, `id` and argument mistakes do not pay for loading the compiler.
   const { compile } = await import("../compiler/index.js");
   const started = performance.now();
@@ -75,13 +78,30 @@ export async function runCompile(options: CompileCommandOptions): Promise<number
   }
   if (!result.ok) {
     if (result.messages.length === 0) throw new CliError("compilation failed");
-    return 1;
+    return null;
   }
   const { request } = result;
   log(
     `compiled ${request.requestedFiles.length} file(s), ${request.nodes.length} node(s) ` +
       `in ${Math.round(performance.now() - started)} ms`,
   );
+  return request;
+}
+
+/** Runs the command; resolves to the exit status. One-line failures are thrown as `CliError`. */
+export async function runCompile(options: CompileCommandOptions): Promise<number> {
+  const cwd = process.cwd();
+  const log = options.verbose ? (line: string) => process.stderr.write(`ipcgen compile: ${line}\n`) : () => {};
+
+  const outputs: OutputDirective[] = options.outputs.map((spec) => parseOutputSpec(spec, cwd));
+  checkSchemaOptions(options, cwd);
+  const plugins = new Map<OutputDirective, string>();
+  for (const output of outputs) {
+    if (output.plugin !== "-") plugins.set(output, findPlugin(output, cwd));
+  }
+
+  const request = await compileSchemas(options, log);
+  if (request === null) return 1;
 
   if (outputs.length === 0) {
     // capnp compiles, reports errors, and without an output fails with exactly this complaint.

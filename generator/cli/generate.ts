@@ -2,17 +2,13 @@
  * `ipcgen SCHEMA... -o DIR`: compile the schemas and write one TypeScript module per schema file, the
  * requested ones and every file they import, at DIR/<schema path>.ts (docs/codegen.md).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { requireDirectory, requireReadableFile } from "./compile.js";
-import { CliError } from "./errors.js";
+import { checkSchemaOptions, compileSchemas, type SchemaOptions } from "./compile.js";
+import { CliError, oneLine } from "./errors.js";
 
-export interface GenerateCommandOptions {
-  files: string[];
+export interface GenerateCommandOptions extends SchemaOptions {
   out: string;
-  importPath: string[];
-  standardImport: boolean;
-  srcPrefixes: string[];
   templates: string[];
   verbose: boolean;
 }
@@ -21,25 +17,22 @@ export interface GenerateCommandOptions {
 export async function runGenerate(options: GenerateCommandOptions): Promise<number> {
   const cwd = process.cwd();
   const log = options.verbose ? (line: string) => process.stderr.write(`ipcgen: ${line}\n`) : () => {};
-  for (const dir of options.importPath) requireDirectory(`-I ${dir}`, dir, cwd);
-  for (const dir of options.srcPrefixes) requireDirectory(`--src-prefix=${dir}`, dir, cwd);
-  for (const dir of options.templates) requireDirectory(`--templates ${dir}`, dir, cwd);
-  for (const file of options.files) requireReadableFile(file, cwd);
-
-  const { compile } = await import("../compiler/index.js");
-  const result = compile(options.files, {
-    importPath: options.importPath,
-    standardImport: options.standardImport,
-    srcPrefixes: options.srcPrefixes,
-  });
-  for (const message of result.messages) process.stderr.write(message.endsWith("\n") ? message : `${message}\n`);
-  if (!result.ok) {
-    if (result.messages.length === 0) throw new CliError("compilation failed");
-    return 1;
+  checkSchemaOptions(options, cwd);
+  for (const dir of options.templates) {
+    if (!statSync(resolve(cwd, dir), { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`--templates ${dir}: no such directory`);
   }
+  const request = await compileSchemas(options, log);
+  if (request === null) return 1;
 
   const { generateTypeScript } = await import("../codegen/index.js");
-  const files = generateTypeScript(result.request, { templateDirs: options.templates.map((d) => resolve(cwd, d)) });
+  let files;
+  try {
+    files = generateTypeScript(request, { templateDirs: options.templates.map((d) => resolve(cwd, d)) });
+  } catch (err) {
+    // With user templates, a template's mistake (a Handlebars syntax error, a missing partial) lands here.
+    if (options.templates.length === 0) throw err;
+    throw new CliError(`generating TypeScript with --templates ${options.templates.join(", ")} failed: ${oneLine(err)}`);
+  }
   const out = resolve(cwd, options.out);
   for (const file of files) {
     const path = join(out, file.path);

@@ -53,6 +53,16 @@ function list(value: unknown): string[] {
   return (Array.isArray(value) ? value : [value]).map(String);
 }
 
+/** The compiler's options as both commands take them. */
+function schemaOptions(files: string[], argv: Record<string, unknown>) {
+  return {
+    files,
+    importPath: list(argv["import-path"]),
+    standardImport: !argv["no-standard-import"],
+    srcPrefixes: list(argv["src-prefix"]),
+  };
+}
+
 /** Reports a failure of `command` as one line and sets the exit status. */
 function report(command: string, err: unknown, verbose: boolean): void {
   if (err instanceof CliError) {
@@ -137,11 +147,8 @@ async function main(rawArgs: readonly string[]): Promise<void> {
       async (argv) => {
         const { runCompile } = await import("./compile.js");
         process.exitCode = await runCompile({
-          files: list(argv.files),
+          ...schemaOptions(list(argv.files), argv),
           outputs: list(argv.output),
-          importPath: list(argv["import-path"]),
-          standardImport: !argv["no-standard-import"],
-          srcPrefixes: list(argv["src-prefix"]),
           verbose: argv.verbose,
         });
       },
@@ -186,11 +193,8 @@ async function main(rawArgs: readonly string[]): Promise<void> {
         if (argv.out === undefined) throw new CliError("-o DIR is required: the directory for the generated modules");
         const { runGenerate } = await import("./generate.js");
         process.exitCode = await runGenerate({
-          files: list(argv.schemas),
+          ...schemaOptions(list(argv.schemas), argv),
           out: String(argv.out),
-          importPath: list(argv["import-path"]),
-          standardImport: !argv["no-standard-import"],
-          srcPrefixes: list(argv["src-prefix"]),
           templates: list(argv.templates),
           verbose: argv.verbose,
         });

@@ -3,7 +3,7 @@
  * failure as one clear line with exit status 1 and no stack trace.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -122,6 +122,14 @@ describe("generating TypeScript", () => {
     const run = ipcgen(["good.capnp", "-o", "gen2", "--templates", "."], { cwd: work });
     expect(run.status).toBe(0);
     expect(readFileSync(join(work, "gen2/good.capnp.ts"), "utf8")).toMatch(/^\/\/ custom header for good\.capnp\n/);
+  });
+
+  it("a broken template is one clear line, exit status 1", () => {
+    const dir = join(work, "broken-templates");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "enum.hbs"), "{{#each enumerants}}\n");
+    writeFileSync(join(work, "enum.capnp"), "@0xd169a92246dc7896;\nenum E {\n  a @0;\n}\n");
+    expectOneLineFailure(ipcgen(["enum.capnp", "-o", "gen4", "--templates", "broken-templates"], { cwd: work }), /--templates broken-templates failed: .*/);
   });
 
   it("reports schema errors as capnp does and writes nothing", () => {

@@ -8,6 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { words } from "./words.js";
 import { decodeStruct } from "../../generator/model/codec.js";
 import {
   EL_BIT,
@@ -97,16 +98,6 @@ function expectDecodeError(read: () => unknown, message: RegExp, ms = 1000): voi
   expect(elapsed).toBeLessThan(ms);
 }
 
-/** Little-endian words from [lo, hi] halves. */
-function words(...pairs: (readonly [number, number])[]): Uint8Array {
-  const out = new Uint8Array(pairs.length * 8);
-  const v = new DataView(out.buffer);
-  pairs.forEach(([lo, hi], i) => {
-    v.setUint32(i * 8, lo >>> 0, true);
-    v.setUint32(i * 8 + 4, hi >>> 0, true);
-  });
-  return out;
-}
 
 const NULL = [0, 0] as const;
 const structPtr = (offset: number, dataWords: number, ptrCount: number) => [offset << 2, dataWords | (ptrCount << 16)] as const;

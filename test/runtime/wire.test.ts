@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { words } from "./words.js";
 import { decodeStruct } from "../../generator/model/codec.js";
 import { decodeRequest } from "../../generator/model/request.js";
 import { MessageBuilder, MessageDecodeError, MessageReader, canonicalize } from "../../runtime/codec/wire.js";
@@ -13,15 +14,6 @@ function readAll(bytes: Uint8Array, flat = false): unknown {
   return decodeStruct(root.struct(), node("TestAllTypes").id, undefined, lookup);
 }
 
-function words(...pairs: [number, number][]): Uint8Array {
-  const out = new Uint8Array(pairs.length * 8);
-  const v = new DataView(out.buffer);
-  pairs.forEach(([lo, hi], i) => {
-    v.setUint32(i * 8, lo >>> 0, true);
-    v.setUint32(i * 8 + 4, hi >>> 0, true);
-  });
-  return out;
-}
 
 describe("hostile input throws MessageDecodeError", () => {
   const small = encodeText("TestAllTypes", '(int32Field = 5, textField = "hello", structField = (textList = ["a", "b"]), int16List = [1, 2, 3])');
