@@ -1,0 +1,7 @@
+/* Entry point of ipcgen's native addon: asks each concern to add its functions to the exports. */
+#include "ipcgen_native.h"
+
+NAPI_MODULE_INIT() {
+  if (ipcgen_init_peercred(env, exports) != napi_ok) return NULL;
+  return exports;
+}

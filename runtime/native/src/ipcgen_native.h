@@ -1,0 +1,46 @@
+/* Shared declarations of ipcgen's native addon. Each concern lives in its own .c file and registers its
+ * functions from ipcgen_init_<concern>(), called by addon.c. */
+#ifndef IPCGEN_NATIVE_H
+#define IPCGEN_NATIVE_H
+
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* errors.c: every failure reaches JavaScript as a thrown Error; these return NULL so that a function can
+ * end with `return ipcgen_throw_...(...)`. */
+
+/* The errno's symbolic name ("ENOTSOCK"), or NULL when this build does not know it. */
+const char *ipcgen_errno_name(int err);
+
+/* Throws an Error shaped like Node's own system errors: message "<formatted> (ENAME)", and the properties
+ * code ("ENAME"), errno (negative, as libuv reports it) and syscall. */
+napi_value ipcgen_throw_errno(napi_env env, int err, const char *syscall, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Throws the usual error for a syscall on a descriptor that failed with err: a closed descriptor (EBADF)
+ * and a descriptor of the wrong kind (ENOTSOCK: "is not a <expected>") get plain words, anything else
+ * the C library's text. fn names the JavaScript function. */
+napi_value ipcgen_throw_fd_errno(napi_env env, int err, const char *fn, const char *syscall, int fd,
+                                 const char *expected);
+
+/* Throws TypeError / RangeError with Node's codes (ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE). */
+napi_value ipcgen_throw_type_error(napi_env env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+napi_value ipcgen_throw_range_error(napi_env env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Throws for a failed N-API call itself (a bug or an exhausted engine, not bad input); NULL. */
+napi_value ipcgen_throw_napi(napi_env env, const char *fn, napi_status status);
+
+/* args.c: argument checks. On failure they throw and return false. */
+
+/* Reads argument `index` of `fn` as a file descriptor: an integral number from 0 to INT_MAX. */
+bool ipcgen_arg_fd(napi_env env, napi_callback_info info, const char *fn, size_t index, int *fd);
+
+/* Sets obj[name] = value as a number (both kinds, so that uid_t/gid_t keep their full unsigned range). */
+bool ipcgen_set_int32(napi_env env, napi_value obj, const char *name, int32_t value);
+bool ipcgen_set_uint32(napi_env env, napi_value obj, const char *name, uint32_t value);
+
+/* One initialiser per concern; each adds its functions to exports. */
+napi_status ipcgen_init_peercred(napi_env env, napi_value exports);
+
+#endif
