@@ -1,0 +1,80 @@
+/**
+ * The errors the runtime gives callers, by name. A session's end is reported once, as a `SessionEndedError`
+ * with a `cause`; every pending and later call on the session rejects with that same error.
+ */
+
+/** Why a session ended. */
+export type EndCause =
+  | "closed-locally"
+  | "closed-by-peer"
+  | "peer-died"
+  | "keep-alive-timeout"
+  | "protocol-violation"
+  | "refused";
+
+export class SessionEndedError extends Error {
+  override name = "SessionEndedError";
+  constructor(
+    override readonly cause: EndCause,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A call or channel open that did not complete in time. Not fatal: the session goes on. */
+export class TimeoutError extends Error {
+  override name = "TimeoutError";
+}
+
+/** A call the caller cancelled (its AbortSignal fired). Not fatal. */
+export class CancelledError extends Error {
+  override name = "CancelledError";
+}
+
+/** Log-in refused: wrong protocol version, another service or build of it, or a peer the policy does not allow. */
+export class LoginError extends Error {
+  override name = "LoginError";
+  constructor(
+    readonly kind: "version-mismatch" | "service-mismatch" | "not-allowed" | "rejected",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** No server listens on the path (or none answered in the time the caller allowed). */
+export class ConnectError extends Error {
+  override name = "ConnectError";
+}
+
+/** `listen` on a path that a live server owns. */
+export class AddressInUseError extends Error {
+  override name = "AddressInUseError";
+}
+
+/**
+ * A request that failed on the other side. `kind` says how; for an `application` error, `code` is the
+ * error's schema name and `data` its encoded data, if any.
+ */
+export class RemoteError extends Error {
+  override name = "RemoteError";
+  constructor(
+    readonly kind: "application" | "internal" | "unknown-method" | "malformed" | "cancelled" | "rejected",
+    readonly code: string,
+    message: string,
+    readonly data: Uint8Array | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** Sending would queue more than the session's limit and the caller asked not to wait. */
+export class BackpressureError extends Error {
+  override name = "BackpressureError";
+}
+
+/** A call on a channel that either side has closed (the session goes on). */
+export class ChannelClosedError extends Error {
+  override name = "ChannelClosedError";
+}

@@ -1,0 +1,92 @@
+@0xc84086fc75d9b9a2;
+# ipcgen's session protocol: what two processes say to each other over a session's Unix socket.
+#
+# A frame is a 4-byte little-endian length (of what follows), then a Header message, then the body message
+# its kind calls for (both in the standard framed Cap'n Proto encoding). The header is small and fixed, so
+# that a body (an RPC's parameters, say) is encoded once, straight into its own message.
+#
+# Change this file only with a new `protocolVersion`: peers compare versions first at log-in.
+
+const protocolVersion :UInt32 = 1;
+
+struct Header {
+  token @0 :UInt64;
+  # The session token the server chose at log-in; 0 only in `hello`, `welcome` and `refused`. A frame with
+  # any other token ends the session (a protocol violation).
+
+  channel @1 :UInt32;
+  # 0 is the session's main channel; others are opened with `openChannel`, odd ids by the client, even
+  # ids by the server, so that both can open channels at once without choosing the same id.
+
+  id @2 :UInt32;
+  # 1, 2, 3, ... per sender and session: every frame a side sends has the next id.
+
+  answers @3 :UInt32;
+  # The id of the frame this one answers (a response, an error, a cancel, channelOpened...); 0 if none.
+
+  kind @4 :Kind;
+
+  code @5 :UInt16;
+  # The method's ordinal for `request` and `oneWay`; the signal's ordinal for `signal`.
+
+  enum Kind {
+    hello @0;            # client -> server, first frame: body Hello
+    welcome @1;          # server -> client: body Welcome; the session is open
+    refused @2;          # server -> client: body Failure; the server then closes the socket
+    request @3;          # body: the method's parameters; expects `response` or `error`
+    response @4;         # body: the method's results
+    error @5;            # body Failure: a request failed
+    oneWay @6;           # body: the method's parameters; nothing answers
+    cancel @7;           # no body: the caller gave up on the request it answers
+    signal @8;           # body Signal
+    ping @9;             # no body: keep-alive; expects `pong`
+    pong @10;            # no body
+    openChannel @11;     # on the new channel's id: body, the channel metadata; expects `channelOpened` or `error`
+    channelOpened @12;   # no body
+    end @13;             # body End: the sender closes the session
+    closeChannel @14;    # no body: the sender closes the channel the header names
+  }
+}
+
+struct Hello {
+  version @0 :UInt32;
+  service @1 :UInt64;
+  # The id of the interface the client wants to speak on the main channel.
+  fingerprint @2 :UInt64;
+  # A hash of the service's schema as the client was built with it: a different one is refused.
+}
+
+struct Welcome {
+  version @0 :UInt32;
+  token @1 :UInt64;
+}
+
+struct Failure {
+  kind @0 :Kind;
+  code @1 :Text;
+  # For `application`: the error's name as the schema declares it.
+  message @2 :Text;
+  data @3 :Data;
+  # For `application`: the error's encoded data struct, if it has one.
+
+  enum Kind {
+    application @0;      # the handler threw an error the schema declares
+    internal @1;         # the handler failed otherwise; no stack crosses the socket
+    unknownMethod @2;
+    malformed @3;        # the request's body could not be read
+    cancelled @4;
+    rejected @5;         # log-in refused, or a channel open with no handler
+    versionMismatch @6;
+    serviceMismatch @7;
+    notAllowed @8;       # the credential policy refused the peer
+  }
+}
+
+struct Signal {
+  count @0 :UInt32;
+  # How many submits this delivery stands for (signals coalesce).
+}
+
+struct End {
+  reason @0 :Text;
+}

@@ -1,0 +1,127 @@
+/**
+ * RPC over a session's main channel: a service is a list of methods, and a method's number is its
+ * position in that list (the schema's method ordinal; inherited interfaces append, so numbers never change).
+ * Parameters and results are Cap'n Proto structs, read and written by their generated plain views.
+ */
+import { Failure_Kind } from "../protocol/protocol.capnp.js";
+import type { ServiceIdentity } from "../session/server.js";
+import { type CallOptions, type Endpoint, RequestFailure, Session } from "../session/session.js";
+import { MessageDecodeError } from "../codec/wire.js";
+
+/** Reads and writes one struct: what `X.encode` / `X.decode` of generated code provide. */
+export interface StructCodec<T, I = T> {
+  encode(value: I): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+export interface MethodDefinition<P = unknown, R = unknown, PI = P, RI = R> {
+  name: string;
+  params: StructCodec<P, PI>;
+  results: StructCodec<R, RI>;
+}
+
+export interface ServiceDefinition extends ServiceIdentity {
+  name: string;
+  /** By method ordinal. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- methods differ in their types
+  methods: readonly MethodDefinition<any, any, any, any>[];
+}
+
+/**
+ * An error a handler throws on purpose, as the schema declares it: the caller receives a `RemoteError` of
+ * kind "application" with this `code` and `data`.
+ */
+export class ApplicationError extends Error {
+  override name = "ApplicationError";
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly data: Uint8Array | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export interface HandlerContext {
+  session: Session;
+  channel: Endpoint;
+  /** Fires when the caller cancels or the session ends. */
+  signal: AbortSignal;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- implementations are checked by generated types
+export type Implementation = Record<string, (params: any, context: HandlerContext) => unknown>;
+
+/** Answers `service`'s requests on a session's main channel, or another channel, with `impl` (a handler per method name). */
+export function serve(target: Session | Endpoint, service: ServiceDefinition, impl: Implementation): void {
+  const endpoint = target instanceof Session ? target.main : target;
+  const session = endpoint.session;
+  endpoint.requestHandler = async (code, body, context) => {
+    const method = service.methods[code];
+    const handler = method === undefined ? undefined : impl[method.name];
+    if (method === undefined || handler === undefined) {
+      throw new RequestFailure({ kind: Failure_Kind.UNKNOWN_METHOD, message: `${service.name} has no method ${code}` });
+    }
+    let params: unknown;
+    try {
+      params = method.params.decode(body);
+    } catch (err) {
+      if (err instanceof MessageDecodeError) throw new RequestFailure({ kind: Failure_Kind.MALFORMED, message: `${method.name}: ${err.message}` });
+      throw err;
+    }
+    try {
+      const results = await handler.call(impl, params, context);
+      return method.results.encode(results ?? {});
+    } catch (err) {
+      if (err instanceof ApplicationError) {
+        throw new RequestFailure({ kind: Failure_Kind.APPLICATION, code: err.code, message: err.message, data: err.data ?? new Uint8Array(0) });
+      }
+      throw err;
+    }
+  };
+  endpoint.oneWayHandler = (code, body) => {
+    const method = service.methods[code];
+    const handler = method === undefined ? undefined : impl[method.name];
+    if (method === undefined || handler === undefined) return;
+    let params: unknown;
+    try {
+      params = method.params.decode(body);
+    } catch {
+      return; // nothing answers a one-way message: a malformed one is dropped
+    }
+    void Promise.resolve()
+      .then(() => handler.call(impl, params, { session, channel: endpoint, signal: new AbortController().signal }))
+      .catch(() => {});
+  };
+}
+
+/** Calls `service`'s methods on a session's main channel, or another channel. */
+export class Client {
+  private readonly byName: Map<string, number>;
+  readonly endpoint: Endpoint;
+
+  constructor(
+    target: Session | Endpoint,
+    readonly service: ServiceDefinition,
+  ) {
+    this.endpoint = target instanceof Session ? target.main : target;
+    this.byName = new Map(service.methods.map((m, i) => [m.name, i]));
+  }
+
+  private method(name: string): [number, MethodDefinition] {
+    const index = this.byName.get(name);
+    if (index === undefined) throw new TypeError(`${this.service.name} has no method ${name}`);
+    return [index, this.service.methods[index]];
+  }
+
+  async call(name: string, params: unknown, options?: CallOptions): Promise<unknown> {
+    const [index, method] = this.method(name);
+    const body = await this.endpoint.request(index, method.params.encode(params), options);
+    return method.results.decode(body);
+  }
+
+  async oneWay(name: string, params: unknown): Promise<void> {
+    const [index, method] = this.method(name);
+    await this.endpoint.oneWay(index, method.params.encode(params));
+  }
+}

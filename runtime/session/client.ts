@@ -1,0 +1,105 @@
+/**
+ * The client end: `connect` to a server's socket path and log in. Fails fast with `ConnectError` when no
+ * server listens, or keeps trying for `waitMs` when asked to (a server that is still starting).
+ */
+import { createConnection, type Socket } from "node:net";
+import { ConnectError, LoginError } from "../errors.js";
+import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, Welcome } from "../protocol/protocol.capnp.js";
+import type { ServiceIdentity } from "./server.js";
+import { Session, type SessionOptions } from "./session.js";
+
+export interface ConnectOptions extends SessionOptions {
+  service: ServiceIdentity;
+  /** Keep trying while no server listens, for up to this long. Default 0: fail at once. */
+  waitMs?: number;
+  /** Fail when the server has not answered the log-in after this long. Default 5,000 ms. */
+  loginTimeoutMs?: number;
+}
+
+const RETRY_MS = 20;
+const NOBODY = new Set(["ENOENT", "ECONNREFUSED"]);
+
+function open(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    socket.once("connect", () => {
+      socket.off("error", reject);
+      resolve(socket);
+    });
+    socket.once("error", reject);
+  });
+}
+
+async function openWithin(path: string, waitMs: number): Promise<Socket> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await open(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "";
+      if (!NOBODY.has(code)) throw new ConnectError(`cannot connect to ${path}: ${code || (err as Error).message}`);
+      if (Date.now() >= deadline) {
+        throw new ConnectError(waitMs > 0 ? `no server listened on ${path} within ${waitMs} ms` : `no server listens on ${path} (${code})`);
+      }
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
+  }
+}
+
+const LOGIN_ERRORS: Partial<Record<Failure_Kind, LoginError["kind"]>> = {
+  [Failure_Kind.VERSION_MISMATCH]: "version-mismatch",
+  [Failure_Kind.SERVICE_MISMATCH]: "service-mismatch",
+  [Failure_Kind.NOT_ALLOWED]: "not-allowed",
+};
+
+/** Connects to the server on `path` and logs in; resolves to the open session. */
+export async function connect(path: string, options: ConnectOptions): Promise<Session> {
+  const socket = await openWithin(path, options.waitMs ?? 0);
+  const session = new Session(socket, "client", options);
+  return new Promise<Session>((resolve, reject) => {
+    const timeoutMs = options.loginTimeoutMs ?? 5000;
+    const timer = setTimeout(() => {
+      session.fail("refused", "the server did not answer the log-in in time");
+      reject(new LoginError("rejected", `the server on ${path} did not answer the log-in within ${timeoutMs} ms`));
+    }, timeoutMs);
+    void session.closed.then((error) => {
+      clearTimeout(timer);
+      reject(new ConnectError(`the session ended during log-in: ${error.message}`));
+    });
+    session.loginHandler = (frame) => {
+      session.loginHandler = null;
+      clearTimeout(timer);
+      if (frame.header.kind === Header_Kind.REFUSED) {
+        let failure: Failure.Plain | null = null;
+        try {
+          failure = Failure.decode(frame.body);
+        } catch {
+          // reported below as a refusal without reason
+        }
+        const kind = failure === null ? "rejected" : (LOGIN_ERRORS[failure.kind] ?? "rejected");
+        reject(new LoginError(kind, `the server refused the log-in: ${failure?.message ?? "no reason given"}`));
+        session.end("refused", "log-in refused");
+        socket.end();
+        return;
+      }
+      if (frame.header.kind !== Header_Kind.WELCOME) {
+        session.fail("protocol-violation", "the server's first frame was neither welcome nor refused");
+        return;
+      }
+      let welcome: Welcome.Plain;
+      try {
+        welcome = Welcome.decode(frame.body, { traversalLimitInWords: 64 });
+      } catch {
+        session.fail("protocol-violation", "a malformed welcome");
+        return;
+      }
+      if (welcome.version !== protocolVersion || welcome.token === 0n) {
+        session.fail("protocol-violation", `the server speaks protocol version ${welcome.version}, not ${protocolVersion}`);
+        return;
+      }
+      session.open(welcome.token);
+      resolve(session);
+    };
+    session.sendFrame(0, Header_Kind.HELLO, 0, 0, Hello.encode({ version: protocolVersion, service: options.service.id, fingerprint: options.service.fingerprint }));
+  });
+}

@@ -1,0 +1,195 @@
+/**
+ * The server end: `listen` on a socket path, log clients in, hand each session to the application.
+ *
+ * Log-in checks, in this order: protocol version; the service (interface id) and its schema fingerprint;
+ * the peer's credentials as the kernel reports them, against the allow policy (default: the server's own
+ * uid); then the server picks a random token that every later frame must carry.
+ */
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
+import { createConnection, createServer, type Server as NetServer, type Socket } from "node:net";
+import { dirname } from "node:path";
+import { AddressInUseError } from "../errors.js";
+import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, Welcome } from "../protocol/protocol.capnp.js";
+import { newSessionToken, type PeerCredentials, Session, type SessionOptions } from "./session.js";
+
+/** What a client must ask for to be let in: the service's interface id and schema fingerprint. */
+export interface ServiceIdentity {
+  id: bigint;
+  fingerprint: bigint;
+  name?: string;
+}
+
+/** Who may connect at the socket level: the socket file's mode. */
+export type Permissions = "user" | "group" | "anyone";
+const MODES: Record<Permissions, number> = { user: 0o600, group: 0o660, anyone: 0o666 };
+
+/** Reads the peer's credentials from a connected socket (the native addon's SO_PEERCRED). */
+export type CredentialReader = (socket: Socket) => PeerCredentials;
+
+export interface ServerOptions extends SessionOptions {
+  service: ServiceIdentity;
+  /** The socket file's mode. Default "user" (0600). */
+  permissions?: Permissions;
+  /** Whether a peer may log in. Default: only processes running as this process's uid. */
+  allow?: (peer: PeerCredentials) => boolean;
+  /** A client that has not logged in after this long is dropped. Default 5,000 ms. */
+  loginTimeoutMs?: number;
+  /** Each new session, once logged in. */
+  onSession(session: Session): void;
+  /** A connection refused at log-in, with why (for the server's log). */
+  onRefused?(reason: string, peer: PeerCredentials | null): void;
+  /** How credentials are read; the native addon's by default. */
+  credentials?: CredentialReader;
+}
+
+export class Server {
+  private readonly live = new Set<Session>();
+
+  constructor(
+    readonly path: string,
+    private readonly net: NetServer,
+  ) {}
+
+  /** The sessions logged in and not ended. */
+  get sessions(): ReadonlySet<Session> {
+    return this.live;
+  }
+
+  /** @internal */
+  track(session: Session): void {
+    this.live.add(session);
+    void session.closed.then(() => this.live.delete(session));
+  }
+
+  /** Stops listening, ends every session, removes the socket file. */
+  async close(): Promise<void> {
+    const closing = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    await Promise.all([...this.live].map((s) => s.close("the server is shutting down")));
+    await closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Whether a server answers on `path` (a socket file whose server died refuses connections). */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection(path);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+}
+
+async function defaultCredentials(): Promise<CredentialReader> {
+  const native = await import("../native/index.js");
+  return (socket) => native.peerCredentials(socket);
+}
+
+/** Listens on `path` for clients of `options.service`. */
+export async function listen(path: string, options: ServerOptions): Promise<Server> {
+  const readCredentials = options.credentials ?? (await defaultCredentials());
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const existing = lstatSync(path, { throwIfNoEntry: false });
+  if (existing !== undefined) {
+    if (!existing.isSocket()) throw new AddressInUseError(`${path} exists and is not a socket`);
+    if (await answers(path)) throw new AddressInUseError(`a server is already listening on ${path}`);
+    // Left behind by a server that died: nobody answers on it.
+    unlinkSync(path);
+  }
+
+  const uid = process.getuid?.() ?? -1;
+  const allow = options.allow ?? ((peer: PeerCredentials) => peer.uid === uid);
+  const net = createServer((socket) => accept(socket));
+  const server = new Server(path, net);
+
+  const accept = (socket: Socket): void => {
+    let peer: PeerCredentials | null = null;
+    try {
+      peer = readCredentials(socket);
+    } catch (err) {
+      options.onRefused?.(`cannot read the peer's credentials: ${(err as Error).message}`, null);
+      socket.destroy();
+      return;
+    }
+    const session = new Session(socket, "server", options);
+    session.peer = peer;
+    const timer = setTimeout(() => {
+      options.onRefused?.(`no log-in within ${options.loginTimeoutMs ?? 5000} ms`, peer);
+      session.fail("refused", "the client did not log in in time");
+    }, options.loginTimeoutMs ?? 5000);
+    timer.unref();
+    void session.closed.then(() => clearTimeout(timer));
+
+    const refuse = (kind: Failure_Kind, message: string, hello: number): void => {
+      clearTimeout(timer);
+      options.onRefused?.(message, peer);
+      session.sendFrame(0, Header_Kind.REFUSED, 0, hello, Failure.encode({ kind, message }));
+      session.end("refused", message);
+      session.framed.socket.end();
+    };
+
+    session.loginHandler = (frame) => {
+      session.loginHandler = null;
+      if (frame.header.kind !== Header_Kind.HELLO) {
+        clearTimeout(timer);
+        session.fail("protocol-violation", "the first frame was not a hello");
+        return;
+      }
+      let hello: Hello.Plain;
+      try {
+        hello = Hello.decode(frame.body, { traversalLimitInWords: 64 });
+      } catch {
+        refuse(Failure_Kind.MALFORMED, "a malformed hello", frame.header.id);
+        return;
+      }
+      if (hello.version !== protocolVersion) {
+        refuse(Failure_Kind.VERSION_MISMATCH, `protocol version ${hello.version} is not this server's ${protocolVersion}`, frame.header.id);
+        return;
+      }
+      if (hello.service !== options.service.id || hello.fingerprint !== options.service.fingerprint) {
+        const name = options.service.name ?? `0x${options.service.id.toString(16)}`;
+        refuse(
+          Failure_Kind.SERVICE_MISMATCH,
+          hello.service !== options.service.id
+            ? `this server serves ${name}, not 0x${hello.service.toString(16)}`
+            : `the client was built with another version of ${name}'s schema (fingerprint 0x${hello.fingerprint.toString(16)}, server 0x${options.service.fingerprint.toString(16)})`,
+          frame.header.id,
+        );
+        return;
+      }
+      if (!allow(peer!)) {
+        refuse(Failure_Kind.NOT_ALLOWED, `process ${peer!.pid} (uid ${peer!.uid}, gid ${peer!.gid}) is not allowed to connect`, frame.header.id);
+        return;
+      }
+      clearTimeout(timer);
+      const token = newSessionToken();
+      // The welcome is the server's frame 1, still without a token; every frame after carries it.
+      session.sendFrame(0, Header_Kind.WELCOME, 0, frame.header.id, Welcome.encode({ version: protocolVersion, token }));
+      session.open(token);
+      server.track(session);
+      options.onSession(session);
+    };
+  };
+
+  // The socket is created with the umask's mode: make it user-only while it appears, then widen it.
+  const umask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      net.once("error", reject);
+      net.listen(path, () => {
+        net.off("error", reject);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(umask);
+  }
+  chmodSync(path, MODES[options.permissions ?? "user"]);
+  return server;
+}

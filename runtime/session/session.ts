@@ -1,0 +1,572 @@
+/**
+ * A session: one client's connection to a service, the same object on both ends once log-in is done.
+ *
+ * It numbers the frames it sends, checks the token and numbering of every frame it receives, matches
+ * answers to requests, keeps the peer alive with pings, and ends exactly once with a cause: after that every
+ * pending call rejects with the same `SessionEndedError` and new calls reject at once.
+ *
+ * Channels are multiplexed on the session's socket (see docs/runtime.md for why): channel 0 is the main
+ * channel, and either side may open more. Each channel is an `Endpoint` with its own handlers; what the
+ * frames mean above that (RPC, signals) is given to it by the layers above.
+ */
+import { randomBytes } from "node:crypto";
+import type { Socket } from "node:net";
+import { type EndCause, CancelledError, ChannelClosedError, RemoteError, SessionEndedError, TimeoutError } from "../errors.js";
+import { End, Failure, Failure_Kind, Header_Kind, Signal } from "../protocol/protocol.capnp.js";
+import { FramedSocket } from "../transport/framed-socket.js";
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, type Frame, type FrameError } from "../transport/frames.js";
+
+export interface SessionOptions {
+  /** How often to ping the peer. Default 2,000 ms. */
+  keepAliveIntervalMs?: number;
+  /** A peer silent for this long is taken for hung: the session ends. Default 5,000 ms. */
+  keepAliveTimeoutMs?: number;
+  /** Frames larger than this are refused before they are read. Default 64 MiB. */
+  maxFrameBytes?: number;
+  /** Unsent bytes past which sending waits. Default 8 MiB. */
+  maxQueuedBytes?: number;
+  /** A channel open not answered in this long fails with `TimeoutError`. Default 5,000 ms. */
+  openTimeoutMs?: number;
+}
+
+/** The peer's process as the kernel reports it (SO_PEERCRED); known on the server side. */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** What a request handler is told besides the request's body. */
+export interface RequestContext {
+  session: Session;
+  channel: Endpoint;
+  /** Fires when the caller cancels the request or the session ends. */
+  signal: AbortSignal;
+}
+
+/** Answers a request with the response body, or throws (see `RequestFailure`). */
+export type RequestHandler = (code: number, body: Uint8Array, context: RequestContext) => Promise<Uint8Array> | Uint8Array;
+export type OneWayHandler = (code: number, body: Uint8Array, channel: Endpoint) => void;
+export type SignalHandler = (code: number, count: number) => void;
+
+/**
+ * Receives a channel the peer opened, with its metadata (an encoded struct). Returning false (or throwing)
+ * rejects the open; the opener then gets a non-fatal `RemoteError` of kind "rejected".
+ */
+export type PassiveOpenHandler = (channel: Endpoint, metadata: Uint8Array) => boolean | void | Promise<boolean | void>;
+
+/** A failure a handler throws on purpose: it crosses the socket as it is. Any other error becomes "internal". */
+export class RequestFailure extends Error {
+  override name = "RequestFailure";
+  constructor(readonly failure: Failure.Init) {
+    super(failure.message ?? "request failed");
+  }
+}
+
+export interface CallOptions {
+  /** Reject with `TimeoutError` (and cancel the request) after this long. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** When the send queue is full: wait (default) or reject with `BackpressureError`. */
+  wait?: boolean;
+}
+
+interface Pending {
+  resolve(body: Uint8Array): void;
+  reject(error: Error): void;
+}
+
+/** A random non-zero 64-bit session token. */
+export function newSessionToken(): bigint {
+  let token = 0n;
+  while (token === 0n) token = randomBytes(8).readBigUInt64LE(0);
+  return token;
+}
+
+/**
+ * One channel of a session: the main channel (id 0) or one opened later. Requests, one-way messages and
+ * signals travel on a channel and are handled by that channel's handlers.
+ */
+export class Endpoint {
+  requestHandler: RequestHandler | null = null;
+  oneWayHandler: OneWayHandler | null = null;
+  signalHandler: SignalHandler | null = null;
+  private isClosed = false;
+
+  constructor(
+    readonly session: Session,
+    readonly id: number,
+    /** The metadata it was opened with (empty for the main channel). */
+    readonly metadata: Uint8Array,
+  ) {}
+
+  get closed(): boolean {
+    return this.isClosed || this.session.ended;
+  }
+
+  request(code: number, body: Uint8Array, options?: CallOptions): Promise<Uint8Array> {
+    // Once the session has ended, its end error says more than "closed".
+    if (this.isClosed && !this.session.ended) return Promise.reject(new ChannelClosedError(`channel ${this.id} is closed`));
+    return this.session.sendRequest(this, code, body, options);
+  }
+
+  async oneWay(code: number, body: Uint8Array, wait = true): Promise<void> {
+    if (this.isClosed && !this.session.ended) throw new ChannelClosedError(`channel ${this.id} is closed`);
+    await this.session.sendOneWay(this, code, body, wait);
+  }
+
+  /** Sends a signal delivery standing for `count` submits. */
+  sendSignal(code: number, count: number): void {
+    if (!this.closed) this.session.sendFrame(this.id, Header_Kind.SIGNAL, code, 0, Signal.encode({ count }));
+  }
+
+  /** Closes this channel (not the main one: close the session for that). */
+  close(): void {
+    if (this.id === 0) throw new Error("the main channel closes with its session: use session.close()");
+    if (this.isClosed) return;
+    this.session.sendFrame(this.id, Header_Kind.CLOSE_CHANNEL, 0, 0, null);
+    this.session.forget(this);
+  }
+
+  /** @internal The peer closed it, or the session forgot it. */
+  markClosed(): void {
+    this.isClosed = true;
+  }
+}
+
+export class Session {
+  /** 0 until log-in is done. */
+  token = 0n;
+  /** The peer's credentials (server side). */
+  peer: PeerCredentials | null = null;
+  readonly framed: FramedSocket;
+  /** The main channel. */
+  readonly main: Endpoint;
+
+  private nextId = 1;
+  private expectedId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** Requests being answered here, by id: cancelling one aborts its handler. */
+  private readonly running = new Map<number, AbortController>();
+  private readonly endpoints = new Map<number, Endpoint>();
+  /** Channels closed here whose late frames are dropped rather than taken for violations. */
+  private readonly closedChannels = new Set<number>();
+  private nextChannel: number;
+  private endError: SessionEndedError | null = null;
+  private endListeners: ((error: SessionEndedError) => void)[] = [];
+  private lastHeard = Date.now();
+  private keepAlive: NodeJS.Timeout | null = null;
+  private readonly options: Required<SessionOptions>;
+  private passiveOpen: PassiveOpenHandler | null = null;
+  /** Log-in frames (hello, welcome, refused) go here until the session is open. */
+  loginHandler: ((frame: Frame) => void) | null = null;
+  /** Answers that arrived for requests nobody waits for any more (cancelled, timed out). */
+  droppedAnswers = 0;
+  onDroppedAnswer: ((id: number, kind: Header_Kind) => void) | null = null;
+
+  constructor(
+    socket: Socket,
+    /** Which end this is: clients open odd channel ids, servers even ones. */
+    readonly role: "client" | "server",
+    options: SessionOptions = {},
+  ) {
+    this.options = {
+      keepAliveIntervalMs: options.keepAliveIntervalMs ?? 2000,
+      keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 5000,
+      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      maxQueuedBytes: options.maxQueuedBytes ?? 8 * 1024 * 1024,
+      openTimeoutMs: options.openTimeoutMs ?? 5000,
+    };
+    this.nextChannel = role === "client" ? 1 : 2;
+    this.main = new Endpoint(this, 0, new Uint8Array(0));
+    this.endpoints.set(0, this.main);
+    this.framed = new FramedSocket(
+      socket,
+      {
+        frame: (frame) => this.receive(frame),
+        violation: (error: FrameError) => this.fail("protocol-violation", error.message),
+        closed: (error) => {
+          if (error === null) this.end("peer-died", "the peer closed the connection without ending the session");
+          else this.end("peer-died", `the connection failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
+        },
+      },
+      this.options.maxFrameBytes,
+      this.options.maxQueuedBytes,
+    );
+  }
+
+  /** Whether the session has ended. */
+  get ended(): boolean {
+    return this.endError !== null;
+  }
+
+  /** Resolves, once, with the error that ended the session. */
+  readonly closed: Promise<SessionEndedError> = new Promise((resolve) => this.endListeners.push(resolve));
+
+  /** The channels open now, the main one first. */
+  get channels(): Endpoint[] {
+    return [...this.endpoints.values()];
+  }
+
+  /** Starts keep-alive; called when log-in is done. */
+  open(token: bigint): void {
+    this.token = token;
+    this.lastHeard = Date.now();
+    this.keepAlive = setInterval(() => {
+      if (Date.now() - this.lastHeard > this.options.keepAliveTimeoutMs) {
+        this.fail("keep-alive-timeout", `no word from the peer for ${this.options.keepAliveTimeoutMs} ms`);
+        return;
+      }
+      this.sendFrame(0, Header_Kind.PING, 0, 0, null);
+    }, this.options.keepAliveIntervalMs);
+    this.keepAlive.unref();
+  }
+
+  // ---- the main channel's handlers, for convenience ----
+
+  setRequestHandler(handler: RequestHandler | null): void {
+    this.main.requestHandler = handler;
+  }
+  setOneWayHandler(handler: OneWayHandler | null): void {
+    this.main.oneWayHandler = handler;
+  }
+  setSignalHandler(handler: SignalHandler | null): void {
+    this.main.signalHandler = handler;
+  }
+  request(code: number, body: Uint8Array, options?: CallOptions): Promise<Uint8Array> {
+    return this.main.request(code, body, options);
+  }
+  oneWay(code: number, body: Uint8Array, wait = true): Promise<void> {
+    return this.main.oneWay(code, body, wait);
+  }
+  sendSignal(code: number, count: number): void {
+    this.main.sendSignal(code, count);
+  }
+
+  // ---- channels ----
+
+  /** Sets the handler of channels the peer opens; without one, opens are rejected. */
+  onChannel(handler: PassiveOpenHandler | null): void {
+    this.passiveOpen = handler;
+  }
+
+  /**
+   * Opens a channel with `metadata` (an encoded struct saying which kind of channel it is). Rejects with a
+   * `RemoteError` of kind "rejected" when the peer has no handler or refuses, and with `TimeoutError` when it
+   * does not answer in time; neither ends the session.
+   */
+  async openChannel(metadata: Uint8Array, options: { timeoutMs?: number } = {}): Promise<Endpoint> {
+    if (this.endError !== null) throw this.endError;
+    const id = this.nextChannel;
+    this.nextChannel += 2;
+    const endpoint = new Endpoint(this, id, metadata);
+    // Registered before the open is sent: the peer may use the channel as soon as it accepts it.
+    this.endpoints.set(id, endpoint);
+    try {
+      await this.sendRequestKind(endpoint, Header_Kind.OPEN_CHANNEL, 0, metadata, { timeoutMs: options.timeoutMs ?? this.options.openTimeoutMs });
+    } catch (err) {
+      this.forget(endpoint);
+      throw err;
+    }
+    return endpoint;
+  }
+
+  /** @internal Drops a channel (closed by either side). */
+  forget(endpoint: Endpoint): void {
+    endpoint.markClosed();
+    if (this.endpoints.get(endpoint.id) === endpoint) {
+      this.endpoints.delete(endpoint.id);
+      this.closedChannels.add(endpoint.id);
+    }
+  }
+
+  // ---- sending ----
+
+  /** @internal Sends a frame now (control frames and answers), with the next id. */
+  sendFrame(channel: number, kind: Header_Kind, code: number, answers: number, body: Uint8Array | null): void {
+    if (this.endError !== null && kind !== Header_Kind.END) return;
+    this.framed.sendNow(this.frame(channel, kind, code, answers, body));
+  }
+
+  /** A frame with the next id. */
+  frame(channel: number, kind: Header_Kind, code: number, answers: number, body: Uint8Array | null): Uint8Array {
+    return encodeFrame({ token: this.token, channel, id: this.nextId++, answers, kind, code }, body);
+  }
+
+  /** @internal */
+  sendRequest(endpoint: Endpoint, code: number, body: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
+    return this.sendRequestKind(endpoint, Header_Kind.REQUEST, code, body, options);
+  }
+
+  private sendRequestKind(endpoint: Endpoint, kind: Header_Kind, code: number, body: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
+    if (this.endError !== null) return Promise.reject(this.endError);
+    if (options.signal?.aborted) return Promise.reject(new CancelledError("the call was cancelled before it was sent"));
+    const id = this.nextId;
+    const bytes = this.frame(endpoint.id, kind, code, 0, body);
+    return new Promise<Uint8Array>((resolve, reject) => {
+      let timer: NodeJS.Timeout | null = null;
+      const abort = (): void => giveUp(new CancelledError("the call was cancelled"));
+      const cleanup = (): void => {
+        this.pending.delete(id);
+        if (timer !== null) clearTimeout(timer);
+        options.signal?.removeEventListener("abort", abort);
+      };
+      const giveUp = (error: Error): void => {
+        if (!this.pending.has(id)) return;
+        cleanup();
+        this.sendFrame(endpoint.id, Header_Kind.CANCEL, 0, id, null);
+        reject(error);
+      };
+      this.pending.set(id, {
+        resolve: (b) => {
+          cleanup();
+          resolve(b);
+        },
+        reject: (e) => {
+          cleanup();
+          reject(e);
+        },
+      });
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => giveUp(new TimeoutError(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+      }
+      options.signal?.addEventListener("abort", abort, { once: true });
+      this.framed.send(bytes, options.wait ?? true).catch((err: Error) => {
+        if (this.pending.has(id)) {
+          cleanup();
+          reject(err);
+        }
+      });
+    });
+  }
+
+  /** @internal */
+  async sendOneWay(endpoint: Endpoint, code: number, body: Uint8Array, wait: boolean): Promise<void> {
+    if (this.endError !== null) throw this.endError;
+    await this.framed.send(this.frame(endpoint.id, Header_Kind.ONE_WAY, code, 0, body), wait);
+  }
+
+  // ---- ending ----
+
+  /** Ends the session: tells the peer, flushes, closes the socket. Resolves when the socket is closed. */
+  async close(reason = "closed by the application"): Promise<void> {
+    if (this.endError === null) {
+      this.sendFrame(0, Header_Kind.END, 0, 0, End.encode({ reason }));
+      this.end("closed-locally", `the session was closed here: ${reason}`);
+      this.framed.socket.end();
+    }
+    if (!this.framed.closed) await new Promise<void>((resolve) => this.framed.socket.once("close", () => resolve()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Ends the session because of something the peer did (or did not do), and drops the connection. */
+  fail(cause: EndCause, message: string): void {
+    this.end(cause, message);
+    this.framed.socket.destroy();
+  }
+
+  /** Reports the end, once; rejects everything pending. */
+  end(cause: EndCause, message: string): void {
+    if (this.endError !== null) return;
+    const error = new SessionEndedError(cause, message);
+    this.endError = error;
+    if (this.keepAlive !== null) clearInterval(this.keepAlive);
+    for (const controller of this.running.values()) controller.abort(error);
+    this.running.clear();
+    for (const endpoint of this.endpoints.values()) endpoint.markClosed();
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(error);
+    for (const listener of this.endListeners) listener(error);
+    this.endListeners = [];
+  }
+
+  // ---- receiving ----
+
+  private receive(frame: Frame): void {
+    const h = frame.header;
+    this.lastHeard = Date.now();
+    if (h.id !== this.expectedId) {
+      this.fail("protocol-violation", `frame id ${h.id} where ${this.expectedId} was due`);
+      return;
+    }
+    this.expectedId++;
+    if (this.token === 0n) {
+      if (this.loginHandler === null) this.fail("protocol-violation", "a frame arrived before log-in");
+      else this.loginHandler(frame);
+      return;
+    }
+    if (h.token !== this.token) {
+      this.fail("protocol-violation", "a frame carried the wrong session token");
+      return;
+    }
+    switch (h.kind) {
+      case Header_Kind.RESPONSE:
+      case Header_Kind.ERROR:
+      case Header_Kind.CHANNEL_OPENED:
+        this.settle(h.answers, h.kind, frame.body);
+        return;
+      case Header_Kind.PING:
+        this.sendFrame(0, Header_Kind.PONG, 0, h.id, null);
+        return;
+      case Header_Kind.PONG:
+        return;
+      case Header_Kind.END:
+        this.endByPeer(frame.body);
+        return;
+      case Header_Kind.OPEN_CHANNEL:
+        this.acceptChannel(h.channel, h.id, frame.body);
+        return;
+      default:
+        break;
+    }
+    const endpoint = this.endpoints.get(h.channel);
+    if (endpoint === undefined) {
+      // Frames already on their way when this side closed the channel are dropped.
+      if (!this.closedChannels.has(h.channel)) this.fail("protocol-violation", `a frame for channel ${h.channel}, which is not open`);
+      return;
+    }
+    switch (h.kind) {
+      case Header_Kind.REQUEST:
+        this.answer(endpoint, h.id, h.code, frame.body);
+        return;
+      case Header_Kind.ONE_WAY:
+        endpoint.oneWayHandler?.(h.code, frame.body, endpoint);
+        return;
+      case Header_Kind.CANCEL:
+        this.running.get(h.answers)?.abort(new CancelledError("the caller cancelled the request"));
+        return;
+      case Header_Kind.SIGNAL: {
+        let count: number;
+        try {
+          count = Signal.decode(frame.body).count;
+        } catch {
+          this.fail("protocol-violation", "a signal with a malformed body");
+          return;
+        }
+        endpoint.signalHandler?.(h.code, Math.max(1, count));
+        return;
+      }
+      case Header_Kind.CLOSE_CHANNEL:
+        if (endpoint.id === 0) this.fail("protocol-violation", "the peer tried to close the main channel");
+        else this.forget(endpoint);
+        return;
+      default:
+        this.fail("protocol-violation", `a frame of unknown kind ${h.kind as number}`);
+    }
+  }
+
+  private endByPeer(body: Uint8Array): void {
+    let reason = "";
+    try {
+      reason = End.decode(body).reason;
+    } catch {
+      // The peer is leaving anyway: a garbled reason does not matter.
+    }
+    this.end("closed-by-peer", `the peer ended the session${reason === "" ? "" : `: ${reason}`}`);
+    this.framed.socket.end();
+  }
+
+  private acceptChannel(id: number, frameId: number, metadata: Uint8Array): void {
+    const reject = (message: string): void => this.sendFrame(id, Header_Kind.ERROR, 0, frameId, Failure.encode({ kind: Failure_Kind.REJECTED, message }));
+    // The peer's channel ids have the other parity: anything else (or an id in use) breaks the protocol.
+    const peerParity = this.role === "client" ? 0 : 1;
+    if (id === 0 || id % 2 !== peerParity || this.endpoints.has(id) || this.closedChannels.has(id)) {
+      this.fail("protocol-violation", `the peer opened channel ${id}, which it may not`);
+      return;
+    }
+    if (this.passiveOpen === null) {
+      reject("the peer accepts no channels");
+      return;
+    }
+    const endpoint = new Endpoint(this, id, metadata);
+    this.endpoints.set(id, endpoint);
+    const handler = this.passiveOpen;
+    // The handler may take its time (setting the channel up); frames for the channel wait in its endpoint.
+    Promise.resolve()
+      .then(() => handler(endpoint, metadata))
+      .then(
+        (accepted) => accepted !== false,
+        () => false,
+      )
+      .then((accepted) => {
+        if (this.endError !== null) return;
+        if (accepted) {
+          this.sendFrame(id, Header_Kind.CHANNEL_OPENED, 0, frameId, null);
+          return;
+        }
+        this.forget(endpoint);
+        reject("the peer refused the channel");
+      });
+  }
+
+  private settle(id: number, kind: Header_Kind, body: Uint8Array): void {
+    const p = this.pending.get(id);
+    if (p === undefined) {
+      // Answers to requests given up on (timeout, cancel) are expected now and then: report, do not fail.
+      this.droppedAnswers++;
+      this.onDroppedAnswer?.(id, kind);
+      return;
+    }
+    if (kind !== Header_Kind.ERROR) {
+      p.resolve(body);
+      return;
+    }
+    let failure: Failure.Plain;
+    try {
+      failure = Failure.decode(body);
+    } catch {
+      p.reject(new RemoteError("malformed", "", "the peer sent a malformed error answer"));
+      return;
+    }
+    p.reject(remoteError(failure));
+  }
+
+  private answer(endpoint: Endpoint, id: number, code: number, body: Uint8Array): void {
+    const controller = new AbortController();
+    this.running.set(id, controller);
+    const handler = endpoint.requestHandler;
+    const reply = (kind: Header_Kind, replyBody: Uint8Array): void => {
+      if (!this.running.has(id)) return;
+      this.running.delete(id);
+      // Answers go out even past the queue limit: the request was accepted, and its caller waits.
+      this.sendFrame(endpoint.id, kind, 0, id, replyBody);
+    };
+    const failWith = (failure: Failure.Init): void => reply(Header_Kind.ERROR, Failure.encode(failure));
+    if (handler === null) {
+      failWith({ kind: Failure_Kind.UNKNOWN_METHOD, message: "this side serves no requests on this channel" });
+      return;
+    }
+    Promise.resolve()
+      .then(() => handler(code, body, { session: this, channel: endpoint, signal: controller.signal }))
+      .then(
+        (result) => {
+          if (controller.signal.aborted) failWith({ kind: Failure_Kind.CANCELLED, message: "the request was cancelled" });
+          else reply(Header_Kind.RESPONSE, result);
+        },
+        (err: unknown) => {
+          if (err instanceof RequestFailure) failWith(err.failure);
+          else if (controller.signal.aborted) failWith({ kind: Failure_Kind.CANCELLED, message: "the request was cancelled" });
+          // Neither stack nor message: they may tell the peer about this side's insides.
+          else failWith({ kind: Failure_Kind.INTERNAL, message: `the handler failed (${err instanceof Error ? err.name : typeof err})` });
+        },
+      );
+  }
+}
+
+const REMOTE_KINDS: Record<number, RemoteError["kind"]> = {
+  [Failure_Kind.APPLICATION]: "application",
+  [Failure_Kind.INTERNAL]: "internal",
+  [Failure_Kind.UNKNOWN_METHOD]: "unknown-method",
+  [Failure_Kind.MALFORMED]: "malformed",
+  [Failure_Kind.CANCELLED]: "cancelled",
+  [Failure_Kind.REJECTED]: "rejected",
+};
+
+/** An error answer as the caller receives it. */
+export function remoteError(f: Failure.Plain): RemoteError {
+  return new RemoteError(REMOTE_KINDS[f.kind] ?? "internal", f.code, f.message, f.data.length === 0 ? null : f.data);
+}

@@ -1,0 +1,88 @@
+/**
+ * A Unix socket that sends and receives frames. Sending never blocks the event loop and never lets the
+ * queue grow without bound: past `maxQueuedBytes` of unsent bytes, `send` waits for the socket to drain (or
+ * fails at once, if the caller asked not to wait).
+ */
+import type { Socket } from "node:net";
+import { BackpressureError } from "../errors.js";
+import { type Frame, FrameDecoder, FrameError } from "./frames.js";
+
+export const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+
+export interface FramedSocketEvents {
+  frame(frame: Frame): void;
+  /** A frame broke the rules; the socket is being destroyed. */
+  violation(error: FrameError): void;
+  /** The socket closed: `error` is set for a reset or other failure, null for a clean end of stream. */
+  closed(error: Error | null): void;
+}
+
+export class FramedSocket {
+  private readonly decoder: FrameDecoder;
+  private drainWaiters: (() => void)[] = [];
+  private isClosed = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly events: FramedSocketEvents,
+    maxFrameBytes: number,
+    private readonly maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES,
+  ) {
+    this.decoder = new FrameDecoder(maxFrameBytes);
+    let failure: Error | null = null;
+    socket.on("data", (chunk: Buffer) => this.receive(chunk));
+    socket.on("drain", () => this.wakeWriters());
+    socket.on("error", (err) => {
+      failure = err;
+    });
+    socket.on("close", () => {
+      this.isClosed = true;
+      this.wakeWriters();
+      this.events.closed(failure);
+    });
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.isClosed) return;
+    let frames: Frame[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      this.events.violation(err);
+      return;
+    }
+    for (const frame of frames) {
+      if (this.isClosed || this.socket.destroyed) return;
+      this.events.frame(frame);
+    }
+  }
+
+  /**
+   * Queues a frame. Resolves at once while the queue is under the limit; over it, resolves when the socket
+   * has drained below it (`wait`), or rejects with `BackpressureError` (`wait: false`).
+   */
+  async send(bytes: Uint8Array, wait = true): Promise<void> {
+    while (!this.isClosed && this.socket.writableLength > 0 && this.socket.writableLength + bytes.length > this.maxQueuedBytes) {
+      if (!wait) throw new BackpressureError(`${this.socket.writableLength} bytes are already queued for a peer that is not reading (limit ${this.maxQueuedBytes})`);
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    }
+    if (this.isClosed) return;
+    this.socket.write(bytes);
+  }
+
+  /** Queues a frame regardless of the limit (small control frames: pongs, cancels, the final end). */
+  sendNow(bytes: Uint8Array): void {
+    if (!this.isClosed) this.socket.write(bytes);
+  }
+
+  private wakeWriters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}

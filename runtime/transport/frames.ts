@@ -1,0 +1,108 @@
+/**
+ * Frames on a session socket: `u32 length (LE) | Header message | body message`, as
+ * runtime/protocol/protocol.capnp describes. Decoding trusts nothing: a length over the limit is refused as
+ * soon as its four bytes arrive, before any of the frame is buffered.
+ */
+import { framedMessageLength, MessageDecodeError } from "../codec/wire.js";
+import { Header } from "../protocol/protocol.capnp.js";
+
+/** Frames larger than this are refused unless a session says otherwise (a body is one Cap'n Proto message). */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+export interface Frame {
+  header: Header.Plain;
+  /** The body message (framed), or an empty array for kinds without a body. */
+  body: Uint8Array;
+}
+
+/** A frame that breaks the protocol: the session ends with cause "protocol-violation". */
+export class FrameError extends Error {
+  override name = "FrameError";
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** One frame's bytes. */
+export function encodeFrame(header: Header.Init, body: Uint8Array | null): Uint8Array {
+  const head = Header.encode(header);
+  const bodyLength = body === null ? 0 : body.length;
+  const out = Buffer.allocUnsafe(4 + head.length + bodyLength);
+  out.writeUInt32LE(head.length + bodyLength, 0);
+  out.set(head, 4);
+  if (body !== null) out.set(body, 4 + head.length);
+  return out;
+}
+
+/** Splits a byte stream into frames. */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Length of the frame being collected, once its prefix has arrived; -1 before. */
+  private need = -1;
+
+  constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+
+  /** Bytes held for an incomplete frame. */
+  get pending(): number {
+    return this.buffered;
+  }
+
+  /** Adds bytes; returns the frames they complete. Throws `FrameError` for a frame that breaks the rules. */
+  push(chunk: Buffer): Frame[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Frame[] = [];
+    for (;;) {
+      if (this.need < 0) {
+        if (this.buffered < 4) break;
+        const length = this.peekLength();
+        if (length > this.maxFrameBytes) throw new FrameError(`frame of ${length} bytes is over the limit of ${this.maxFrameBytes}`);
+        if (length < 8) throw new FrameError(`frame of ${length} bytes is too short to hold a header`);
+        this.need = length;
+      }
+      if (this.buffered < 4 + this.need) break;
+      const bytes = this.take(4 + this.need).subarray(4);
+      this.need = -1;
+      frames.push(parseFrame(bytes));
+    }
+    return frames;
+  }
+
+  private peekLength(): number {
+    const first = this.chunks[0];
+    if (first.length >= 4) return first.readUInt32LE(0);
+    return Buffer.concat(this.chunks).readUInt32LE(0);
+  }
+
+  /** Removes and returns the first `n` buffered bytes. */
+  private take(n: number): Buffer {
+    let out: Buffer;
+    const first = this.chunks[0];
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      const all = Buffer.concat(this.chunks);
+      out = all.subarray(0, n);
+      this.chunks = all.length > n ? [all.subarray(n)] : [];
+    }
+    this.buffered -= n;
+    return out;
+  }
+}
+
+/** A frame's header and body, from the bytes after its length prefix. */
+export function parseFrame(bytes: Uint8Array): Frame {
+  let headerLength: number;
+  let header: Header.Plain;
+  try {
+    headerLength = framedMessageLength(bytes);
+    // A header is a few words: anything bigger is not a header.
+    header = Header.decode(bytes.subarray(0, headerLength), { traversalLimitInWords: 64, nestingLimit: 2 });
+  } catch (err) {
+    if (err instanceof MessageDecodeError) throw new FrameError(`malformed frame header: ${err.message}`);
+    throw err;
+  }
+  return { header, body: headerLength === bytes.length ? EMPTY : bytes.subarray(headerLength) };
+}

@@ -1,0 +1,145 @@
+/**
+ * Channels opened on a session, and the session's limits: backpressure, frames for unknown channels,
+ * answers nobody waits for. The server is a separate process (support/echo-server.ts) except where a test
+ * needs to hold the server side in hand.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BackpressureError, ChannelClosedError, RemoteError, TimeoutError } from "../../runtime/errors.js";
+import { Header_Kind } from "../../runtime/protocol/protocol.capnp.js";
+import { Client, type ServiceDefinition, serve } from "../../runtime/rpc/service.js";
+import { connect } from "../../runtime/session/client.js";
+import { listen } from "../../runtime/session/server.js";
+import type { Session } from "../../runtime/session/session.js";
+import { encodeFrame } from "../../runtime/transport/frames.js";
+import { type EchoModule, REPO, echoService, loadEcho } from "./support/echo.js";
+
+let dir: string;
+let m: EchoModule;
+let service: ServiceDefinition;
+let child: ChildProcess;
+let path: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "ipcgen-channels-"));
+  m = await loadEcho();
+  service = echoService(m);
+  path = join(dir, "echo", "echo.sock");
+  child = spawn(process.execPath, ["--import", "tsx", join(REPO, "test/runtime/support/echo-server.ts"), path], { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve) => child.stdout!.on("data", (d: Buffer) => d.toString().includes("listening") && resolve()));
+}, 60_000);
+
+afterAll(() => {
+  child?.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("channels", () => {
+  it("opens channels with typed metadata; each speaks its own requests", async () => {
+    await using session = await connect(path, { service });
+    const a = await session.openChannel(m.ChannelKind.encode({ which: "echo" }));
+    const b = await session.openChannel(m.ChannelKind.encode({ which: "echo" }));
+    expect(a.id % 2).toBe(1); // client-opened ids are odd
+    expect(b.id).not.toBe(a.id);
+    const [ra, rb, rmain] = (await Promise.all([
+      new Client(a, service).call("echo", { text: "a" }),
+      new Client(b, service).call("echo", { text: "b" }),
+      new Client(session, service).call("echo", { text: "main" }),
+    ])) as { text: string; channel: number }[];
+    expect([ra.channel, rb.channel, rmain.channel]).toEqual([a.id, b.id, 0]);
+    expect(ra.text + rb.text + rmain.text).toBe("abmain");
+  });
+
+  it("a refused open and a slow one are non-fatal errors; the session goes on", async () => {
+    await using session = await connect(path, { service });
+    await expect(session.openChannel(m.ChannelKind.encode({ which: "refuse" }))).rejects.toMatchObject({ name: "RemoteError", kind: "rejected" });
+    await expect(session.openChannel(m.ChannelKind.encode({ which: "slow", slow: 500 }), { timeoutMs: 50 })).rejects.toThrow(TimeoutError);
+    const ok = await session.openChannel(m.ChannelKind.encode({ which: "slow", slow: 10 }));
+    expect(((await new Client(ok, service).call("echo", { text: "x" })) as { text: string }).text).toBe("x");
+    expect(session.ended).toBe(false);
+  });
+
+  it("a closed channel refuses calls with ChannelClosedError; the main channel goes on", async () => {
+    await using session = await connect(path, { service });
+    const channel = await session.openChannel(m.ChannelKind.encode({ which: "echo" }));
+    channel.close();
+    await expect(new Client(channel, service).call("echo", { text: "x" })).rejects.toThrow(ChannelClosedError);
+    expect(((await new Client(session, service).call("echo", { text: "y" })) as { text: string }).text).toBe("y");
+  });
+
+  it("the server opens a channel to a client; with no handler the client rejects it", async () => {
+    const local = join(dir, "server-opens", "s.sock");
+    const sessions: Session[] = [];
+    const server = await listen(local, { service, onSession: (s) => sessions.push(s) });
+    await using client = await connect(local, { service });
+    await expect.poll(() => sessions.length).toBe(1);
+    await expect(sessions[0].openChannel(m.ChannelKind.encode({ which: "echo" }))).rejects.toBeInstanceOf(RemoteError);
+    client.onChannel((channel, metadata) => {
+      expect(m.ChannelKind.decode(metadata).which).toBe("echo");
+      serve(channel, service, { echo: (p: { text: string }) => ({ text: `client says ${p.text}` }) });
+    });
+    const channel = await sessions[0].openChannel(m.ChannelKind.encode({ which: "echo" }));
+    expect(channel.id % 2).toBe(0); // server-opened ids are even
+    expect(((await new Client(channel, service).call("echo", { text: "hi" })) as { text: string }).text).toBe("client says hi");
+    await server.close();
+  });
+
+  it("a frame for a channel that is not open is a protocol violation", async () => {
+    const session = await connect(path, { service });
+    session.framed.sendNow(encodeFrame({ token: session.token, id: 2, channel: 77, kind: Header_Kind.REQUEST }, m.Empty.encode({})));
+    const ended = await session.closed;
+    expect(ended.cause).toBe("peer-died"); // the server dropped the connection
+  });
+});
+
+describe("limits", () => {
+  it("answers nobody waits for are dropped and reported", async () => {
+    await using session = await connect(path, { service });
+    const dropped: number[] = [];
+    session.onDroppedAnswer = (id) => dropped.push(id);
+    // A call that times out here but is answered later by the server.
+    await expect(new Client(session, service).call("echo", { text: "late", delayMs: 200 }, { timeoutMs: 20 })).rejects.toThrow(TimeoutError);
+    await expect.poll(() => dropped.length, { timeout: 3000 }).toBe(1);
+    expect(session.droppedAnswers).toBe(1);
+  });
+
+  it("a peer that stops reading cannot make the sender's queue grow without bound", async () => {
+    const local = join(dir, "stalled", "s.sock");
+    let serverSide: Session | null = null;
+    const server = await listen(local, { service, onSession: (s) => (serverSide = s) });
+    const session = await connect(local, { service, maxQueuedBytes: 256 * 1024 });
+    await expect.poll(() => serverSide !== null).toBe(true);
+    // The server stops reading: nothing it receives is consumed from the socket.
+    serverSide!.framed.socket.pause();
+    const client = new Client(session, service);
+    const payload = new Uint8Array(64 * 1024);
+    let refused: unknown = null;
+    for (let i = 0; i < 200 && refused === null; i++) {
+      await session.oneWay(4, m.EchoParams.encode({ payload }), false).catch((e: unknown) => (refused = e));
+    }
+    expect(refused).toBeInstanceOf(BackpressureError);
+    // Bounded: what sits in this process's queue stays near the limit (the kernel buffers the rest).
+    expect(session.framed.socket.writableLength).toBeLessThan(256 * 1024 + 2 * payload.length);
+    // A sender that waits is resumed when the peer reads again.
+    const waiting = session.oneWay(4, m.EchoParams.encode({ payload }));
+    serverSide!.framed.socket.resume();
+    await waiting;
+    void client;
+    await session.close();
+    await server.close();
+  });
+
+  it("frames over the maximum size are refused before they are read", async () => {
+    const local = join(dir, "small", "s.sock");
+    const ends: string[] = [];
+    const server = await listen(local, { service, maxFrameBytes: 1024, onSession: (s) => void s.closed.then((e) => ends.push(e.cause)) });
+    const session = await connect(local, { service });
+    await session.oneWay(4, m.EchoParams.encode({ payload: new Uint8Array(4096) })).catch(() => {});
+    await session.closed;
+    await expect.poll(() => ends).toEqual(["protocol-violation"]);
+    await server.close();
+  });
+});
