@@ -10,6 +10,7 @@ import { createConnection, createServer, type Server as NetServer, type Socket }
 import { dirname } from "node:path";
 import { AddressInUseError } from "../errors.js";
 import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, Welcome } from "../protocol/protocol.capnp.js";
+import { Pool } from "./pool.js";
 import { newSessionToken, type PeerCredentials, Session, type SessionOptions } from "./session.js";
 
 /** What a client must ask for to be let in: the service's interface id and schema fingerprint. */
@@ -44,6 +45,7 @@ export interface ServerOptions extends SessionOptions {
 
 export class Server {
   private readonly live = new Set<Session>();
+  private readonly pools = new Map<string, Pool<unknown>>();
 
   constructor(
     readonly path: string,
@@ -53,6 +55,13 @@ export class Server {
   /** The sessions logged in and not ended. */
   get sessions(): ReadonlySet<Session> {
     return this.live;
+  }
+
+  /** The pool named `name` (made on first use): facets that sessions publish for each other. */
+  pool<T>(name: string): Pool<T> {
+    let pool = this.pools.get(name);
+    if (pool === undefined) this.pools.set(name, (pool = new Pool<unknown>(name)));
+    return pool as Pool<T>;
   }
 
   /** @internal */

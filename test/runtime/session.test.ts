@@ -230,6 +230,11 @@ describe("faults", () => {
     const huge = new Uint8Array(8);
     new DataView(huge.buffer).setUint32(0, 0xffffffff, true);
     expect(await rawExchange(path, huge)).toBe("");
+    // A frame whose header is cut short: the length covers 12 bytes, which hold no whole header message.
+    const truncated = new Uint8Array(16);
+    new DataView(truncated.buffer).setUint32(0, 12, true);
+    new DataView(truncated.buffer).setUint32(8, 5, true);
+    expect(await rawExchange(path, truncated)).toBe("");
     // A logged-in session whose next frame carries another token.
     const bad = await connect(path, { service });
     bad.framed.sendNow(encodeFrame({ token: bad.token ^ 1n, id: 2, kind: Header_Kind.PING }, null));

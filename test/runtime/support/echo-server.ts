@@ -51,10 +51,11 @@ const server = await listen(path, {
         });
       },
       stats() {
-        return { cancelled, lastNote, sessions: server.sessions.size };
+        return { cancelled, lastNote, sessions: server.sessions.size, members: server.pool<string>("members").list().sort() };
       },
       note(p: { text: string }) {
         lastNote = p.text;
+        if (p.text.startsWith("join:")) server.pool<string>("members").publish(session, p.text.slice(5));
       },
     };
     serve(session, service, implementation);

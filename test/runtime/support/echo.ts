@@ -3,7 +3,7 @@
  * test/.gen/runtime, importing the runtime's sources) and its service definition, written by hand until
  * stubs are generated.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateTypeScript } from "../../../generator/codegen/index.js";
@@ -27,8 +27,11 @@ export function generateEcho(): string {
     const codec = relative(dirname(path), join(REPO, "runtime/codec/index.js"));
     const [file] = generateTypeScript(result.request, { runtime: { capnp: "capnp-ts", codec } });
     echoId = result.request.nodes.find((n) => n.displayName.endsWith(":Echo"))!.id;
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, file.content);
+    // Written only when it changed: client processes may run as another user, who can read it but not write.
+    if (!existsSync(path) || readFileSync(path, "utf8") !== file.content) {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, file.content);
+    }
     return path;
   } finally {
     process.chdir(previous);
