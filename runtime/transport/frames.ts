@@ -3,7 +3,8 @@
  * runtime/protocol/protocol.capnp describes. Decoding trusts nothing: a length over the limit is refused as
  * soon as its four bytes arrive, before any of the frame is buffered.
  */
-import { framedMessageLength, MessageDecodeError } from "../codec/wire.js";
+import { rootStruct } from "../codec/plain.js";
+import { MessageBuilder, MessageDecodeError, MessageReader } from "../codec/wire.js";
 import { Header } from "../protocol/protocol.capnp.js";
 
 /** Frames larger than this are refused unless a session says otherwise (a body is one Cap'n Proto message). */
@@ -21,15 +22,30 @@ export class FrameError extends Error {
 }
 
 const EMPTY = new Uint8Array(0);
+const HEADER_LIMITS = { traversalLimitInWords: 64, nestingLimit: 2 };
+
+/** The header struct's sections, from its generated class. */
+const HEADER_DATA_WORDS = Header._capnp.size.dataByteLength / 8;
+const HEADER_POINTERS = Header._capnp.size.pointerLength;
+/** One builder for every header: a header is a few words, written afresh for each frame (the hot path). */
+const headerBuilder = new MessageBuilder(1 + HEADER_DATA_WORDS + HEADER_POINTERS);
 
 /** One frame's bytes. */
 export function encodeFrame(header: Header.Init, body: Uint8Array | null): Uint8Array {
-  const head = Header.encode(header);
+  const b = headerBuilder;
+  b.used = 1;
+  b.bytes.fill(0);
+  Header._write(b, b.initStruct(0, HEADER_DATA_WORDS, HEADER_POINTERS), header);
+  const headWords = b.used;
+  const headBytes = 8 + headWords * 8;
   const bodyLength = body === null ? 0 : body.length;
-  const out = Buffer.allocUnsafe(4 + head.length + bodyLength);
-  out.writeUInt32LE(head.length + bodyLength, 0);
-  out.set(head, 4);
-  if (body !== null) out.set(body, 4 + head.length);
+  const out = Buffer.allocUnsafe(4 + headBytes + bodyLength);
+  out.writeUInt32LE(headBytes + bodyLength, 0);
+  // The header message's segment table: one segment of headWords words.
+  out.writeUInt32LE(0, 4);
+  out.writeUInt32LE(headWords, 8);
+  out.set(b.bytes.subarray(0, headWords * 8), 12);
+  if (body !== null) out.set(body, 4 + headBytes);
   return out;
 }
 
@@ -97,9 +113,14 @@ export function parseFrame(bytes: Uint8Array): Frame {
   let headerLength: number;
   let header: Header.Plain;
   try {
-    headerLength = framedMessageLength(bytes);
-    // A header is a few words: anything bigger is not a header.
-    header = Header.decode(bytes.subarray(0, headerLength), { traversalLimitInWords: 64, nestingLimit: 2 });
+    // A header is one segment of a few words: anything else is not a header.
+    if (bytes.length < 8) throw new MessageDecodeError(`${bytes.length} bytes cannot hold a header message`);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
+    const words = view.getUint32(4, true);
+    if (view.getUint32(0, true) !== 0 || words > 64) throw new MessageDecodeError("a header message must be one segment of at most 64 words");
+    headerLength = 8 + words * 8;
+    if (headerLength > bytes.length) throw new MessageDecodeError(`the header message (${headerLength} bytes) runs past the frame (${bytes.length} bytes)`);
+    header = Header._read(rootStruct(MessageReader.fromFlat(bytes.subarray(8, headerLength), HEADER_LIMITS)));
   } catch (err) {
     if (err instanceof MessageDecodeError) throw new FrameError(`malformed frame header: ${err.message}`);
     throw err;
