@@ -52,11 +52,20 @@ export interface HandlerContext {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- implementations are checked by generated types
 export type Implementation = Record<string, (params: any, context: HandlerContext) => unknown>;
 
+/** The signal of one-way handlers: nobody can cancel what nobody waits for. */
+const NEVER = new AbortController().signal;
+
 /** Answers `service`'s requests on a session's main channel, or another channel, with `impl` (a handler per method name). */
 export function serve(target: Session | Endpoint, service: ServiceDefinition, impl: Implementation): void {
   const endpoint = target instanceof Session ? target.main : target;
   const session = endpoint.session;
-  endpoint.requestHandler = async (code, body, context) => {
+  const applicationFailure = (err: unknown): never => {
+    if (err instanceof ApplicationError) {
+      throw new RequestFailure({ kind: Failure_Kind.APPLICATION, code: err.code, message: err.message, data: err.data ?? new Uint8Array(0) });
+    }
+    throw err;
+  };
+  endpoint.requestHandler = (code, body, context) => {
     const method = service.methods[code];
     const handler = method === undefined ? undefined : impl[method.name];
     if (method === undefined || handler === undefined) {
@@ -69,15 +78,15 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
       if (err instanceof MessageDecodeError) throw new RequestFailure({ kind: Failure_Kind.MALFORMED, message: `${method.name}: ${err.message}` });
       throw err;
     }
+    let results: unknown;
     try {
-      const results = await handler.call(impl, params, context);
-      return method.results.encode(results ?? {});
+      results = handler.call(impl, params, context);
     } catch (err) {
-      if (err instanceof ApplicationError) {
-        throw new RequestFailure({ kind: Failure_Kind.APPLICATION, code: err.code, message: err.message, data: err.data ?? new Uint8Array(0) });
-      }
-      throw err;
+      return applicationFailure(err);
     }
+    // Synchronous handlers are answered without a promise; async ones when they settle.
+    if (results instanceof Promise) return results.then((r: unknown) => method.results.encode(r ?? {}), applicationFailure);
+    return method.results.encode(results ?? {});
   };
   endpoint.oneWayHandler = (code, body) => {
     const method = service.methods[code];
@@ -90,7 +99,7 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
       return; // nothing answers a one-way message: a malformed one is dropped
     }
     void Promise.resolve()
-      .then(() => handler.call(impl, params, { session, channel: endpoint, signal: new AbortController().signal }))
+      .then(() => handler.call(impl, params, { session, channel: endpoint, signal: NEVER }))
       .catch(() => {});
   };
 }

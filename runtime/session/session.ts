@@ -146,8 +146,8 @@ export class Session {
   private nextId = 1;
   private expectedId = 1;
   private readonly pending = new Map<number, Pending>();
-  /** Requests being answered here, by id: cancelling one aborts its handler. */
-  private readonly running = new Map<number, AbortController>();
+  /** Requests being answered here, by id: cancelling one aborts its handler's signal. */
+  private readonly running = new Map<number, Running>();
   private readonly endpoints = new Map<number, Endpoint>();
   /** Channels closed here whose late frames are dropped rather than taken for violations. */
   private readonly closedChannels = new Set<number>();
@@ -331,7 +331,7 @@ export class Session {
         timer = setTimeout(() => giveUp(new TimeoutError(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
       }
       options.signal?.addEventListener("abort", abort, { once: true });
-      this.framed.send(bytes, options.wait ?? true).catch((err: Error) => {
+      this.framed.send(bytes, options.wait ?? true)?.catch((err: Error) => {
         if (this.pending.has(id)) {
           cleanup();
           reject(err);
@@ -343,7 +343,8 @@ export class Session {
   /** @internal */
   async sendOneWay(endpoint: Endpoint, code: number, body: Uint8Array, wait: boolean): Promise<void> {
     if (this.endError !== null) throw this.endError;
-    await this.framed.send(this.frame(endpoint.id, Header_Kind.ONE_WAY, code, 0, body), wait);
+    const queued = this.framed.send(this.frame(endpoint.id, Header_Kind.ONE_WAY, code, 0, body), wait);
+    if (queued !== null) await queued;
   }
 
   // ---- ending ----
@@ -374,7 +375,7 @@ export class Session {
     const error = new SessionEndedError(cause, message);
     this.endError = error;
     if (this.keepAlive !== null) clearInterval(this.keepAlive);
-    for (const controller of this.running.values()) controller.abort(error);
+    for (const r of this.running.values()) r.abort(error);
     this.running.clear();
     for (const endpoint of this.endpoints.values()) endpoint.markClosed();
     const pending = [...this.pending.values()];
@@ -526,8 +527,8 @@ export class Session {
   }
 
   private answer(endpoint: Endpoint, id: number, code: number, body: Uint8Array): void {
-    const controller = new AbortController();
-    this.running.set(id, controller);
+    const running = new Running();
+    this.running.set(id, running);
     const handler = endpoint.requestHandler;
     const reply = (kind: Header_Kind, replyBody: Uint8Array): void => {
       if (!this.running.has(id)) return;
@@ -540,20 +541,59 @@ export class Session {
       failWith({ kind: Failure_Kind.UNKNOWN_METHOD, message: "this side serves no requests on this channel" });
       return;
     }
-    Promise.resolve()
-      .then(() => handler(code, body, { session: this, channel: endpoint, signal: controller.signal }))
-      .then(
-        (result) => {
-          if (controller.signal.aborted) failWith({ kind: Failure_Kind.CANCELLED, message: "the request was cancelled" });
-          else reply(Header_Kind.RESPONSE, result);
-        },
-        (err: unknown) => {
-          if (err instanceof RequestFailure) failWith(err.failure);
-          else if (controller.signal.aborted) failWith({ kind: Failure_Kind.CANCELLED, message: "the request was cancelled" });
-          // Neither stack nor message: they may tell the peer about this side's insides.
-          else failWith({ kind: Failure_Kind.INTERNAL, message: `the handler failed (${err instanceof Error ? err.name : typeof err})` });
-        },
-      );
+    const done = (result: Uint8Array): void => {
+      if (running.aborted) failWith({ kind: Failure_Kind.CANCELLED, message: "the request was cancelled" });
+      else reply(Header_Kind.RESPONSE, result);
+    };
+    const failed = (err: unknown): void => {
+      if (err instanceof RequestFailure) failWith(err.failure);
+      else if (running.aborted) failWith({ kind: Failure_Kind.CANCELLED, message: "the request was cancelled" });
+      // Neither stack nor message: they may tell the peer about this side's insides.
+      else failWith({ kind: Failure_Kind.INTERNAL, message: `the handler failed (${err instanceof Error ? err.name : typeof err})` });
+    };
+    // A handler that answers synchronously is answered in the same turn (no promise hops on the hot path).
+    let result: Uint8Array | Promise<Uint8Array>;
+    try {
+      result = handler(code, body, running.context(this, endpoint));
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    if (result instanceof Uint8Array) done(result);
+    else result.then(done, failed);
+  }
+}
+
+/**
+ * A request being answered. Its AbortSignal is made only if the handler asks for it: most handlers never
+ * do, and an AbortController is the costliest object on the answering path.
+ */
+class Running {
+  private controller: AbortController | null = null;
+  private reason: unknown = undefined;
+  aborted = false;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+
+  context(session: Session, channel: Endpoint): RequestContext {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below needs this object
+    const running = this;
+    return {
+      session,
+      channel,
+      get signal(): AbortSignal {
+        if (running.controller === null) {
+          running.controller = new AbortController();
+          if (running.aborted) running.controller.abort(running.reason);
+        }
+        return running.controller.signal;
+      },
+    };
   }
 }
 

@@ -62,23 +62,55 @@ export class FramedSocket {
     }
   }
 
+  /** Whether `bytes` more would take the queue past its limit (an empty queue always takes a frame). */
+  private full(length: number): boolean {
+    const queued = this.socket.writableLength;
+    return queued > 0 && queued + length > this.maxQueuedBytes;
+  }
+
   /**
-   * Queues a frame. Resolves at once while the queue is under the limit; over it, resolves when the socket
-   * has drained below it (`wait`), or rejects with `BackpressureError` (`wait: false`).
+   * Queues a frame. Returns null when it is queued at once (the usual case: no promise to pay for); over
+   * the limit, a promise that resolves once the frame is queued after the socket drained (`wait`), or
+   * rejects with `BackpressureError` (`wait: false`).
    */
-  async send(bytes: Uint8Array, wait = true): Promise<void> {
-    while (!this.isClosed && this.socket.writableLength > 0 && this.socket.writableLength + bytes.length > this.maxQueuedBytes) {
-      if (!wait) throw new BackpressureError(`${this.socket.writableLength} bytes are already queued for a peer that is not reading (limit ${this.maxQueuedBytes})`);
-      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+  send(bytes: Uint8Array, wait = true): Promise<void> | null {
+    if (this.isClosed) return null;
+    if (!this.full(bytes.length)) {
+      this.write(bytes);
+      return null;
     }
-    if (this.isClosed) return;
-    this.socket.write(bytes);
+    if (!wait) return Promise.reject(new BackpressureError(`${this.socket.writableLength} bytes are already queued for a peer that is not reading (limit ${this.maxQueuedBytes})`));
+    return this.sendAfterDrain(bytes);
+  }
+
+  private async sendAfterDrain(bytes: Uint8Array): Promise<void> {
+    while (!this.isClosed && this.full(bytes.length)) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (!this.isClosed) this.write(bytes);
   }
 
   /** Queues a frame regardless of the limit (small control frames: pongs, cancels, the final end). */
   sendNow(bytes: Uint8Array): void {
-    if (!this.isClosed) this.socket.write(bytes);
+    if (!this.isClosed) this.write(bytes);
   }
+
+  /**
+   * Frames written in one turn of the event loop leave in one system call: the socket is corked at the
+   * first and uncorked when the turn's synchronous work is done.
+   */
+  private write(bytes: Uint8Array): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    this.socket.write(bytes);
+  }
+
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   private wakeWriters(): void {
     const waiters = this.drainWaiters;
