@@ -112,10 +112,31 @@ export function rootStruct(reader: MessageReader): StructReader {
   return reader.root().struct() ?? EMPTY_STRUCT;
 }
 
+/**
+ * One builder that `encode` calls share: encoding copies the finished message out, so the builder's memory
+ * can serve the next call (no allocation per message for the builder). Taken by `newRoot`, given back by
+ * `finishRoot`; a nested or failed encode simply gets a fresh one.
+ */
+let spare: MessageBuilder | null = new MessageBuilder(512);
+/** A builder that grew past this is not kept (a single huge message should not pin its memory). */
+const SPARE_MAX_BYTES = 1 << 20;
+
 /** Starts a message whose root is a struct of the given size; returns the builder and the struct's word. */
 export function newRoot(dataWords: number, ptrCount: number, sizeHintWords = 64): [MessageBuilder, number] {
-  const b = new MessageBuilder(sizeHintWords);
+  let b = spare;
+  if (b === null) b = new MessageBuilder(sizeHintWords);
+  else {
+    spare = null;
+    b.reset();
+  }
   return [b, b.initStruct(0, dataWords, ptrCount)];
+}
+
+/** The finished message (framed), copied out of `b`, which goes back to be shared. */
+export function finishRoot(b: MessageBuilder): Uint8Array {
+  const out = b.toFramed();
+  if (spare === null && b.bytes.length <= SPARE_MAX_BYTES) spare = b;
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -423,6 +423,12 @@ export class MessageBuilder {
     this.view = new DataView(this.bytes.buffer);
   }
 
+  /** Empties the builder for another message, keeping its memory. */
+  reset(): void {
+    this.bytes.fill(0, 0, this.used * 8);
+    this.used = 1;
+  }
+
   /** Allocates zeroed words, returns the first word index. */
   alloc(words: number): number {
     const at = this.used;

@@ -123,7 +123,7 @@ export class Header extends capnp.Struct {
   static encode(value: Header.Init): Uint8Array {
     const [b, at] = codec.newRoot(3, 0);
     Header._write(b, at, value);
-    return b.toFramed();
+    return codec.finishRoot(b);
   }
 
   /**
@@ -240,7 +240,7 @@ export class Hello extends capnp.Struct {
   static encode(value: Hello.Init): Uint8Array {
     const [b, at] = codec.newRoot(3, 0);
     Hello._write(b, at, value);
-    return b.toFramed();
+    return codec.finishRoot(b);
   }
 
   /**
@@ -326,7 +326,7 @@ export class Welcome extends capnp.Struct {
   static encode(value: Welcome.Init): Uint8Array {
     const [b, at] = codec.newRoot(2, 0);
     Welcome._write(b, at, value);
-    return b.toFramed();
+    return codec.finishRoot(b);
   }
 
   /**
@@ -440,7 +440,7 @@ export class Failure extends capnp.Struct {
   static encode(value: Failure.Init): Uint8Array {
     const [b, at] = codec.newRoot(1, 3);
     Failure._write(b, at, value);
-    return b.toFramed();
+    return codec.finishRoot(b);
   }
 
   /**
@@ -525,7 +525,7 @@ export class Signal extends capnp.Struct {
   static encode(value: Signal.Init): Uint8Array {
     const [b, at] = codec.newRoot(1, 0);
     Signal._write(b, at, value);
-    return b.toFramed();
+    return codec.finishRoot(b);
   }
 
   /**
@@ -598,7 +598,7 @@ export class End extends capnp.Struct {
   static encode(value: End.Init): Uint8Array {
     const [b, at] = codec.newRoot(0, 1);
     End._write(b, at, value);
-    return b.toFramed();
+    return codec.finishRoot(b);
   }
 
   /**

@@ -33,8 +33,7 @@ const headerBuilder = new MessageBuilder(1 + HEADER_DATA_WORDS + HEADER_POINTERS
 /** One frame's bytes. */
 export function encodeFrame(header: Header.Init, body: Uint8Array | null): Uint8Array {
   const b = headerBuilder;
-  b.used = 1;
-  b.bytes.fill(0);
+  b.reset();
   Header._write(b, b.initStruct(0, HEADER_DATA_WORDS, HEADER_POINTERS), header);
   const headWords = b.used;
   const headBytes = 8 + headWords * 8;
