@@ -581,19 +581,29 @@ class Running {
   }
 
   context(session: Session, channel: Endpoint): RequestContext {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below needs this object
-    const running = this;
-    return {
-      session,
-      channel,
-      get signal(): AbortSignal {
-        if (running.controller === null) {
-          running.controller = new AbortController();
-          if (running.aborted) running.controller.abort(running.reason);
-        }
-        return running.controller.signal;
-      },
-    };
+    return new LazyContext(session, channel, this);
+  }
+
+  /** The signal, made on first use. */
+  signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+}
+
+/** A request's context whose `signal` is made when read (a getter on the prototype costs nothing per request). */
+class LazyContext implements RequestContext {
+  constructor(
+    readonly session: Session,
+    readonly channel: Endpoint,
+    private readonly running: Running,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.running.signal();
   }
 }
 
