@@ -71,9 +71,52 @@ export interface CallOptions {
   wait?: boolean;
 }
 
-interface Pending {
-  resolve(body: Uint8Array): void;
-  reject(error: Error): void;
+/**
+ * A request waiting for its answer. One object per call, with no closures unless the call has a timeout or
+ * an AbortSignal: this is the hottest allocation of the calling side.
+ */
+class PendingCall {
+  private timer: NodeJS.Timeout | null = null;
+  private signal: AbortSignal | null = null;
+  private settled = false;
+
+  constructor(
+    private readonly session: Session,
+    readonly channel: number,
+    readonly id: number,
+    private readonly onResolve: (body: Uint8Array) => void,
+    private readonly onReject: (error: Error) => void,
+  ) {}
+
+  watch(options: CallOptions): void {
+    if (options.timeoutMs !== undefined) {
+      const ms = options.timeoutMs;
+      this.timer = setTimeout(() => this.session.giveUp(this, new TimeoutError(`no answer within ${ms} ms`)), ms);
+    }
+    if (options.signal !== undefined) {
+      this.signal = options.signal;
+      this.abort = () => this.session.giveUp(this, new CancelledError("the call was cancelled"));
+      this.signal.addEventListener("abort", this.abort, { once: true });
+    }
+  }
+
+  private abort: (() => void) | null = null;
+
+  resolve(body: Uint8Array): void {
+    if (this.finish()) this.onResolve(body);
+  }
+
+  reject(error: Error): void {
+    if (this.finish()) this.onReject(error);
+  }
+
+  private finish(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.abort !== null) this.signal!.removeEventListener("abort", this.abort);
+    return true;
+  }
 }
 
 /** A random non-zero 64-bit session token. */
@@ -145,7 +188,7 @@ export class Session {
 
   private nextId = 1;
   private expectedId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new Map<number, PendingCall>();
   /** Requests being answered here, by id: cancelling one aborts its handler's signal. */
   private readonly running = new Map<number, Running>();
   private readonly endpoints = new Map<number, Endpoint>();
@@ -298,46 +341,28 @@ export class Session {
     return this.sendRequestKind(endpoint, Header_Kind.REQUEST, code, body, options);
   }
 
-  private sendRequestKind(endpoint: Endpoint, kind: Header_Kind, code: number, body: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
+  private sendRequestKind(endpoint: Endpoint, kind: Header_Kind, code: number, body: Uint8Array, options?: CallOptions): Promise<Uint8Array> {
     if (this.endError !== null) return Promise.reject(this.endError);
-    if (options.signal?.aborted) return Promise.reject(new CancelledError("the call was cancelled before it was sent"));
+    if (options?.signal?.aborted) return Promise.reject(new CancelledError("the call was cancelled before it was sent"));
     const id = this.nextId;
     const bytes = this.frame(endpoint.id, kind, code, 0, body);
     return new Promise<Uint8Array>((resolve, reject) => {
-      let timer: NodeJS.Timeout | null = null;
-      const abort = (): void => giveUp(new CancelledError("the call was cancelled"));
-      const cleanup = (): void => {
+      const call = new PendingCall(this, endpoint.id, id, resolve, reject);
+      this.pending.set(id, call);
+      if (options !== undefined) call.watch(options);
+      this.framed.send(bytes, options?.wait ?? true)?.catch((err: Error) => {
         this.pending.delete(id);
-        if (timer !== null) clearTimeout(timer);
-        options.signal?.removeEventListener("abort", abort);
-      };
-      const giveUp = (error: Error): void => {
-        if (!this.pending.has(id)) return;
-        cleanup();
-        this.sendFrame(endpoint.id, Header_Kind.CANCEL, 0, id, null);
-        reject(error);
-      };
-      this.pending.set(id, {
-        resolve: (b) => {
-          cleanup();
-          resolve(b);
-        },
-        reject: (e) => {
-          cleanup();
-          reject(e);
-        },
-      });
-      if (options.timeoutMs !== undefined) {
-        timer = setTimeout(() => giveUp(new TimeoutError(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
-      }
-      options.signal?.addEventListener("abort", abort, { once: true });
-      this.framed.send(bytes, options.wait ?? true)?.catch((err: Error) => {
-        if (this.pending.has(id)) {
-          cleanup();
-          reject(err);
-        }
+        call.reject(err);
       });
     });
+  }
+
+  /** @internal A call given up on (timeout, cancel): forget it and tell the peer. */
+  giveUp(call: PendingCall, error: Error): void {
+    if (this.pending.get(call.id) !== call) return;
+    this.pending.delete(call.id);
+    this.sendFrame(call.channel, Header_Kind.CANCEL, 0, call.id, null);
+    call.reject(error);
   }
 
   /** @internal */
@@ -506,6 +531,7 @@ export class Session {
 
   private settle(id: number, kind: Header_Kind, body: Uint8Array): void {
     const p = this.pending.get(id);
+    if (p !== undefined) this.pending.delete(id);
     if (p === undefined) {
       // Answers to requests given up on (timeout, cancel) are expected now and then: report, do not fail.
       this.droppedAnswers++;
