@@ -117,20 +117,21 @@ export class Client {
     this.byName = new Map(service.methods.map((m, i) => [m.name, i]));
   }
 
-  private method(name: string): [number, MethodDefinition] {
+  private index(name: string): number {
     const index = this.byName.get(name);
     if (index === undefined) throw new TypeError(`${this.service.name} has no method ${name}`);
-    return [index, this.service.methods[index]];
+    return index;
   }
 
   async call(name: string, params: unknown, options?: CallOptions): Promise<unknown> {
-    const [index, method] = this.method(name);
+    const index = this.index(name);
+    const method = this.service.methods[index];
     const body = await this.endpoint.request(index, method.params.encode(params), options);
     return method.results.decode(body);
   }
 
   async oneWay(name: string, params: unknown): Promise<void> {
-    const [index, method] = this.method(name);
-    await this.endpoint.oneWay(index, method.params.encode(params));
+    const index = this.index(name);
+    await this.endpoint.oneWay(index, this.service.methods[index].params.encode(params));
   }
 }

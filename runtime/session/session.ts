@@ -553,51 +553,60 @@ export class Session {
   }
 
   private answer(endpoint: Endpoint, id: number, code: number, body: Uint8Array): void {
-    const running = new Running();
+    const running = new Running(this, endpoint, id);
     this.running.set(id, running);
     const handler = endpoint.requestHandler;
-    const reply = (kind: Header_Kind, replyBody: Uint8Array): void => {
-      if (!this.running.has(id)) return;
-      this.running.delete(id);
-      // Answers go out even past the queue limit: the request was accepted, and its caller waits.
-      this.sendFrame(endpoint.id, kind, 0, id, replyBody);
-    };
-    const failWith = (failure: Failure.Init): void => reply(Header_Kind.ERROR, Failure.encode(failure));
     if (handler === null) {
-      failWith({ kind: Failure_Kind.UNKNOWN_METHOD, message: "this side serves no requests on this channel" });
+      running.failWith({ kind: Failure_Kind.UNKNOWN_METHOD, message: "this side serves no requests on this channel" });
       return;
     }
-    const done = (result: Uint8Array): void => {
-      if (running.aborted) failWith({ kind: Failure_Kind.CANCELLED, message: "the request was cancelled" });
-      else reply(Header_Kind.RESPONSE, result);
-    };
-    const failed = (err: unknown): void => {
-      if (err instanceof RequestFailure) failWith(err.failure);
-      else if (running.aborted) failWith({ kind: Failure_Kind.CANCELLED, message: "the request was cancelled" });
-      // Neither stack nor message: they may tell the peer about this side's insides.
-      else failWith({ kind: Failure_Kind.INTERNAL, message: `the handler failed (${err instanceof Error ? err.name : typeof err})` });
-    };
     // A handler that answers synchronously is answered in the same turn (no promise hops on the hot path).
     let result: Uint8Array | Promise<Uint8Array>;
     try {
-      result = handler(code, body, running.context(this, endpoint));
+      result = handler(code, body, running);
     } catch (err) {
-      failed(err);
+      running.failed(err);
       return;
     }
-    if (result instanceof Uint8Array) done(result);
-    else result.then(done, failed);
+    if (result instanceof Uint8Array) running.done(result);
+    else
+      result.then(
+        (r) => running.done(r),
+        (e: unknown) => running.failed(e),
+      );
+  }
+
+  /** @internal Sends a request's answer, once, unless the session has ended or the request was forgotten. */
+  reply(running: Running, kind: Header_Kind, body: Uint8Array): void {
+    if (this.running.get(running.id) !== running) return;
+    this.running.delete(running.id);
+    // Answers go out even past the queue limit: the request was accepted, and its caller waits.
+    this.sendFrame(running.channel.id, kind, 0, running.id, body);
   }
 }
 
 /**
- * A request being answered. Its AbortSignal is made only if the handler asks for it: most handlers never
- * do, and an AbortController is the costliest object on the answering path.
+ * A request being answered, and its handler's context. Its AbortSignal is made only if the handler reads
+ * it: most never do, and an AbortController is the costliest object on the answering path.
  */
-class Running {
+class Running implements RequestContext {
   private controller: AbortController | null = null;
   private reason: unknown = undefined;
   aborted = false;
+
+  constructor(
+    readonly session: Session,
+    readonly channel: Endpoint,
+    readonly id: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
 
   abort(reason: unknown): void {
     if (this.aborted) return;
@@ -606,30 +615,20 @@ class Running {
     this.controller?.abort(reason);
   }
 
-  context(session: Session, channel: Endpoint): RequestContext {
-    return new LazyContext(session, channel, this);
+  failWith(failure: Failure.Init): void {
+    this.session.reply(this, Header_Kind.ERROR, Failure.encode(failure));
   }
 
-  /** The signal, made on first use. */
-  signal(): AbortSignal {
-    if (this.controller === null) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
+  done(result: Uint8Array): void {
+    if (this.aborted) this.failWith({ kind: Failure_Kind.CANCELLED, message: "the request was cancelled" });
+    else this.session.reply(this, Header_Kind.RESPONSE, result);
   }
-}
 
-/** A request's context whose `signal` is made when read (a getter on the prototype costs nothing per request). */
-class LazyContext implements RequestContext {
-  constructor(
-    readonly session: Session,
-    readonly channel: Endpoint,
-    private readonly running: Running,
-  ) {}
-
-  get signal(): AbortSignal {
-    return this.running.signal();
+  failed(err: unknown): void {
+    if (err instanceof RequestFailure) this.failWith(err.failure);
+    else if (this.aborted) this.failWith({ kind: Failure_Kind.CANCELLED, message: "the request was cancelled" });
+    // Neither stack nor message: they may tell the peer about this side's insides.
+    else this.failWith({ kind: Failure_Kind.INTERNAL, message: `the handler failed (${err instanceof Error ? err.name : typeof err})` });
   }
 }
 

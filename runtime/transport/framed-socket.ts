@@ -48,19 +48,18 @@ export class FramedSocket {
 
   private receive(chunk: Buffer): void {
     if (this.isClosed) return;
-    let frames: Frame[];
     try {
-      frames = this.decoder.push(chunk);
+      this.decoder.push(chunk, this.deliver);
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
       this.events.violation(err);
-      return;
-    }
-    for (const frame of frames) {
-      if (this.isClosed || this.socket.destroyed) return;
-      this.events.frame(frame);
     }
   }
+
+  private readonly deliver = (frame: Frame): void => {
+    // A frame can end the session (a violation, an end): the frames after it are not for anyone.
+    if (!this.isClosed && !this.socket.destroyed) this.events.frame(frame);
+  };
 
   /** Whether `bytes` more would take the queue past its limit (an empty queue always takes a frame). */
   private full(length: number): boolean {

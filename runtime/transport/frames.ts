@@ -62,25 +62,42 @@ export class FrameDecoder {
     return this.buffered;
   }
 
-  /** Adds bytes; returns the frames they complete. Throws `FrameError` for a frame that breaks the rules. */
-  push(chunk: Buffer): Frame[] {
+  /**
+   * Adds bytes and hands each frame they complete to `onFrame`, in order. Throws `FrameError` for a frame
+   * that breaks the rules (frames before it have been handed over).
+   */
+  push(chunk: Buffer, onFrame: (frame: Frame) => void): void {
+    if (this.buffered === 0) {
+      // The usual case: the chunk starts at a frame boundary. Frames it holds whole are read in place.
+      let at = 0;
+      while (chunk.length - at >= 4) {
+        const length = this.check(chunk.readUInt32LE(at));
+        if (chunk.length - at - 4 < length) break;
+        onFrame(parseFrame(chunk.subarray(at + 4, at + 4 + length)));
+        at += 4 + length;
+      }
+      if (at === chunk.length) return;
+      chunk = chunk.subarray(at);
+    }
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const frames: Frame[] = [];
     for (;;) {
       if (this.need < 0) {
         if (this.buffered < 4) break;
-        const length = this.peekLength();
-        if (length > this.maxFrameBytes) throw new FrameError(`frame of ${length} bytes is over the limit of ${this.maxFrameBytes}`);
-        if (length < 8) throw new FrameError(`frame of ${length} bytes is too short to hold a header`);
-        this.need = length;
+        this.need = this.check(this.peekLength());
       }
       if (this.buffered < 4 + this.need) break;
       const bytes = this.take(4 + this.need).subarray(4);
       this.need = -1;
-      frames.push(parseFrame(bytes));
+      onFrame(parseFrame(bytes));
     }
-    return frames;
+  }
+
+  /** A frame length, if the rules allow it. */
+  private check(length: number): number {
+    if (length > this.maxFrameBytes) throw new FrameError(`frame of ${length} bytes is over the limit of ${this.maxFrameBytes}`);
+    if (length < 8) throw new FrameError(`frame of ${length} bytes is too short to hold a header`);
+    return length;
   }
 
   private peekLength(): number {

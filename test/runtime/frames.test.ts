@@ -1,0 +1,58 @@
+/** The frame layer on its own: frames split across reads at every boundary, and frames that break the rules. */
+import { describe, expect, it } from "vitest";
+import { Header_Kind } from "../../runtime/protocol/protocol.capnp.js";
+import { encodeFrame, type Frame, FrameDecoder, FrameError } from "../../runtime/transport/frames.js";
+
+const frames = [
+  encodeFrame({ token: 7n, channel: 0, id: 1, kind: Header_Kind.REQUEST, code: 3 }, new Uint8Array(40).fill(1)),
+  encodeFrame({ token: 7n, channel: 5, id: 2, answers: 9, kind: Header_Kind.PING }, null),
+  encodeFrame({ token: 7n, id: 3, kind: Header_Kind.RESPONSE }, new Uint8Array(1000).fill(3)),
+];
+const stream = Buffer.concat(frames);
+
+function decode(chunks: Buffer[], max?: number): Frame[] {
+  const d = new FrameDecoder(max);
+  const out: Frame[] = [];
+  for (const c of chunks) d.push(c, (f) => out.push(f));
+  return out;
+}
+
+const summary = (fs: Frame[]) => fs.map((f) => [f.header.id, f.header.channel, f.header.kind, f.header.code, f.header.answers, f.body.length, f.body[0] ?? -1]);
+
+describe("frames", () => {
+  const expected = summary(decode([stream]));
+
+  it("reads a stream of frames whole", () => {
+    expect(expected).toEqual([
+      [1, 0, Header_Kind.REQUEST, 3, 0, 40, 1],
+      [2, 5, Header_Kind.PING, 0, 9, 0, -1],
+      [3, 0, Header_Kind.RESPONSE, 0, 0, 1000, 3],
+    ]);
+  });
+
+  it("reads the same frames split in two at every byte, and byte by byte", () => {
+    for (let cut = 1; cut < stream.length; cut++) {
+      expect(summary(decode([stream.subarray(0, cut), stream.subarray(cut)]))).toEqual(expected);
+    }
+    expect(summary(decode([...stream].map((b) => Buffer.from([b]))))).toEqual(expected);
+  });
+
+  it("refuses a frame over the limit from its length alone, and one too short for a header", () => {
+    const huge = Buffer.alloc(4);
+    huge.writeUInt32LE(0xffffffff);
+    expect(() => decode([huge])).toThrow(FrameError);
+    expect(() => decode([stream], 100)).toThrow(/over the limit of 100/);
+    const tiny = Buffer.from([4, 0, 0, 0, 1, 2, 3, 4]);
+    expect(() => decode([tiny])).toThrow(/too short/);
+  });
+
+  it("refuses a header that is not one small segment", () => {
+    const bad = Buffer.alloc(4 + 24);
+    bad.writeUInt32LE(24, 0);
+    bad.writeUInt32LE(1, 4); // two segments
+    expect(() => decode([bad])).toThrow(/one segment/);
+    bad.writeUInt32LE(0, 4);
+    bad.writeUInt32LE(20, 8); // a segment (20 words) longer than the frame
+    expect(() => decode([bad])).toThrow(/runs past the frame/);
+  });
+});
