@@ -95,9 +95,14 @@ function idle(t) {
   t.onreply = (bytes, at) => t.onfail(new Error(`a reply (to call ${idAt(bytes, at)}) with no call waiting`));
 }
 
-/** raw: `net.connect` with `onread` (one reused read buffer); frames are a 4-byte length and the payload. */
-async function rawTransport(path) {
-  const child = track(spawn(process.execPath, [join(HERE, "raw-server.mjs"), path], { stdio: ["pipe", "pipe", "inherit"] }));
+/**
+ * raw: `net.connect` with `onread` (one reused read buffer); frames are a 4-byte length and the payload.
+ * `perFrame` false: the calls of one turn of the event loop go out in one write, and so do the server's
+ * replies to one read; true: every call and every reply goes out with its own `socket.write`.
+ */
+async function rawTransport(path, perFrame) {
+  const mode = perFrame ? "per-frame" : "batched";
+  const child = track(spawn(process.execPath, [join(HERE, "raw-server.mjs"), path, mode], { stdio: ["pipe", "pipe", "inherit"] }));
   const ready = await readyLine(child, 5000);
   const FRAME = 4 + PAYLOAD_BYTES;
   const readBuffer = Buffer.allocUnsafe(1 << 16);
@@ -139,21 +144,31 @@ async function rawTransport(path) {
   socket.on("error", (e) => t.onfail(e));
   socket.on("close", () => t.onfail(new Error("the server closed the socket")));
 
-  // The calls sent in one turn of the event loop go out in one write (a queued microtask flushes them).
-  let queue = [];
-  const flush = () => {
-    const out = Buffer.allocUnsafe(queue.length * FRAME);
-    for (let i = 0; i < queue.length; i++) {
-      out.writeUInt32LE(PAYLOAD_BYTES, i * FRAME);
-      queue[i].copy(out, i * FRAME + 4);
-    }
-    queue = [];
-    socket.write(out);
-  };
-  t.send = (payload) => {
-    if (queue.length === 0) queueMicrotask(flush);
-    queue.push(payload);
-  };
+  if (perFrame) {
+    // Each call's frame in its own buffer (the caller reuses its payloads), written at once on its own.
+    t.send = (payload) => {
+      const out = Buffer.allocUnsafe(FRAME);
+      out.writeUInt32LE(PAYLOAD_BYTES, 0);
+      payload.copy(out, 4);
+      socket.write(out);
+    };
+  } else {
+    // The calls sent in one turn of the event loop go out in one write (a queued microtask flushes them).
+    let queue = [];
+    const flush = () => {
+      const out = Buffer.allocUnsafe(queue.length * FRAME);
+      for (let i = 0; i < queue.length; i++) {
+        out.writeUInt32LE(PAYLOAD_BYTES, i * FRAME);
+        queue[i].copy(out, i * FRAME + 4);
+      }
+      queue = [];
+      socket.write(out);
+    };
+    t.send = (payload) => {
+      if (queue.length === 0) queueMicrotask(flush);
+      queue.push(payload);
+    };
+  }
   t.close = async () => {
     socket.removeAllListeners("close");
     socket.on("error", () => {});
@@ -419,7 +434,8 @@ const median = (xs) => {
 
 async function main() {
   const rows = [
-    { key: "raw", make: () => rawTransport(join(config.socketDir, `raw-${config.placementKey}.sock`)) },
+    { key: "raw", make: () => rawTransport(join(config.socketDir, `raw-${config.placementKey}.sock`), false) },
+    { key: "rawPerFrame", make: () => rawTransport(join(config.socketDir, `raw-frame-${config.placementKey}.sock`), true) },
     { key: "ipc", make: () => ipcTransport() },
   ];
   if (config.ipcgen !== null) {
