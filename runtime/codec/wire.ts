@@ -57,11 +57,13 @@ function fail(message: string): never {
   throw new MessageDecodeError(message);
 }
 
-function makeSegment(input: Uint8Array): Segment {
-  // A plain Uint8Array view: subclasses such as Buffer have a different, sharing `slice`.
-  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+function makeSegment(bytes: Uint8Array): Segment {
+  // `bytes` may be a Buffer (from a socket): copies out of it are made with `copyBytes` (Buffer's slice shares).
   return { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), words: bytes.length >>> 3 };
 }
+
+/** A plain Uint8Array copy (`slice` would make a Buffer of a Buffer, through its species). */
+const copyBytes = (bytes: Uint8Array, start: number, end: number): Uint8Array => new Uint8Array(bytes.subarray(start, end));
 
 const utf8Decoder = new TextDecoder("utf-8");
 const utf8Encoder = new TextEncoder();
@@ -255,7 +257,7 @@ export class MessageReader {
   readData(seg: Segment, word: number, depth: number): Uint8Array | null {
     const list = this.readBytes(seg, word, depth, "data");
     if (list === null) return null;
-    return list.segment.bytes.slice(list.startByte, list.startByte + list.length);
+    return copyBytes(list.segment.bytes, list.startByte, list.startByte + list.length);
   }
 }
 
@@ -577,11 +579,14 @@ export class MessageBuilder {
 
   /** The message with the standard one-segment table, as `capnp` tools read and write it. */
   toFramed(): Uint8Array {
-    const out = new Uint8Array(8 + this.used * 8);
-    const v = new DataView(out.buffer);
-    v.setUint32(0, 0, true);
-    v.setUint32(4, this.used, true);
-    out.set(this.bytes.subarray(0, this.used * 8), 8);
+    const words = this.used;
+    const out = new Uint8Array(8 + words * 8);
+    // The segment table: one segment (count - 1 = 0), then its length in words, little-endian.
+    out[4] = words & 0xff;
+    out[5] = (words >>> 8) & 0xff;
+    out[6] = (words >>> 16) & 0xff;
+    out[7] = words >>> 24;
+    out.set(this.bytes.subarray(0, words * 8), 8);
     return out;
   }
 }

@@ -6,6 +6,7 @@ import { createConnection, type Socket } from "node:net";
 import { ConnectError, LoginError } from "../errors.js";
 import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, Welcome } from "../protocol/protocol.capnp.js";
 import type { ServiceIdentity } from "./server.js";
+import { FramedSocket } from "../transport/framed-socket.js";
 import { Session, type SessionOptions } from "./session.js";
 
 export interface ConnectOptions extends SessionOptions {
@@ -19,9 +20,12 @@ export interface ConnectOptions extends SessionOptions {
 const RETRY_MS = 20;
 const NOBODY = new Set(["ENOENT", "ECONNREFUSED"]);
 
-function open(path: string): Promise<Socket> {
+/** Where a socket's reads go once its session exists (reads before that cannot happen: the client speaks first). */
+type ReadTarget = { framed: FramedSocket | null };
+
+function open(path: string, target: ReadTarget): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createConnection(path);
+    const socket = createConnection({ path, onread: FramedSocket.readCallback(target) });
     socket.once("connect", () => {
       socket.off("error", reject);
       resolve(socket);
@@ -30,11 +34,11 @@ function open(path: string): Promise<Socket> {
   });
 }
 
-async function openWithin(path: string, waitMs: number): Promise<Socket> {
+async function openWithin(path: string, waitMs: number, target: ReadTarget): Promise<Socket> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
-      return await open(path);
+      return await open(path, target);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? "";
       if (!NOBODY.has(code)) throw new ConnectError(`cannot connect to ${path}: ${code || (err as Error).message}`);
@@ -54,8 +58,10 @@ const LOGIN_ERRORS: Partial<Record<Failure_Kind, LoginError["kind"]>> = {
 
 /** Connects to the server on `path` and logs in; resolves to the open session. */
 export async function connect(path: string, options: ConnectOptions): Promise<Session> {
-  const socket = await openWithin(path, options.waitMs ?? 0);
+  const target: ReadTarget = { framed: null };
+  const socket = await openWithin(path, options.waitMs ?? 0, target);
   const session = new Session(socket, "client", options);
+  target.framed = session.framed;
   return new Promise<Session>((resolve, reject) => {
     const timeoutMs = options.loginTimeoutMs ?? 5000;
     const timer = setTimeout(() => {

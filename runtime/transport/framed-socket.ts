@@ -30,6 +30,7 @@ export class FramedSocket {
   ) {
     this.decoder = new FrameDecoder(maxFrameBytes);
     let failure: Error | null = null;
+    // A socket connected with `onread` (see `readCallback`) delivers through that callback instead.
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     socket.on("drain", () => this.wakeWriters());
     socket.on("error", (err) => {
@@ -46,7 +47,23 @@ export class FramedSocket {
     return this.isClosed;
   }
 
-  private receive(chunk: Buffer): void {
+  /**
+   * The `onread` option for `net.connect`: reads into one reused buffer instead of a new Buffer and a
+   * stream event per read (Node offers this to client sockets only). Each read is copied out once, since
+   * frames outlive the buffer's next use.
+   */
+  static readCallback(target: { framed: FramedSocket | null }): { buffer: Buffer; callback: (n: number, buf: Buffer) => boolean } {
+    return {
+      buffer: Buffer.allocUnsafe(64 * 1024),
+      callback: (n, buf) => {
+        target.framed?.receive(Buffer.from(buf.subarray(0, n)));
+        return true;
+      },
+    };
+  }
+
+  /** @internal Bytes read from the socket. */
+  receive(chunk: Buffer): void {
     if (this.isClosed) return;
     try {
       this.decoder.push(chunk, this.deliver);
