@@ -3,7 +3,6 @@
  * answers nobody waits for. The server is a separate process (support/echo-server.ts) except where a test
  * needs to hold the server side in hand.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,12 +14,12 @@ import { connect } from "../../runtime/session/client.js";
 import { listen } from "../../runtime/session/server.js";
 import type { Session } from "../../runtime/session/session.js";
 import { encodeFrame } from "../../runtime/transport/frames.js";
-import { type EchoModule, REPO, echoService, loadEcho } from "./support/echo.js";
+import { type EchoModule, echoService, loadEcho } from "./support/echo.js";
+import { killAll, startEchoServer } from "./support/processes.js";
 
 let dir: string;
 let m: EchoModule;
 let service: ServiceDefinition;
-let child: ChildProcess;
 let path: string;
 
 beforeAll(async () => {
@@ -28,12 +27,11 @@ beforeAll(async () => {
   m = await loadEcho();
   service = echoService(m);
   path = join(dir, "echo", "echo.sock");
-  child = spawn(process.execPath, ["--import", "tsx", join(REPO, "test/runtime/support/echo-server.ts"), path], { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise<void>((resolve) => child.stdout!.on("data", (d: Buffer) => d.toString().includes("listening") && resolve()));
+  await startEchoServer(path);
 }, 60_000);
 
 afterAll(() => {
-  child?.kill("SIGKILL");
+  killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -2,7 +2,6 @@
  * The runtime between many processes: clients killed with SIGKILL, clients running as another user (when
  * the tests run as root, as CI does), and load from several processes at once.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -10,9 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client, type ServiceDefinition } from "../../runtime/rpc/service.js";
 import { connect } from "../../runtime/session/client.js";
 import { type EchoModule, REPO, echoService, loadEcho } from "./support/echo.js";
+import { ECHO_CLIENT, killAll, line, run, startEchoServer } from "./support/processes.js";
 
-const SERVER = join(REPO, "test/runtime/support/echo-server.ts");
-const CLIENT = join(REPO, "test/runtime/support/echo-client.ts");
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
 
@@ -29,34 +27,6 @@ if (isRoot && !otherUser) console.log(`skipped: the tests with a client running 
 let dir: string;
 let m: EchoModule;
 let service: ServiceDefinition;
-const children: ChildProcess[] = [];
-
-function run(script: string, args: string[], options: { uid?: number; gid?: number } = {}): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"], ...options });
-  children.push(child);
-  return child;
-}
-
-/** The first stdout line matching `pattern`. */
-function line(child: ChildProcess, pattern: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const found = out.split("\n").find((l) => pattern.test(l));
-      if (found !== undefined) resolve(found);
-    });
-    child.once("exit", (code) => reject(new Error(`process exited (${code}) before printing ${pattern}: ${err.slice(0, 2000)}`)));
-  });
-}
-
-async function startServer(path: string, options: Record<string, unknown> = {}): Promise<ChildProcess> {
-  const child = run(SERVER, [path, JSON.stringify(options)]);
-  await line(child, /listening/);
-  return child;
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "ipcgen-processes-"));
@@ -66,18 +36,18 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(() => {
-  for (const c of children) c.kill("SIGKILL");
+  killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe("other sessions", () => {
   it("a killed client's session and pool entries are released; the others stay", async () => {
     const path = join(dir, "pool", "echo.sock");
-    await startServer(path);
+    await startEchoServer(path);
     await using session = await connect(path, { service });
     const client = new Client(session, service);
     await client.oneWay("note", { text: "join:here" });
-    const other = run(CLIENT, [path, "join", "there"]);
+    const other = run(ECHO_CLIENT, [path, "join", "there"]);
     await line(other, /joined/);
     await expect.poll(async () => ((await client.call("stats", {})) as { members: string[] }).members).toEqual(["here", "there"]);
     expect(((await client.call("stats", {})) as { sessions: number }).sessions).toBe(2);
@@ -91,8 +61,8 @@ describe.skipIf(!otherUser)("a client running as another user (tests run as root
   it("is refused by the socket's mode (user only)", async () => {
     const path = join(dir, "mode", "echo.sock");
     mkdirSync(join(dir, "mode"), { mode: 0o755 });
-    await startServer(path);
-    const out = JSON.parse(await line(run(CLIENT, [path, "connect"], { uid: NOBODY, gid: NOBODY }), /^\{/)) as { error?: string; message?: string };
+    await startEchoServer(path);
+    const out = JSON.parse(await line(run(ECHO_CLIENT, [path, "connect"], { uid: NOBODY, gid: NOBODY }), /^\{/)) as { error?: string; message?: string };
     expect(out.error).toBe("ConnectError");
     expect(out.message).toMatch(/EACCES/);
   }, 30_000);
@@ -100,24 +70,24 @@ describe.skipIf(!otherUser)("a client running as another user (tests run as root
   it("with an open mode, is refused by the credential policy at log-in", async () => {
     const path = join(dir, "open", "echo.sock");
     mkdirSync(join(dir, "open"), { mode: 0o755 });
-    await startServer(path, { permissions: "anyone" });
-    const out = JSON.parse(await line(run(CLIENT, [path, "connect"], { uid: NOBODY, gid: NOBODY }), /^\{/)) as { error?: string; kind?: string; message?: string };
+    await startEchoServer(path, { permissions: "anyone" });
+    const out = JSON.parse(await line(run(ECHO_CLIENT, [path, "connect"], { uid: NOBODY, gid: NOBODY }), /^\{/)) as { error?: string; kind?: string; message?: string };
     expect(out).toMatchObject({ error: "LoginError", kind: "not-allowed" });
     expect(out.message).toMatch(new RegExp(`uid ${NOBODY}`));
     // And a policy that allows that uid lets it in.
     const allowed = join(dir, "allowed", "echo.sock");
     mkdirSync(join(dir, "allowed"), { mode: 0o755 });
-    await startServer(allowed, { permissions: "anyone", allowUid: NOBODY });
-    expect(JSON.parse(await line(run(CLIENT, [allowed, "connect"], { uid: NOBODY, gid: NOBODY }), /^\{/))).toEqual({ ok: true });
+    await startEchoServer(allowed, { permissions: "anyone", allowUid: NOBODY });
+    expect(JSON.parse(await line(run(ECHO_CLIENT, [allowed, "connect"], { uid: NOBODY, gid: NOBODY }), /^\{/))).toEqual({ ok: true });
   }, 30_000);
 });
 
 describe("load", () => {
   it("100 sessions from 4 processes, 1,000 calls each: every answer matches its request", async () => {
     const path = join(dir, "load", "echo.sock");
-    await startServer(path);
+    await startEchoServer(path);
     const results = await Promise.all(
-      Array.from({ length: 4 }, async () => JSON.parse(await line(run(CLIENT, [path, "load", "25", "1000"]), /^\{/)) as { calls: number; mismatches: number; errors: number }),
+      Array.from({ length: 4 }, async () => JSON.parse(await line(run(ECHO_CLIENT, [path, "load", "25", "1000"]), /^\{/)) as { calls: number; mismatches: number; errors: number }),
     );
     for (const r of results) expect(r).toEqual({ calls: 25_000, mismatches: 0, errors: 0 });
   }, 120_000);

@@ -2,7 +2,6 @@
  * Sessions and RPC between real processes: a server child process (support/echo-server.ts) and clients in
  * this process, over a real Unix socket. Faults are real too: killed and stopped processes, raw bytes.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
@@ -15,30 +14,18 @@ import { Signals } from "../../runtime/rpc/signals.js";
 import { connect } from "../../runtime/session/client.js";
 import { listen } from "../../runtime/session/server.js";
 import { encodeFrame } from "../../runtime/transport/frames.js";
-import { type EchoModule, REPO, echoService, loadEcho } from "./support/echo.js";
+import { type EchoModule, echoService, loadEcho } from "./support/echo.js";
+import { exited, killAll, startEchoServer } from "./support/processes.js";
 
-const SERVER = join(REPO, "test/runtime/support/echo-server.ts");
 let dir: string;
 let m: EchoModule;
 let service: ServiceDefinition;
-const children: ChildProcess[] = [];
+let servers = 0;
 
-/** Starts an Echo server process on a fresh socket path; resolves once it listens. */
-async function startServer(options: Record<string, unknown> = {}, path = join(dir, `s${children.length}`, "echo.sock")) {
-  const child = spawn(process.execPath, ["--import", "tsx", SERVER, path, JSON.stringify(options)], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let err = "";
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (d: Buffer) => {
-      if (d.toString().includes("listening")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${err}`)));
-  });
-  return { child, path };
+/** Starts an Echo server process on a fresh socket path (or `path`); resolves once it listens. */
+async function startServer(options: Record<string, unknown> = {}, path = join(dir, `s${servers++}`, "echo.sock")) {
+  return { child: await startEchoServer(path, options), path };
 }
-
-const exited = (child: ChildProcess): Promise<void> => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "ipcgen-session-"));
@@ -47,7 +34,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(() => {
-  for (const c of children) c.kill("SIGKILL");
+  killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 

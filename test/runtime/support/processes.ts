@@ -1,0 +1,47 @@
+/** Child processes for the runtime's tests: Echo servers and clients, killed when the test file ends. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { REPO } from "./echo.js";
+
+export const ECHO_SERVER = join(REPO, "test/runtime/support/echo-server.ts");
+export const ECHO_CLIENT = join(REPO, "test/runtime/support/echo-client.ts");
+
+/** Started processes; `killAll` ends them. */
+const children: ChildProcess[] = [];
+
+/** Runs `script` under tsx (as another user when `uid`/`gid` are given, which needs root). */
+export function run(script: string, args: string[], options: { uid?: number; gid?: number } = {}): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"], ...options });
+  children.push(child);
+  return child;
+}
+
+export function killAll(): void {
+  for (const c of children) c.kill("SIGKILL");
+}
+
+/** The first stdout line of `child` matching `pattern`; rejects, with its stderr, if it exits first. */
+export function line(child: ChildProcess, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const found = out.split("\n").find((l) => pattern.test(l));
+      if (found !== undefined) resolve(found);
+    });
+    child.once("exit", (code) => reject(new Error(`process exited (${code}) before printing ${pattern}: ${err.slice(0, 2000)}`)));
+  });
+}
+
+/** Starts an Echo server process on `path` with `options` (see echo-server.ts); resolves once it listens. */
+export async function startEchoServer(path: string, options: Record<string, unknown> = {}): Promise<ChildProcess> {
+  const child = run(ECHO_SERVER, [path, JSON.stringify(options)]);
+  await line(child, /listening/);
+  return child;
+}
+
+/** Resolves when `child` has exited. */
+export const exited = (child: ChildProcess): Promise<void> =>
+  new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
