@@ -56,7 +56,13 @@ export interface DecodeOptions extends ReaderOptions {
 /** A reader over `bytes` in the given encoding. */
 export function readerFor(bytes: Uint8Array, options: DecodeOptions = {}): MessageReader {
   const plain = options.packed === true ? unpack(bytes, (options.traversalLimitInWords ?? DEFAULT_TRAVERSAL_LIMIT_WORDS) * 8 + 1024) : bytes;
-  return options.framing === "flat" ? MessageReader.fromFlat(plain, options) : MessageReader.fromFramed(plain, options);
+  if (options.framing === "flat") return MessageReader.fromFlat(plain, options);
+  // One segment, the common case (every message ipcgen writes): its table is read here, without a loop.
+  if (plain.length >= 8 && plain[0] === 0 && plain[1] === 0 && plain[2] === 0 && plain[3] === 0) {
+    const words = (plain[4] | (plain[5] << 8) | (plain[6] << 16)) + plain[7] * 0x1000000;
+    if (8 + words * 8 <= plain.length) return new MessageReader([plain.subarray(8, 8 + words * 8)], options);
+  }
+  return MessageReader.fromFramed(plain, options);
 }
 
 /**

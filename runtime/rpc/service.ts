@@ -123,11 +123,17 @@ export class Client {
     return index;
   }
 
-  async call(name: string, params: unknown, options?: CallOptions): Promise<unknown> {
-    const index = this.index(name);
-    const method = this.service.methods[index];
-    const body = await this.endpoint.request(index, method.params.encode(params), options);
-    return method.results.decode(body);
+  call(name: string, params: unknown, options?: CallOptions): Promise<unknown> {
+    let index: number;
+    let body: Uint8Array;
+    try {
+      index = this.index(name);
+      body = this.service.methods[index].params.encode(params);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const results = this.service.methods[index].results;
+    return this.endpoint.request(index, body, options).then((answer) => results.decode(answer));
   }
 
   async oneWay(name: string, params: unknown): Promise<void> {

@@ -3,8 +3,7 @@
  * runtime/protocol/protocol.capnp describes. Decoding trusts nothing: a length over the limit is refused as
  * soon as its four bytes arrive, before any of the frame is buffered.
  */
-import { rootStruct } from "../codec/plain.js";
-import { MessageBuilder, MessageDecodeError, MessageReader } from "../codec/wire.js";
+import { EMPTY_STRUCT, MessageBuilder, MessageDecodeError, StructReader } from "../codec/wire.js";
 import { Header } from "../protocol/protocol.capnp.js";
 
 /** Frames larger than this are refused unless a session says otherwise (a body is one Cap'n Proto message). */
@@ -22,7 +21,6 @@ export class FrameError extends Error {
 }
 
 const EMPTY = new Uint8Array(0);
-const HEADER_LIMITS = { traversalLimitInWords: 64, nestingLimit: 2 };
 
 /** The header struct's sections, from its generated class. */
 const HEADER_DATA_WORDS = Header._capnp.size.dataByteLength / 8;
@@ -124,6 +122,25 @@ export class FrameDecoder {
   }
 }
 
+/**
+ * The header's root struct, read straight from the frame (the hot path: no reader objects). The header
+ * has no pointers, so only its root pointer and data section are checked and read; a pointer section, if
+ * a newer peer sends one, is skipped.
+ */
+function headerStruct(bytes: Uint8Array, view: DataView, words: number): StructReader {
+  if (words === 0) throw new MessageDecodeError("the header message has no root pointer");
+  const lo = view.getUint32(8, true);
+  const hi = view.getUint32(12, true);
+  if (lo === 0 && hi === 0) return EMPTY_STRUCT;
+  if ((lo & 3) !== 0) throw new MessageDecodeError("the header's root is not a struct pointer");
+  const start = 1 + 1 + (lo >> 2); // words from the segment table: table, root pointer, offset
+  const dataWords = hi & 0xffff;
+  const ptrCount = hi >>> 16;
+  if (start < 2 || start - 1 + dataWords + ptrCount > words) throw new MessageDecodeError("the header's root struct is out of bounds");
+  const segment = { bytes, view, words: 1 + words };
+  return new StructReader(null, segment, start * 8, dataWords * 8, start + dataWords, 0, 0);
+}
+
 /** A frame's header and body, from the bytes after its length prefix. */
 export function parseFrame(bytes: Uint8Array): Frame {
   let headerLength: number;
@@ -131,12 +148,12 @@ export function parseFrame(bytes: Uint8Array): Frame {
   try {
     // A header is one segment of a few words: anything else is not a header.
     if (bytes.length < 8) throw new MessageDecodeError(`${bytes.length} bytes cannot hold a header message`);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
     const words = view.getUint32(4, true);
     if (view.getUint32(0, true) !== 0 || words > 64) throw new MessageDecodeError("a header message must be one segment of at most 64 words");
     headerLength = 8 + words * 8;
     if (headerLength > bytes.length) throw new MessageDecodeError(`the header message (${headerLength} bytes) runs past the frame (${bytes.length} bytes)`);
-    header = Header._read(rootStruct(MessageReader.fromFlat(bytes.subarray(8, headerLength), HEADER_LIMITS)));
+    header = Header._read(headerStruct(bytes, view, words));
   } catch (err) {
     if (err instanceof MessageDecodeError) throw new FrameError(`malformed frame header: ${err.message}`);
     throw err;

@@ -55,4 +55,17 @@ describe("frames", () => {
     bad.writeUInt32LE(20, 8); // a segment (20 words) longer than the frame
     expect(() => decode([bad])).toThrow(/runs past the frame/);
   });
+
+  it("refuses a header whose root is not a struct inside the header", () => {
+    const good = Buffer.from(frames[1]);
+    const listRoot = Buffer.from(good);
+    listRoot[12] = (listRoot[12] & ~3) | 1; // the root pointer made a list pointer
+    expect(() => decode([listRoot])).toThrow(/not a struct pointer/);
+    const outside = Buffer.from(good);
+    outside.writeUInt32LE(0x7fff << 2, 12); // an offset far past the header
+    expect(() => decode([outside])).toThrow(/out of bounds/);
+    const backwards = Buffer.from(good);
+    backwards.writeInt32LE(-5 << 2, 12); // an offset before the message
+    expect(() => decode([backwards])).toThrow(/out of bounds/);
+  });
 });
