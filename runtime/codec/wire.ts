@@ -580,8 +580,13 @@ export class MessageBuilder {
   /** The message with the standard one-segment table, as `capnp` tools read and write it. */
   toFramed(): Uint8Array {
     const words = this.used;
-    const out = new Uint8Array(8 + words * 8);
+    // From Node's pool for small messages: a fresh Uint8Array costs a backing-store allocation each time.
+    const out = Buffer.allocUnsafe(8 + words * 8);
     // The segment table: one segment (count - 1 = 0), then its length in words, little-endian.
+    out[0] = 0;
+    out[1] = 0;
+    out[2] = 0;
+    out[3] = 0;
     out[4] = words & 0xff;
     out[5] = (words >>> 8) & 0xff;
     out[6] = (words >>> 16) & 0xff;
