@@ -71,7 +71,8 @@ export class FrameDecoder {
       while (chunk.length - at >= 4) {
         const length = this.check(chunk.readUInt32LE(at));
         if (chunk.length - at - 4 < length) break;
-        onFrame(parseFrame(chunk.subarray(at + 4, at + 4 + length)));
+        // A plain Uint8Array view: Buffer's subarray goes through a subclass constructor, slower on this path.
+        onFrame(parseFrame(new Uint8Array(chunk.buffer, chunk.byteOffset + at + 4, length)));
         at += 4 + length;
       }
       if (at === chunk.length) return;
