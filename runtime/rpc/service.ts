@@ -115,7 +115,11 @@ export class Client {
   ) {
     this.endpoint = target instanceof Session ? target.main : target;
     this.byName = new Map(service.methods.map((m, i) => [m.name, i]));
+    this.decoders = service.methods.map((m) => (answer: Uint8Array) => m.results.decode(answer));
   }
+
+  /** Each method's results decoder, made once: it runs as the answer arrives. */
+  private readonly decoders: ((answer: Uint8Array) => unknown)[];
 
   private index(name: string): number {
     const index = this.byName.get(name);
@@ -132,8 +136,7 @@ export class Client {
     } catch (err) {
       return Promise.reject(err);
     }
-    const results = this.service.methods[index].results;
-    return this.endpoint.request(index, body, options).then((answer) => results.decode(answer));
+    return this.endpoint.call(index, body, this.decoders[index], options);
   }
 
   async oneWay(name: string, params: unknown): Promise<void> {

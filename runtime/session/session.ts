@@ -71,6 +71,8 @@ export interface CallOptions {
   wait?: boolean;
 }
 
+const identity = (answer: Uint8Array): Uint8Array => answer;
+
 /**
  * A request waiting for its answer. One object per call, with no closures unless the call has a timeout or
  * an AbortSignal: this is the hottest allocation of the calling side.
@@ -84,8 +86,10 @@ class PendingCall {
     private readonly session: Session,
     readonly channel: number,
     readonly id: number,
-    private readonly onResolve: (body: Uint8Array) => void,
+    private readonly onResolve: (value: unknown) => void,
     private readonly onReject: (error: Error) => void,
+    /** Turns the answer's body into the call's value (the results' decoder), in the same turn. */
+    private readonly decode: (answer: Uint8Array) => unknown,
   ) {}
 
   watch(options: CallOptions): void {
@@ -103,7 +107,15 @@ class PendingCall {
   private abort: (() => void) | null = null;
 
   resolve(body: Uint8Array): void {
-    if (this.finish()) this.onResolve(body);
+    if (!this.finish()) return;
+    let value: unknown;
+    try {
+      value = this.decode(body);
+    } catch (err) {
+      this.onReject(err as Error);
+      return;
+    }
+    this.onResolve(value);
   }
 
   reject(error: Error): void {
@@ -148,9 +160,14 @@ export class Endpoint {
   }
 
   request(code: number, body: Uint8Array, options?: CallOptions): Promise<Uint8Array> {
+    return this.call(code, body, identity, options);
+  }
+
+  /** A request whose answer is handed to `decode` (its errors reject the call); resolves to what that returns. */
+  call<T>(code: number, body: Uint8Array, decode: (answer: Uint8Array) => T, options?: CallOptions): Promise<T> {
     // Once the session has ended, its end error says more than "closed".
     if (this.isClosed && !this.session.ended) return Promise.reject(new ChannelClosedError(`channel ${this.id} is closed`));
-    return this.session.sendRequest(this, code, body, options);
+    return this.session.sendRequest(this, Header_Kind.REQUEST, code, body, decode, options);
   }
 
   async oneWay(code: number, body: Uint8Array, wait = true): Promise<void> {
@@ -306,7 +323,7 @@ export class Session {
     // Registered before the open is sent: the peer may use the channel as soon as it accepts it.
     this.endpoints.set(id, endpoint);
     try {
-      await this.sendRequestKind(endpoint, Header_Kind.OPEN_CHANNEL, 0, metadata, { timeoutMs: options.timeoutMs ?? this.options.openTimeoutMs });
+      await this.sendRequest(endpoint, Header_Kind.OPEN_CHANNEL, 0, metadata, identity, { timeoutMs: options.timeoutMs ?? this.options.openTimeoutMs });
     } catch (err) {
       this.forget(endpoint);
       throw err;
@@ -336,18 +353,14 @@ export class Session {
     return encodeFrame({ token: this.token, channel, id: this.nextId++, answers, kind, code }, body);
   }
 
-  /** @internal */
-  sendRequest(endpoint: Endpoint, code: number, body: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
-    return this.sendRequestKind(endpoint, Header_Kind.REQUEST, code, body, options);
-  }
-
-  private sendRequestKind(endpoint: Endpoint, kind: Header_Kind, code: number, body: Uint8Array, options?: CallOptions): Promise<Uint8Array> {
+  /** @internal Sends a request and resolves to `decode` of its answer. */
+  sendRequest<T>(endpoint: Endpoint, kind: Header_Kind, code: number, body: Uint8Array, decode: (answer: Uint8Array) => T, options?: CallOptions): Promise<T> {
     if (this.endError !== null) return Promise.reject(this.endError);
     if (options?.signal?.aborted) return Promise.reject(new CancelledError("the call was cancelled before it was sent"));
     const id = this.nextId;
     const bytes = this.frame(endpoint.id, kind, code, 0, body);
-    return new Promise<Uint8Array>((resolve, reject) => {
-      const call = new PendingCall(this, endpoint.id, id, resolve, reject);
+    return new Promise<T>((resolve, reject) => {
+      const call = new PendingCall(this, endpoint.id, id, resolve as (value: unknown) => void, reject, decode);
       this.pending.set(id, call);
       if (options !== undefined) call.watch(options);
       this.framed.send(bytes, options?.wait ?? true)?.catch((err: Error) => {
