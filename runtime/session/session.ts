@@ -215,6 +215,8 @@ export class Session {
   private endError: SessionEndedError | null = null;
   private endListeners: ((error: SessionEndedError) => void)[] = [];
   private lastHeard = Date.now();
+  /** Set by every frame received; the keep-alive tick turns it into `lastHeard` (no clock read per frame). */
+  private heard = false;
   private keepAlive: NodeJS.Timeout | null = null;
   private readonly options: Required<SessionOptions>;
   private passiveOpen: PassiveOpenHandler | null = null;
@@ -273,7 +275,11 @@ export class Session {
     this.token = token;
     this.lastHeard = Date.now();
     this.keepAlive = setInterval(() => {
-      if (Date.now() - this.lastHeard > this.options.keepAliveTimeoutMs) {
+      const now = Date.now();
+      if (this.heard) {
+        this.heard = false;
+        this.lastHeard = now;
+      } else if (now - this.lastHeard > this.options.keepAliveTimeoutMs) {
         this.fail("keep-alive-timeout", `no word from the peer for ${this.options.keepAliveTimeoutMs} ms`);
         return;
       }
@@ -427,7 +433,7 @@ export class Session {
 
   private receive(frame: Frame): void {
     const h = frame.header;
-    this.lastHeard = Date.now();
+    this.heard = true;
     if (h.id !== this.expectedId) {
       this.fail("protocol-violation", `frame id ${h.id} where ${this.expectedId} was due`);
       return;
