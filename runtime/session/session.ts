@@ -468,7 +468,7 @@ export class Session {
       default:
         break;
     }
-    const endpoint = this.endpoints.get(h.channel);
+    const endpoint = h.channel === 0 ? this.main : this.endpoints.get(h.channel);
     if (endpoint === undefined) {
       // Frames already on their way when this side closed the channel are dropped.
       if (!this.closedChannels.has(h.channel)) this.fail("protocol-violation", `a frame for channel ${h.channel}, which is not open`);
@@ -573,7 +573,6 @@ export class Session {
 
   private answer(endpoint: Endpoint, id: number, code: number, body: Uint8Array): void {
     const running = new Running(this, endpoint, id);
-    this.running.set(id, running);
     const handler = endpoint.requestHandler;
     if (handler === null) {
       running.failWith({ kind: Failure_Kind.UNKNOWN_METHOD, message: "this side serves no requests on this channel" });
@@ -587,17 +586,22 @@ export class Session {
       running.failed(err);
       return;
     }
-    if (result instanceof Uint8Array) running.done(result);
-    else
-      result.then(
+    if (result instanceof Uint8Array) {
+      running.done(result);
+      return;
+    }
+    // Only a request still running can be cancelled: registered here, after a synchronous answer could not be.
+    this.running.set(id, running);
+    result.then(
         (r) => running.done(r),
         (e: unknown) => running.failed(e),
       );
   }
 
-  /** @internal Sends a request's answer, once, unless the session has ended or the request was forgotten. */
+  /** @internal Sends a request's answer, once, unless the session has ended. */
   reply(running: Running, kind: Header_Kind, body: Uint8Array): void {
-    if (this.running.get(running.id) !== running) return;
+    if (running.replied || this.endError !== null) return;
+    running.replied = true;
     this.running.delete(running.id);
     // Answers go out even past the queue limit: the request was accepted, and its caller waits.
     this.sendFrame(running.channel.id, kind, 0, running.id, body);
@@ -612,6 +616,7 @@ class Running implements RequestContext {
   private controller: AbortController | null = null;
   private reason: unknown = undefined;
   aborted = false;
+  replied = false;
 
   constructor(
     readonly session: Session,
