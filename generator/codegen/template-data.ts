@@ -851,12 +851,14 @@ function plainField(ctx: Ctx, owner: string, f: Field): PlainField {
     case "int64":
       return {
         read: bits ? `BigInt.asIntN(64, s.u64(${offset * 8}) ^ ${bits})` : `codec.i64(s, ${offset * 8})`,
-        write: (x) => `b.view.setBigUint64(at * 8 + ${offset * 8}, BigInt.asUintN(64, BigInt(${x}))${xor}, true);`,
+        // setBigUint64 keeps the value's low 64 bits, so negative and oversized values wrap as C++ would.
+        write: (x) => `b.view.setBigUint64(at * 8 + ${offset * 8}, BigInt(${x})${xor}, true);`,
       };
     case "uint64":
       return {
         read: `s.u64(${offset * 8})${xor}`,
-        write: (x) => `b.view.setBigUint64(at * 8 + ${offset * 8}, BigInt.asUintN(64, BigInt(${x}))${xor}, true);`,
+        // setBigUint64 keeps the value's low 64 bits, so negative and oversized values wrap as C++ would.
+        write: (x) => `b.view.setBigUint64(at * 8 + ${offset * 8}, BigInt(${x})${xor}, true);`,
       };
     case "float32":
       return {

@@ -149,7 +149,7 @@ export class Header extends capnp.Struct {
 
   /** @internal Writes the plain view into the struct at word `at` (generated code only). */
   static _write(b: codec.MessageBuilder, at: number, v: Header.Init): void {
-    if (v.token !== undefined) b.view.setBigUint64(at * 8 + 0, BigInt.asUintN(64, BigInt(v.token)), true);
+    if (v.token !== undefined) b.view.setBigUint64(at * 8 + 0, BigInt(v.token), true);
     if (v.channel !== undefined) b.view.setUint32(at * 8 + 8, (v.channel) >>> 0, true);
     if (v.id !== undefined) b.view.setUint32(at * 8 + 12, (v.id) >>> 0, true);
     if (v.answers !== undefined) b.view.setUint32(at * 8 + 16, (v.answers) >>> 0, true);
@@ -264,8 +264,8 @@ export class Hello extends capnp.Struct {
   /** @internal Writes the plain view into the struct at word `at` (generated code only). */
   static _write(b: codec.MessageBuilder, at: number, v: Hello.Init): void {
     if (v.version !== undefined) b.view.setUint32(at * 8 + 0, (v.version) >>> 0, true);
-    if (v.service !== undefined) b.view.setBigUint64(at * 8 + 8, BigInt.asUintN(64, BigInt(v.service)), true);
-    if (v.fingerprint !== undefined) b.view.setBigUint64(at * 8 + 16, BigInt.asUintN(64, BigInt(v.fingerprint)), true);
+    if (v.service !== undefined) b.view.setBigUint64(at * 8 + 8, BigInt(v.service), true);
+    if (v.fingerprint !== undefined) b.view.setBigUint64(at * 8 + 16, BigInt(v.fingerprint), true);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -349,7 +349,7 @@ export class Welcome extends capnp.Struct {
   /** @internal Writes the plain view into the struct at word `at` (generated code only). */
   static _write(b: codec.MessageBuilder, at: number, v: Welcome.Init): void {
     if (v.version !== undefined) b.view.setUint32(at * 8 + 0, (v.version) >>> 0, true);
-    if (v.token !== undefined) b.view.setBigUint64(at * 8 + 8, BigInt.asUintN(64, BigInt(v.token)), true);
+    if (v.token !== undefined) b.view.setBigUint64(at * 8 + 8, BigInt(v.token), true);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
