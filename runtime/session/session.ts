@@ -71,7 +71,8 @@ export interface CallOptions {
   wait?: boolean;
 }
 
-const identity = (answer: Uint8Array): Uint8Array => answer;
+/** The answer as it is: copied, since a borrowed body is reused once the frame's handling returns. */
+const identity = (answer: Uint8Array): Uint8Array => new Uint8Array(answer);
 
 /**
  * A request waiting for its answer. One object per call, with no closures unless the call has a timeout or
@@ -463,7 +464,7 @@ export class Session {
         this.endByPeer(frame.body);
         return;
       case Header_Kind.OPEN_CHANNEL:
-        this.acceptChannel(h.channel, h.id, frame.body);
+        this.acceptChannel(h.channel, h.id, frame.borrowed ? new Uint8Array(frame.body) : frame.body);
         return;
       default:
         break;
@@ -475,11 +476,12 @@ export class Session {
       return;
     }
     switch (h.kind) {
+      // Handlers may keep a body past this call (async handlers do): a borrowed one is copied for them.
       case Header_Kind.REQUEST:
-        this.answer(endpoint, h.id, h.code, frame.body);
+        this.answer(endpoint, h.id, h.code, frame.borrowed ? new Uint8Array(frame.body) : frame.body);
         return;
       case Header_Kind.ONE_WAY:
-        endpoint.oneWayHandler?.(h.code, frame.body, endpoint);
+        endpoint.oneWayHandler?.(h.code, frame.borrowed ? new Uint8Array(frame.body) : frame.body, endpoint);
         return;
       case Header_Kind.CANCEL:
         this.running.get(h.answers)?.abort(new CancelledError("the caller cancelled the request"));

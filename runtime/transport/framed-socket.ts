@@ -49,24 +49,24 @@ export class FramedSocket {
 
   /**
    * The `onread` option for `net.connect`: reads into one reused buffer instead of a new Buffer and a
-   * stream event per read (Node offers this to client sockets only). Each read is copied out once, since
-   * frames outlive the buffer's next use.
+   * stream event per read (Node offers this to client sockets only). Frames read whole are handed over as
+   * views of that buffer, marked borrowed (the session copies what it keeps); partial frames are copied.
    */
   static readCallback(target: { framed: FramedSocket | null }): { buffer: Buffer; callback: (n: number, buf: Buffer) => boolean } {
     return {
       buffer: Buffer.allocUnsafe(64 * 1024),
       callback: (n, buf) => {
-        target.framed?.receive(Buffer.from(buf.subarray(0, n)));
+        target.framed?.receive(buf.subarray(0, n), true);
         return true;
       },
     };
   }
 
   /** @internal Bytes read from the socket. */
-  receive(chunk: Buffer): void {
+  receive(chunk: Buffer, borrowed = false): void {
     if (this.isClosed) return;
     try {
-      this.decoder.push(chunk, this.deliver);
+      this.decoder.push(chunk, this.deliver, borrowed);
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
       this.events.violation(err);

@@ -11,8 +11,12 @@ export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 export interface Frame {
   header: Header.Plain;
-  /** The body message (framed), or an empty array for kinds without a body. */
+  /**
+   * The body message (framed), or an empty array for kinds without a body. It may be `borrowed`: a view of
+   * a read buffer that is reused after the frame's handler returns, so whoever keeps it must copy it.
+   */
   body: Uint8Array;
+  borrowed: boolean;
 }
 
 /** A frame that breaks the protocol: the session ends with cause "protocol-violation". */
@@ -64,7 +68,7 @@ export class FrameDecoder {
    * Adds bytes and hands each frame they complete to `onFrame`, in order. Throws `FrameError` for a frame
    * that breaks the rules (frames before it have been handed over).
    */
-  push(chunk: Buffer, onFrame: (frame: Frame) => void): void {
+  push(chunk: Buffer, onFrame: (frame: Frame) => void, borrowed = false): void {
     if (this.buffered === 0) {
       // The usual case: the chunk starts at a frame boundary. Frames it holds whole are read in place.
       let at = 0;
@@ -72,13 +76,14 @@ export class FrameDecoder {
         const length = this.check(chunk.readUInt32LE(at));
         if (chunk.length - at - 4 < length) break;
         // A plain Uint8Array view: Buffer's subarray goes through a subclass constructor, slower on this path.
-        onFrame(parseFrame(new Uint8Array(chunk.buffer, chunk.byteOffset + at + 4, length)));
+        onFrame(parseFrame(new Uint8Array(chunk.buffer, chunk.byteOffset + at + 4, length), borrowed));
         at += 4 + length;
       }
       if (at === chunk.length) return;
       chunk = chunk.subarray(at);
     }
-    this.chunks.push(chunk);
+    // Kept past this call: a borrowed read must be copied (frames made from copies are not borrowed).
+    this.chunks.push(borrowed ? Buffer.from(chunk) : chunk);
     this.buffered += chunk.length;
     for (;;) {
       if (this.need < 0) {
@@ -143,7 +148,7 @@ function headerStruct(bytes: Uint8Array, view: DataView, words: number): StructR
 }
 
 /** A frame's header and body, from the bytes after its length prefix. */
-export function parseFrame(bytes: Uint8Array): Frame {
+export function parseFrame(bytes: Uint8Array, borrowed = false): Frame {
   let headerLength: number;
   let header: Header.Plain;
   try {
@@ -159,5 +164,5 @@ export function parseFrame(bytes: Uint8Array): Frame {
     if (err instanceof MessageDecodeError) throw new FrameError(`malformed frame header: ${err.message}`);
     throw err;
   }
-  return { header, body: headerLength === bytes.length ? EMPTY : bytes.subarray(headerLength) };
+  return { header, body: headerLength === bytes.length ? EMPTY : bytes.subarray(headerLength), borrowed };
 }

@@ -37,6 +37,26 @@ describe("frames", () => {
     expect(summary(decode([...stream].map((b) => Buffer.from([b]))))).toEqual(expected);
   });
 
+  it("reads borrowed reads (a reused buffer, as with onread): whole frames in place, partial ones copied", () => {
+    const reused = Buffer.alloc(stream.length);
+    for (let cut = 1; cut < stream.length; cut += 7) {
+      const d = new FrameDecoder();
+      const seen: unknown[][] = [];
+      // Summarized during the callback: a borrowed body is valid only until the read buffer is reused.
+      const onFrame = (f: Frame) => seen.push(...summary([f]).map((row) => [...row, f.borrowed]));
+      for (const [from, to] of [[0, cut], [cut, stream.length]]) {
+        stream.copy(reused, 0, from, to);
+        d.push(reused.subarray(0, to - from), onFrame, true);
+        reused.fill(0xee); // the buffer's next use
+      }
+      expect(seen.map((row) => row.slice(0, -1))).toEqual(expected);
+    }
+    // Whole frames of a borrowed read are handed over in place, marked borrowed.
+    const whole: boolean[] = [];
+    new FrameDecoder().push(stream, (f) => whole.push(f.borrowed), true);
+    expect(whole).toEqual([true, true, true]);
+  });
+
   it("refuses a frame over the limit from its length alone, and one too short for a header", () => {
     const huge = Buffer.alloc(4);
     huge.writeUInt32LE(0xffffffff);
