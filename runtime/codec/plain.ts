@@ -17,10 +17,12 @@ import {
   EL_VOID,
   DEFAULT_TRAVERSAL_LIMIT_WORDS,
   EMPTY_STRUCT,
+  canonicalize,
   type ListReader,
   MessageBuilder,
   MessageDecodeError,
   MessageReader,
+  type PointerReader,
   type ReaderOptions,
   type StructReader,
   StructReader as StructReaderClass,
@@ -250,11 +252,14 @@ export function list(s: StructReader, i: number): ListReader | null {
 
 export function anyPointer(s: StructReader, i: number): AnyPointerValue {
   const p = s.pointer(i);
-  if (p === null || p.isNull()) return null;
-  if (p.kind() === 3) throw new MessageDecodeError("capabilities are not supported: an AnyPointer field holds a capability");
-  const b = new MessageBuilder(16);
-  b.copyPointer(0, p, true);
-  return b.toFlat();
+  return p === null ? null : pointerValue(p);
+}
+
+/** What an AnyPointer holds, as a canonical message; null for a null pointer. */
+function pointerValue(p: PointerReader): AnyPointerValue {
+  if (p.isNull()) return null;
+  if (p.kind() === 3) throw new MessageDecodeError("capabilities are not supported: an AnyPointer holds a capability");
+  return canonicalize(p);
 }
 
 /** A default struct or list value, stored by the generator as a canonical flat message. */
@@ -366,11 +371,7 @@ export function listElement(l: ListReader, i: number): ListReader | null {
   return l.pointer(i).list();
 }
 export function anyPointerElement(l: ListReader, i: number): AnyPointerValue {
-  const p = l.pointer(i);
-  if (p.isNull()) return null;
-  const b = new MessageBuilder(16);
-  b.copyPointer(0, p, true);
-  return b.toFlat();
+  return pointerValue(l.pointer(i));
 }
 
 // ---------------------------------------------------------------------------------------------------------
