@@ -5,7 +5,7 @@
  */
 import { Failure_Kind } from "../protocol/protocol.capnp.js";
 import type { ServiceIdentity } from "../session/server.js";
-import { type CallOptions, type Endpoint, RequestFailure, Session } from "../session/session.js";
+import { type CallOptions, type Endpoint, RequestFailure, type RequestContext, Session } from "../session/session.js";
 import { MessageDecodeError } from "../codec/wire.js";
 
 /** Reads and writes one struct: what `X.encode` / `X.decode` of generated code provide. */
@@ -42,12 +42,8 @@ export class ApplicationError extends Error {
   }
 }
 
-export interface HandlerContext {
-  session: Session;
-  channel: Endpoint;
-  /** Fires when the caller cancels or the session ends. */
-  signal: AbortSignal;
-}
+/** What a method's handler gets besides its parameters: the session's request context. */
+export type HandlerContext = RequestContext;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- implementations are checked by generated types
 export type Implementation = Record<string, (params: any, context: HandlerContext) => unknown>;
