@@ -2,8 +2,6 @@
  * Naming rules of generated TypeScript, as pure functions. One rule for each kind of name, so the
  * generator, the templates and the docs (docs/codegen.md) agree.
  */
-import type { Node } from "../model/schema.js";
-
 /**
  * Members a struct class inherits from capnp-ts's `Pointer`/`Struct`, or that ipcgen adds: a schema field
  * of the same name gets a trailing underscore instead of shadowing them.
@@ -57,15 +55,6 @@ export function upperSnake(name: string): string {
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
     .replace(/([A-Z])([A-Z][a-z])/g, "$1_$2")
     .toUpperCase();
-}
-
-/**
- * The module-level name of a node: the names from the file scope down, joined by `_`, as capnp-ts names
- * them (`Outer.Inner` becomes `Outer_Inner`). Groups take the group field's capitalized name.
- */
-export function nodeIdentifier(node: Node, scopeNames: readonly string[]): string {
-  void node;
-  return safeIdentifier(scopeNames.join("_"));
 }
 
 /** The generated module for a schema file: `foo/bar.capnp` -> `foo/bar.capnp.ts`. */
