@@ -410,7 +410,7 @@ const PRIMITIVE_TS: Record<string, string> = {
 };
 
 /** The plain-view type of a value of `type` (`mode` "init" for what `encode` accepts). */
-export function plainType(ctx: Ctx, type: Type, mode: "plain" | "init"): string {
+function plainType(ctx: Ctx, type: Type, mode: "plain" | "init"): string {
   switch (type.which) {
     case "void":
       return "null";
