@@ -8,6 +8,8 @@ import { BackpressureError } from "../errors.js";
 import { type Frame, FrameDecoder, FrameError } from "./frames.js";
 
 export const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+/** Frames per write when a run of synchronous code sends many. */
+const FLUSH_EVERY = 16;
 
 export interface FramedSocketEvents {
   frame(frame: Frame): void;
@@ -121,9 +123,16 @@ export class FramedSocket {
     } else if (!this.corked) {
       this.corked = true;
       this.socket.cork();
+    } else if (++this.corkedFrames === FLUSH_EVERY) {
+      // A long run leaves in groups: the peer starts on the first frames while this side makes the rest.
+      this.corkedFrames = 0;
+      this.socket.uncork();
+      this.socket.cork();
     }
     this.socket.write(bytes);
   }
+
+  private corkedFrames = 0;
 
   private inTurn = false;
   private corked = false;
@@ -131,6 +140,7 @@ export class FramedSocket {
     this.inTurn = false;
     if (this.corked) {
       this.corked = false;
+      this.corkedFrames = 0;
       this.socket.uncork();
     }
   };
