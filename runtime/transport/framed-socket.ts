@@ -67,11 +67,15 @@ export class FramedSocket {
   /** @internal Bytes read from the socket. */
   receive(chunk: Buffer, borrowed = false): void {
     if (this.isClosed) return;
+    this.reading = true;
     try {
       this.decoder.push(chunk, this.deliver, borrowed);
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
       this.events.violation(err);
+    } finally {
+      this.reading = false;
+      this.endRun();
     }
   }
 
@@ -113,36 +117,30 @@ export class FramedSocket {
 
   /**
    * The first frame of a run of synchronous code is written at once: a lone call costs one plain write,
-   * the lowest latency. The frames after it in the same run are corked and leave together in one system
-   * call when the run is over (a microtask): many calls in flight cost few writes.
+   * the lowest latency. The frames after it in the same run are corked and leave together when the run is
+   * over, in groups of `FLUSH_EVERY` (so the peer starts on the first ones): many calls in flight cost few
+   * writes. A run ends at the end of the read being handled, or else in a microtask.
    */
   private write(bytes: Uint8Array): void {
-    if (!this.inTurn) {
-      this.inTurn = true;
-      queueMicrotask(this.endTurn);
-    } else if (!this.corked) {
-      this.corked = true;
+    const n = this.runWrites++;
+    if (n === 0) {
+      if (!this.reading) queueMicrotask(this.endRun);
+    } else if (n === 1) {
       this.socket.cork();
-    } else if (++this.corkedFrames === FLUSH_EVERY) {
-      // A long run leaves in groups: the peer starts on the first frames while this side makes the rest.
-      this.corkedFrames = 0;
+    } else if (n % FLUSH_EVERY === 0) {
       this.socket.uncork();
       this.socket.cork();
     }
     this.socket.write(bytes);
   }
 
-  private corkedFrames = 0;
-
-  private inTurn = false;
-  private corked = false;
-  private readonly endTurn = (): void => {
-    this.inTurn = false;
-    if (this.corked) {
-      this.corked = false;
-      this.corkedFrames = 0;
-      this.socket.uncork();
-    }
+  /** Frames written in the current run of synchronous code. */
+  private runWrites = 0;
+  /** Inside `receive`: the run ends when the read is handled (no microtask needed). */
+  private reading = false;
+  private readonly endRun = (): void => {
+    if (this.runWrites > 1) this.socket.uncork();
+    this.runWrites = 0;
   };
 
   private wakeWriters(): void {
