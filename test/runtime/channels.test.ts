@@ -85,6 +85,23 @@ describe("channels", () => {
     await server.close();
   });
 
+  it("opening a channel with the other side's id, or a signal with a garbled body, is a protocol violation", async () => {
+    const local = join(dir, "violations", "s.sock");
+    const ends: string[] = [];
+    const server = await listen(local, { service, onSession: (s) => void s.closed.then((e) => ends.push(e.message)) });
+    const a = await connect(local, { service });
+    // Clients open odd ids; 2 is the server's to use.
+    a.framed.sendNow(encodeFrame({ token: a.token, id: 2, channel: 2, kind: Header_Kind.OPEN_CHANNEL }, m.ChannelKind.encode({ which: "echo" })));
+    await a.closed;
+    const b = await connect(local, { service });
+    b.framed.sendNow(encodeFrame({ token: b.token, id: 2, channel: 0, kind: Header_Kind.SIGNAL }, new Uint8Array([9, 9, 9])));
+    await b.closed;
+    await expect.poll(() => ends.length).toBe(2);
+    expect(ends[0]).toMatch(/opened channel 2, which it may not/);
+    expect(ends[1]).toMatch(/signal with a malformed body/);
+    await server.close();
+  });
+
   it("a frame for a channel that is not open is a protocol violation", async () => {
     const session = await connect(path, { service });
     session.framed.sendNow(encodeFrame({ token: session.token, id: 2, channel: 77, kind: Header_Kind.REQUEST }, m.Empty.encode({})));
