@@ -94,8 +94,10 @@ function answers(path: string): Promise<boolean> {
   });
 }
 
+/** The native addon's reader; loading it here makes a missing addon fail `listen`, not each log-in. */
 async function defaultCredentials(): Promise<CredentialReader> {
   const native = await import("../native/index.js");
+  native.loadNativeAddon();
   return (socket) => native.peerCredentials(socket);
 }
 
