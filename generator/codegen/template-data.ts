@@ -14,6 +14,9 @@ import { NO_DISCRIMINANT } from "../model/schema.js";
 import { capitalize, hexId, importSpecifier, memberName, safeIdentifier, staticName, upperSnake } from "./names.js";
 import { bytes as bytesLiteral, literal, numberLiteral } from "./literals.js";
 
+/** A node that declares a struct (or a group). */
+type StructTypeNode = Extract<Node, { which: "struct" }>;
+
 export interface FileData {
   /** The schema file, as the request names it. */
   source: string;
@@ -496,7 +499,7 @@ const ACCESSOR: Record<string, { fn: string; bytes: number }> = {
   enum: { fn: "Uint16", bytes: 2 },
 };
 
-function structData(outer: Ctx, node: Extract<Node, { which: "struct" }>): StructData {
+function structData(outer: Ctx, node: StructTypeNode): StructData {
   const params = typeParamsOf(outer, node.id);
   const ctx: Ctx = { ...outer, params: new Map(params.map((p) => [paramKey(p.scopeId, p.index), p])) };
   const name = ctx.names.get(node.id)!;
@@ -752,13 +755,12 @@ interface PlainField {
   present?: (x: string) => string;
 }
 
-function plainData(ctx: Ctx, node: Extract<Node, { which: "struct" }>, fields: Field[], out: PlainData): void {
-  const name = ctx.names.get(node.id)!;
+function plainData(ctx: Ctx, node: StructTypeNode, fields: Field[], out: PlainData): void {
   for (const f of fields) {
     const inUnion = f.discriminantValue !== NO_DISCRIMINANT;
     const isVoid = f.which === "slot" && f.slot.type.which === "void";
     const fieldDoc = doc(ctx, node.id, node.struct.fields.indexOf(f));
-    const pf = isVoid ? null : plainField(ctx, name, f);
+    const pf = isVoid ? null : plainField(ctx, node, f);
     // A struct field reads as null when its pointer is null and it has no default: eager defaults of
     // recursive structs would never end, and null tells "absent" from "all defaults". (A field with a
     // default is null only where its default would contain itself: see codec.structOrDefault.)
@@ -815,7 +817,7 @@ const LIST_FNS: Record<string, string> = {
   void: "Void",
 };
 
-function plainField(ctx: Ctx, owner: string, f: Field): PlainField {
+function plainField(ctx: Ctx, owner: StructTypeNode, f: Field): PlainField {
   if (f.which === "group") {
     const g = ref(ctx, f.group.typeId);
     const pass = genericData([...ctx.params.values()]).pass;
@@ -878,8 +880,10 @@ function plainField(ctx: Ctx, owner: string, f: Field): PlainField {
 }
 
 /** Reading and writing a pointer field; `def` is its explicit default, if any. */
-function plainPointer(ctx: Ctx, owner: string, type: Type, index: number, def: Value | null): PlainField {
-  const ptr = `at + ${ownerDataWords(ctx, owner) + index}`;
+function plainPointer(ctx: Ctx, owner: StructTypeNode, type: Type, index: number, def: Value | null): PlainField {
+  const ptr = `at + ${owner.struct.dataWordCount + index}`;
+  /** Names the field's default for the cut of self-containing defaults (codec.structOrDefault). */
+  const defaultKey = JSON.stringify(`${ctx.names.get(owner.id)}.${index}`);
   const defaultBytes = def === null ? null : (((def as Record<string, unknown>)[def.which] as { canonical: Uint8Array } | null)?.canonical ?? null);
   switch (type.which) {
     case "text": {
@@ -892,21 +896,19 @@ function plainPointer(ctx: Ctx, owner: string, type: Type, index: number, def: V
     }
     case "struct": {
       const c = ref(ctx, type.struct.typeId);
-      const node = ctx.nodes.get(type.struct.typeId)!;
-      const st = node.which === "struct" ? node.struct : { dataWordCount: 0, pointerCount: 0 };
+      const st = structSize(ctx, type.struct.typeId);
       const args = codecArgs(ctx, type.struct.typeId, type.struct.brand);
-      const write = (x: string): string => `${c}._write(b, b.initStruct(${ptr}, ${st.dataWordCount}, ${st.pointerCount}), ${x}${args});`;
+      const write = (x: string): string => `${c}._write(b, b.initStruct(${ptr}, ${st.dataWords}, ${st.pointers}), ${x}${args});`;
       const reader = args === "" ? `${c}._read` : `(r) => ${c}._read(r${args})`;
       // Null when the pointer is null (see `plainType`), unless the schema gives a default to read instead.
       if (defaultBytes === null) return { read: `codec.structField(s, ${index}, ${reader})`, write, present: (x) => `${x} !== null` };
-      const key = JSON.stringify(`${owner}.${index}`);
-      return { read: `codec.structOrDefault(s, ${index}, ${reader}, ${key}, ${bytesLiteral(defaultBytes)})`, write, present: (x) => `${x} !== null` };
+      return { read: `codec.structOrDefault(s, ${index}, ${reader}, ${defaultKey}, ${bytesLiteral(defaultBytes)})`, write, present: (x) => `${x} !== null` };
     }
     case "list": {
       const read =
         defaultBytes === null
           ? listRead(ctx, type.list.elementType, `codec.list(s, ${index})`)
-          : `codec.listOrDefault(s, ${index}, (l) => ${listRead(ctx, type.list.elementType, "l")}, ${JSON.stringify(`${owner}.${index}`)}, ${bytesLiteral(defaultBytes)})`;
+          : `codec.listOrDefault(s, ${index}, (l) => ${listRead(ctx, type.list.elementType, "l")}, ${defaultKey}, ${bytesLiteral(defaultBytes)})`;
       return {
         read,
         write: (x) => `${listWrite(ctx, type.list.elementType, ptr, x)};`,
@@ -925,13 +927,11 @@ function plainPointer(ctx: Ctx, owner: string, type: Type, index: number, def: V
   }
 }
 
-function ownerDataWords(ctx: Ctx, owner: string): number {
-  for (const [id, n] of ctx.names) {
-    if (n !== owner) continue;
-    const node = ctx.nodes.get(id)!;
-    if (node.which === "struct") return node.struct.dataWordCount;
-  }
-  throw new Error(`internal: no struct named ${owner}`);
+/** A struct type's sections, in words and pointers. */
+function structSize(ctx: Ctx, id: bigint): { dataWords: number; pointers: number } {
+  const node = ctx.nodes.get(id);
+  if (node?.which !== "struct") throw new Error(`internal: ${hexId(id)} is not a struct`);
+  return { dataWords: node.struct.dataWordCount, pointers: node.struct.pointerCount };
 }
 
 /** An expression reading a list (`src`, a `ListReader | null` expression) of `element` into an array. */
@@ -944,8 +944,8 @@ function listRead(ctx: Ctx, element: Type, src: string): string {
     case "struct": {
       const args = codecArgs(ctx, element.struct.typeId, element.struct.brand);
       const c = ref(ctx, element.struct.typeId);
-      const node = ctx.nodes.get(element.struct.typeId);
-      const words = node?.which === "struct" ? Math.max(1, node.struct.dataWordCount + node.struct.pointerCount) : 1;
+      const st = structSize(ctx, element.struct.typeId);
+      const words = Math.max(1, st.dataWords + st.pointers);
       return `codec.structList(${src}, ${args === "" ? `${c}._read` : `(r) => ${c}._read(r${args})`}, ${words})`;
     }
     case "list":
@@ -974,11 +974,10 @@ function listWrite(ctx: Ctx, element: Type, ptr: string, x: string): string {
       return `codec.writePointerList(b, ${ptr}, ${x}, codec.setData)`;
     case "struct": {
       const c = ref(ctx, element.struct.typeId);
-      const node = ctx.nodes.get(element.struct.typeId)!;
-      const st = node.which === "struct" ? node.struct : { dataWordCount: 0, pointerCount: 0 };
+      const st = structSize(ctx, element.struct.typeId);
       const args = codecArgs(ctx, element.struct.typeId, element.struct.brand);
       const writer = args === "" ? `${c}._write` : `(b, at, e) => ${c}._write(b, at, e${args})`;
-      return `codec.writeStructList(b, ${ptr}, ${x}, ${st.dataWordCount}, ${st.pointerCount}, ${writer})`;
+      return `codec.writeStructList(b, ${ptr}, ${x}, ${st.dataWords}, ${st.pointers}, ${writer})`;
     }
     case "list":
       return `codec.writePointerList(b, ${ptr}, ${x}, (b, p, e) => ${listWrite(ctx, element.list.elementType, "p", "e")})`;
