@@ -61,12 +61,17 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
     }
     throw err;
   };
-  endpoint.requestHandler = (code, body, context) => {
+  /** The handler of the method numbered `code`, if the service has that method and `impl` handles it. */
+  const handlerOf = (code: number): Implementation[string] | undefined => {
     const method = service.methods[code];
-    const handler = method === undefined ? undefined : impl[method.name];
-    if (method === undefined || handler === undefined) {
+    return method === undefined ? undefined : impl[method.name];
+  };
+  endpoint.requestHandler = (code, body, context) => {
+    const handler = handlerOf(code);
+    if (handler === undefined) {
       throw new RequestFailure({ kind: Failure_Kind.UNKNOWN_METHOD, message: `${service.name} has no method ${code}` });
     }
+    const method = service.methods[code];
     let params: unknown;
     try {
       params = method.params.decode(body);
@@ -85,9 +90,9 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
     return method.results.encode(results ?? {});
   };
   endpoint.oneWayHandler = (code, body) => {
+    const handler = handlerOf(code);
+    if (handler === undefined) return;
     const method = service.methods[code];
-    const handler = method === undefined ? undefined : impl[method.name];
-    if (method === undefined || handler === undefined) return;
     let params: unknown;
     try {
       params = method.params.decode(body);

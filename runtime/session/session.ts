@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { type EndCause, CancelledError, ChannelClosedError, RemoteError, SessionEndedError, TimeoutError } from "../errors.js";
 import { End, Failure, Failure_Kind, Header_Kind, Signal } from "../protocol/protocol.capnp.js";
-import { FramedSocket } from "../transport/framed-socket.js";
+import { DEFAULT_MAX_QUEUED_BYTES, FramedSocket } from "../transport/framed-socket.js";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, type Frame, type FrameError } from "../transport/frames.js";
 
 export interface SessionOptions {
@@ -237,7 +237,7 @@ export class Session {
       keepAliveIntervalMs: options.keepAliveIntervalMs ?? 2000,
       keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 5000,
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
-      maxQueuedBytes: options.maxQueuedBytes ?? 8 * 1024 * 1024,
+      maxQueuedBytes: options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
       openTimeoutMs: options.openTimeoutMs ?? 5000,
     };
     this.nextChannel = role === "client" ? 1 : 2;
