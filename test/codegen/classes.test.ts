@@ -3,13 +3,13 @@
  * built through the generated setters decode with `capnp decode` to the expected text, and messages made by
  * `capnp encode` read back through the generated getters field by field, defaults included.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as capnp from "capnp-ts";
 import { beforeAll, describe, expect, it } from "vitest";
-import { generateTypeScript } from "../../generator/codegen/index.js";
 import { decodeToText, encodeText } from "../model/oracle.js";
 import { CORPUS, CORPUS_ARGS, REPO, ipcgenCompile } from "../support/ipcgen.js";
+import { generateInto } from "../support/generated.js";
 import { noteIfOracleMissing, oracle } from "../support/oracle.js";
 
 noteIfOracleMissing("generated-class wire tests");
@@ -31,11 +31,7 @@ describe.skipIf(oracle === null)("generated classes for test.capnp", () => {
 
   beforeAll(async () => {
     const result = await ipcgenCompile(["src/capnp/test.capnp"], CORPUS_ARGS);
-    for (const f of generateTypeScript(result.request)) {
-      const path = join(OUT, f.path);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, f.content);
-    }
+    generateInto(result.request, OUT);
     gen = (await import(join(OUT, "src/capnp/test.capnp.ts"))) as Gen;
   }, 120_000);
 

@@ -4,14 +4,13 @@
  * writes, and write what C++ reads back to the same value.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import ts from "typescript";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { generateTypeScript } from "../../generator/codegen/index.js";
 import { MessageBuilder, MessageDecodeError } from "../../runtime/codec/wire.js";
 import { decodeToText, encodeText, testSchema } from "../model/oracle.js";
 import { CORPUS, CORPUS_ARGS, REPO, ipcgenCompile } from "../support/ipcgen.js";
+import { generateInto, typecheck } from "../support/generated.js";
 import { noteIfOracleMissing, oracle } from "../support/oracle.js";
 
 const OUT = join(REPO, "test/.gen/codegen");
@@ -31,24 +30,7 @@ type TestModule = Record<string, PlainFace>;
 async function generate(files: string[], args: typeof CORPUS_ARGS, subdir: string): Promise<string[]> {
   const result = await ipcgenCompile(files, args);
   expect(result.messages).toEqual([]);
-  const written: string[] = [];
-  for (const f of generateTypeScript(result.request)) {
-    const path = join(OUT, subdir, f.path);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, f.content);
-    written.push(path);
-  }
-  return written;
-}
-
-/** Type-checks files under the project's strict settings; returns the diagnostics as text. */
-function typecheck(files: string[]): string[] {
-  const config = ts.getParsedCommandLineOfConfigFile(join(REPO, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
-  const program = ts.createProgram(files, { ...config.options, noEmit: true });
-  return ts.getPreEmitDiagnostics(program).map((d) => {
-    const where = d.file === undefined ? "" : `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: `;
-    return where + ts.flattenDiagnosticMessageText(d.messageText, "\n");
-  });
+  return generateInto(result.request, join(OUT, subdir));
 }
 
 describe.skipIf(oracle === null)("generated code for test.capnp", () => {

@@ -26,12 +26,12 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import ts from "typescript";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateTypeScript } from "../../generator/codegen/index.js";
 import { safeIdentifier } from "../../generator/codegen/names.js";
 import { NO_DISCRIMINANT, type Field, type Id, type Node, type Type } from "../../generator/model/schema.js";
+import { generateInto, typecheck, writeGenerated } from "../support/generated.js";
 import { REPO, ipcgenCompile } from "../support/ipcgen.js";
 import { noteIfOracleMissing, oracle } from "../support/oracle.js";
 import { Rng, generateSchema, writeSchema } from "../support/random-schema.js";
@@ -440,18 +440,6 @@ const KNOWN_BUGS: KnownBug[] = [
 
 const knownCase = (key: number | string): KnownBug | undefined => KNOWN_BUGS.find((b) => b.cases.includes(key));
 
-/** Type-checks files in one program under the project's strict settings; returns the diagnostics as text. */
-function typecheck(files: string[]): string[] {
-  const config = ts.getParsedCommandLineOfConfigFile(join(REPO, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
-  const program = ts.createProgram(files, { ...config.options, noEmit: true });
-  return ts.getPreEmitDiagnostics(program).map((d) => {
-    if (d.file === undefined) return ts.flattenDiagnosticMessageText(d.messageText, "\n");
-    const line = d.file.getLineAndCharacterOfPosition(d.start ?? 0).line;
-    const inConst = d.file.text.split("\n")[line].startsWith("export const ") ? "" : "";
-    return `${d.file.fileName.slice(REPO.length + 1)}:${line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}${inConst}`;
-  });
-}
-
 describe(`generated code round trips over random schemas (seeds ${FIRST_SEED}..${FIRST_SEED + COUNT - 1})`, () => {
   let dir: string;
   const seeds: Seed[] = [];
@@ -481,12 +469,7 @@ describe(`generated code round trips over random schemas (seeds ${FIRST_SEED}..$
         seeds.push({ seed, roots: null, refusal: "", generateError: `${err.name}: ${err.message}\n    ${(err.stack ?? "").split("\n").slice(1, 5).join("\n    ")}`, nodes });
         continue;
       }
-      for (const f of files) {
-        const path = join(OUT, String(seed), f.path);
-        mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, f.content);
-        generated.push(path);
-      }
+      generated.push(...writeGenerated(files, join(OUT, String(seed))));
       for (const rf of result.request.requestedFiles) {
         modules.set(rf.filename, (await import(join(OUT, String(seed), `${rf.filename}.ts`))) as Record<string, PlainFace>);
       }
@@ -558,10 +541,9 @@ describe(`generated code round trips over random schemas (seeds ${FIRST_SEED}..$
         writeFileSync(join(where, "m.capnp"), bug.schema);
         const result = await ipcgenCompile(["m.capnp"], { cwd: where, standardImport: false });
         expect(result.messages).toEqual([]);
-        const [file] = generateTypeScript(result.request);
-        writeFileSync(join(where, file.path), file.content);
-        expect(typecheck([join(where, file.path)])).toEqual([]);
-        bug.check((await import(join(where, file.path))) as Record<string, PlainFace>);
+        const [path] = generateInto(result.request, where);
+        expect(typecheck([path])).toEqual([]);
+        bug.check((await import(path)) as Record<string, PlainFace>);
       });
       for (const c of inRange) {
         it(`fixed bug ${bug.id}: ${typeof c === "number" ? `seed ${c}` : `seed ${c.replace(":", ", struct ")}`}`, () => {
