@@ -6,7 +6,7 @@
 import type { CodeGeneratorRequest } from "../model/schema.js";
 import { outputPath } from "./names.js";
 import { DEFAULT_RUNTIME, defaultTemplateDir, Renderer, type RuntimeImports } from "./render.js";
-import { templateData } from "./template-data.js";
+import { templateData, type TemplateDataOptions } from "./template-data.js";
 
 export interface GeneratedFile {
   /** Relative to the output directory: the schema's path plus `.ts`. */
@@ -14,7 +14,7 @@ export interface GeneratedFile {
   content: string;
 }
 
-export interface GenerateOptions {
+export interface GenerateOptions extends TemplateDataOptions {
   /** Template directories whose `.hbs` files replace the bundled ones of the same name. */
   templateDirs?: readonly string[];
   runtime?: RuntimeImports;
@@ -22,7 +22,7 @@ export interface GenerateOptions {
 
 export function generateTypeScript(request: CodeGeneratorRequest, options: GenerateOptions = {}): GeneratedFile[] {
   const renderer = new Renderer([defaultTemplateDir(), ...(options.templateDirs ?? [])], options.runtime ?? DEFAULT_RUNTIME);
-  return templateData(request).map((data) => {
+  return templateData(request, options).map((data) => {
     const path = outputPath(data.source);
     return { path, content: renderer.render(data, path) };
   });

@@ -62,10 +62,10 @@ export function outputPath(schemaFile: string): string {
   return `${schemaFile.replace(/^\/+/, "")}.ts`;
 }
 
-/** The ESM specifier one generated module uses to import another. */
-export function importSpecifier(fromFile: string, toFile: string): string {
+/** The ESM specifier one generated module uses to import another (`extension`: ".js", ".ts" or ""). */
+export function importSpecifier(fromFile: string, toFile: string, extension = ".js"): string {
   const from = outputPath(fromFile).split("/").slice(0, -1);
-  const to = outputPath(toFile).replace(/\.ts$/, ".js").split("/");
+  const to = outputPath(toFile).replace(/\.ts$/, extension).split("/");
   let common = 0;
   while (common < from.length && common < to.length - 1 && from[common] === to[common]) common++;
   const up = from.length - common;

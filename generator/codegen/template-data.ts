@@ -17,7 +17,31 @@ import { bytes as bytesLiteral, literal, numberLiteral } from "./literals.js";
 /** A node that declares a struct (or a group). */
 type StructTypeNode = Extract<Node, { which: "struct" }>;
 
+/**
+ * The version of the data templates receive (docs/templates.md). It changes when a field is removed or
+ * changes meaning; added fields do not change it.
+ */
+export const TEMPLATE_DATA_VERSION = 1;
+
+/** What every file's data says about the generator. */
+export interface GeneratorData {
+  name: "ipcgen";
+  /** ipcgen's package version. */
+  version: string;
+  /** `TEMPLATE_DATA_VERSION`. */
+  dataVersion: number;
+}
+
+/** How `templateData` spells what is not in the request. */
+export interface TemplateDataOptions {
+  /** ipcgen's version, for the header. */
+  version?: string;
+  /** The suffix of imports between generated modules. Default ".js" (ESM as Node resolves it). */
+  importExtension?: string;
+}
+
 export interface FileData {
+  generator: GeneratorData;
   /** The schema file, as the request names it. */
   source: string;
   fileId: string;
@@ -137,6 +161,7 @@ interface Ctx {
   /** File id of every node. */
   fileOf: Map<bigint, bigint>;
   fileNames: Map<bigint, string>;
+  options: Required<TemplateDataOptions>;
   /** The file being generated and the names it imports from each other file. */
   file: bigint;
   imports: Map<string, Set<string>>;
@@ -156,7 +181,7 @@ interface TypeParam {
  * Template data for every file of the request: the requested ones and those they import, since a
  * generated module imports the modules of the schemas its schema imports.
  */
-export function templateData(request: CodeGeneratorRequest): FileData[] {
+export function templateData(request: CodeGeneratorRequest, options: TemplateDataOptions = {}): FileData[] {
   const nodes = new Map(request.nodes.map((n) => [n.id, n]));
   const ctx: Ctx = {
     request,
@@ -164,6 +189,7 @@ export function templateData(request: CodeGeneratorRequest): FileData[] {
     lookup: nodeLookup(request.nodes),
     docs: new Map(request.sourceInfo.map((s) => [s.id, s])),
     names: new Map(),
+    options: { version: options.version ?? "0.0.0", importExtension: options.importExtension ?? ".js" },
     fileOf: new Map(),
     fileNames: new Map(),
     file: 0n,
@@ -198,7 +224,7 @@ function ref(ctx: Ctx, id: bigint): string {
   if (name === undefined) throw new Error(`internal: no generated name for node ${hexId(id)}`);
   const file = ctx.fileOf.get(id)!;
   if (file !== ctx.file) {
-    const from = importSpecifier(ctx.fileNames.get(ctx.file)!, ctx.fileNames.get(file)!);
+    const from = importSpecifier(ctx.fileNames.get(ctx.file)!, ctx.fileNames.get(file)!, ctx.options.importExtension);
     let names = ctx.imports.get(from);
     if (names === undefined) ctx.imports.set(from, (names = new Set()));
     names.add(name);
@@ -309,7 +335,8 @@ function doc(ctx: Ctx, id: bigint, member?: number): string | null {
 
 function fileData(ctx: Ctx, file: Node): FileData {
   const source = file.displayName;
-  const out: FileData = { source, fileId: hexId(file.id), imports: [], enums: [], structs: [], consts: [] };
+  const generator: GeneratorData = { name: "ipcgen", version: ctx.options.version, dataVersion: TEMPLATE_DATA_VERSION };
+  const out: FileData = { generator, source, fileId: hexId(file.id), imports: [], enums: [], structs: [], consts: [] };
   const visit = (node: Node): void => {
     switch (node.which) {
       case "struct":

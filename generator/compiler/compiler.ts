@@ -14,6 +14,7 @@ import { childId, formatId } from "./ids.js";
 import { LayoutBadNewsError } from "./layout.js";
 import { ModuleLoader, type Module } from "./modules.js";
 import { parseFile } from "./parser.js";
+import { sourceLocations } from "./locations.js";
 import type { ResolvedDecl, ResolveResult, Resolver } from "./resolver.js";
 import { NodeTranslator, type NodeSet } from "./translate.js";
 import type { CompileOptions, CompileResult } from "./index.js";
@@ -105,7 +106,7 @@ class DeclNode implements Resolver {
     readonly compiler: Compiler,
     readonly module: CompiledModule | null,
     readonly parent: DeclNode | null,
-    private readonly decl: Declaration | null,
+    readonly decl: Declaration | null,
     readonly displayName: string,
     builtin?: { kind: BuiltinKind; paramCount: number; id: bigint },
   ) {
@@ -602,5 +603,12 @@ export function compile(files: string[], options: CompileOptions = {}): CompileR
   forgetPlans(request.nodes);
   const lines = new Map(loader.modules.map((m) => [m.errorName, m.lines]));
   const messages = diagnostics.map((d) => formatDiagnostic(d, lines.get(d.file) ?? null));
-  return { request, diagnostics, messages, ok: diagnostics.length === 0 };
+  const locations = sourceLocations(
+    (id) => {
+      const node = compiler.nodesById.get(id);
+      return node?.decl == null || node.module === null ? null : { decl: node.decl, file: node.module.module.errorName };
+    },
+    (file) => lines.get(file) ?? null,
+  );
+  return { request, diagnostics, messages, ok: diagnostics.length === 0, files: loader.modules.map((m) => m.fsPath), locations };
 }

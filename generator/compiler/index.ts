@@ -4,6 +4,9 @@
  */
 import type { CodeGeneratorRequest } from "../model/schema.js";
 import type { Diagnostic } from "./diagnostics.js";
+import type { SourceLocations } from "./locations.js";
+
+export type { SourceLocations, SourceTarget } from "./locations.js";
 
 export interface CompileOptions {
   /** `-I` directories, searched in order for absolute imports (`import "/foo/bar.capnp"`). */
@@ -23,6 +26,10 @@ export interface CompileResult {
   messages: string[];
   /** True when there were no errors; the request is only meaningful then. */
   ok: boolean;
+  /** Every schema file read (requested and imported), by absolute path: what a watcher watches. */
+  files: string[];
+  /** Positions of what the request names, for errors found after compilation. */
+  locations: SourceLocations;
 }
 
 export { compile } from "./compiler.js";
