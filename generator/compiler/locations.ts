@@ -6,7 +6,7 @@
  * member (field, method, enumerant) by name, then an annotation by its index in that thing's annotation
  * list (the request keeps annotations in the order written).
  */
-import type { Declaration, Span } from "./ast.js";
+import type { AnnotationApplication, Declaration, Span } from "./ast.js";
 import { type Diagnostic, formatDiagnostic, type LineMap } from "./diagnostics.js";
 
 export interface SourceTarget {
@@ -45,9 +45,20 @@ function findMember(decl: Declaration, name: string): Declaration | null {
   return null;
 }
 
+/**
+ * From the `$` to the closing parenthesis of the value: the value's span ends before it (and a tuple has no
+ * span of its own: its last parameter's is used).
+ */
+function annotationSpan(a: AnnotationApplication): Span {
+  if (a.value === null) return { start: a.name.start - 1, end: a.name.end };
+  let end = a.value.end;
+  if (a.value.which === "tuple" && a.value.params.length > 0) end = Math.max(end, a.value.params[a.value.params.length - 1].value.end);
+  return { start: a.name.start - 1, end: Math.max(end, a.name.end) + 1 };
+}
+
 /** The annotations written on a declaration: `$x` after it, then `$x;` statements in its body. */
 function annotationSpans(decl: Declaration): Span[] {
-  const spans: Span[] = decl.annotations.map((a) => ({ start: a.name.start - 1, end: a.value?.end ?? a.name.end }));
+  const spans: Span[] = decl.annotations.map(annotationSpan);
   for (const nested of decl.nestedDecls) if (nested.which === "nakedAnnotation") spans.push(nested);
   return spans;
 }
@@ -70,7 +81,7 @@ export function sourceLocations(declOf: (id: bigint) => LocatedDecl | null, line
           const param = list?.kind.which === "namedList" ? list.kind.params.find((p) => p.name?.value === target.param!.name) : undefined;
           if (param !== undefined) {
             span = param.name ?? param;
-            annotations = param.annotations.map((a) => ({ start: a.name.start - 1, end: a.value?.end ?? a.name.end }));
+            annotations = param.annotations.map(annotationSpan);
           } else if (list !== null && list !== undefined) {
             span = list;
           }
