@@ -2,7 +2,36 @@
 export * from "./errors.js";
 export { connect, type ConnectOptions } from "./session/client.js";
 export { listen, Server, type Permissions, type ServerOptions, type ServiceIdentity } from "./session/server.js";
-export { Endpoint, Session, type CallOptions, type PeerCredentials, type SessionOptions } from "./session/session.js";
+export { Endpoint, Session, type CallOptions, type PeerCredentials, type RequestContext, type SessionOptions } from "./session/session.js";
 export { Pool } from "./session/pool.js";
-export { ApplicationError, Client, serve, type HandlerContext, type ServiceDefinition, type StructCodec } from "./rpc/service.js";
+export {
+  ApplicationError,
+  Client,
+  serve,
+  type Direction,
+  type HandlerContext,
+  type MethodDefinition,
+  type MethodKind,
+  type RaisedErrorClass,
+  type ServiceDefinition,
+  type SizeLimit,
+  type StructCodec,
+} from "./rpc/service.js";
 export { Signals } from "./rpc/signals.js";
+export {
+  defineService,
+  emptyStruct,
+  ServiceClient,
+  ServiceRemote,
+  type ChannelArm,
+  type ChannelsDefinition,
+  type ClientOptions,
+  type ConnectServiceOptions,
+  type HandlerOrFactory,
+  type ListenServiceOptions,
+  type OpenOptions,
+  type Service,
+  type ServiceContext,
+  type SignalContext,
+  type StubDefinition,
+} from "./rpc/stubs.js";

@@ -6,7 +6,9 @@
 import { Failure_Kind } from "../protocol/protocol.capnp.js";
 import type { ServiceIdentity } from "../session/server.js";
 import { type CallOptions, type Endpoint, RequestFailure, type RequestContext, Session } from "../session/session.js";
+import { builtMessage } from "../codec/capnp-ts.js";
 import { MessageDecodeError } from "../codec/wire.js";
+import { RemoteError } from "../errors.js";
 
 /** Reads and writes one struct: what `X.encode` / `X.decode` of generated code provide. */
 export interface StructCodec<T, I = T> {
@@ -14,17 +16,67 @@ export interface StructCodec<T, I = T> {
   decode(bytes: Uint8Array): T;
 }
 
+/**
+ * What a method is (`/ipcgen/ipc.capnp`): a call answered by the server, a one-way message, a signal, or a
+ * packet stream (whose data does not travel as requests).
+ */
+export type MethodKind = "call" | "oneway" | "signal" | "packetStream";
+
+/** Who receives a signal, or which way a packet stream's packets go. */
+export type Direction = "toServer" | "toClient";
+
+/** `$maxSize`: a bound on a Text or Data field (bytes) or a List field (elements). */
+export interface SizeLimit {
+  field: string;
+  max: number;
+}
+
+/** An error a method may raise (`$raises`): generated error classes are these. */
+export interface RaisedErrorClass {
+  readonly code: string;
+  /** Rebuilds the error from what crossed the wire. */
+  fromRemote(data: Uint8Array | null, message: string): Error;
+}
+
 export interface MethodDefinition<P = unknown, R = unknown, PI = P, RI = R> {
   name: string;
   params: StructCodec<P, PI>;
   results: StructCodec<R, RI>;
+  /** Default "call". */
+  kind?: MethodKind;
+  direction?: Direction;
+  /** A call's default timeout. */
+  timeoutMs?: number;
+  raises?: readonly RaisedErrorClass[];
+  paramLimits?: readonly SizeLimit[];
+  resultLimits?: readonly SizeLimit[];
+  /** The results struct has no fields: callers get `undefined`. */
+  voidResults?: boolean;
 }
 
 export interface ServiceDefinition extends ServiceIdentity {
   name: string;
-  /** By method ordinal. */
+  /** By method number: the method's index, the number on the wire; do not reorder. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- methods differ in their types
   methods: readonly MethodDefinition<any, any, any, any>[];
+}
+
+/** The size of a bounded field's value: bytes of a Text (UTF-8) or Data, elements of a List. */
+function sizeOf(value: unknown): number {
+  if (typeof value === "string") return Buffer.byteLength(value);
+  if (value !== null && typeof value === "object" && "length" in value) return Number((value as { length: unknown }).length);
+  return 0;
+}
+
+/** The first `$maxSize` bound `value` breaks, described; null when it keeps them all. */
+export function brokenLimit(value: unknown, limits: readonly SizeLimit[] | undefined): string | null {
+  if (limits === undefined || value === null || typeof value !== "object") return null;
+  for (const { field, max } of limits) {
+    const v = (value as Record<string, unknown>)[field];
+    const size = sizeOf(v);
+    if (size > max) return `${field} holds ${size} ${typeof v === "string" || v instanceof Uint8Array ? "bytes" : "elements"}, more than its bound of ${max}`;
+  }
+  return null;
 }
 
 /**
@@ -48,6 +100,10 @@ export type HandlerContext = RequestContext;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- implementations are checked by generated types
 export type Implementation = Record<string, (params: any, context: HandlerContext) => unknown>;
 
+/** Which kinds of method each kind of frame may invoke (no kind: a hand-written definition's call). */
+const CALLS = [undefined, "call"] as const;
+const ONE_WAY = [undefined, "call", "oneway"] as const;
+
 /** The signal of one-way handlers: nobody can cancel what nobody waits for. */
 const NEVER = new AbortController().signal;
 
@@ -61,13 +117,13 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
     }
     throw err;
   };
-  /** The handler of the method numbered `code`, if the service has that method and `impl` handles it. */
-  const handlerOf = (code: number): Implementation[string] | undefined => {
+  /** The handler of the method numbered `code`, if the service has such a method of one of `kinds` and `impl` handles it. */
+  const handlerOf = (code: number, kinds: readonly (MethodKind | undefined)[]): Implementation[string] | undefined => {
     const method = service.methods[code];
-    return method === undefined ? undefined : impl[method.name];
+    return method === undefined || !kinds.includes(method.kind) ? undefined : impl[method.name];
   };
   endpoint.requestHandler = (code, body, context) => {
-    const handler = handlerOf(code);
+    const handler = handlerOf(code, CALLS);
     if (handler === undefined) {
       throw new RequestFailure({ kind: Failure_Kind.UNKNOWN_METHOD, message: `${service.name} has no method ${code}` });
     }
@@ -79,6 +135,11 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
       if (err instanceof MessageDecodeError) throw new RequestFailure({ kind: Failure_Kind.MALFORMED, message: `${method.name}: ${err.message}` });
       throw err;
     }
+    if (method.paramLimits !== undefined) {
+      const broken = brokenLimit(params, method.paramLimits);
+      if (broken !== null) throw new RequestFailure({ kind: Failure_Kind.MALFORMED, message: `${method.name}: ${broken}` });
+    }
+    const encode = (r: unknown): Uint8Array => encodeBounded(method, r ?? {});
     let results: unknown;
     try {
       results = handler.call(impl, params, context);
@@ -86,11 +147,11 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
       return applicationFailure(err);
     }
     // Synchronous handlers are answered without a promise; async ones when they settle.
-    if (results instanceof Promise) return results.then((r: unknown) => method.results.encode(r ?? {}), applicationFailure);
-    return method.results.encode(results ?? {});
+    if (results instanceof Promise) return results.then(encode, applicationFailure);
+    return encode(results);
   };
   endpoint.oneWayHandler = (code, body) => {
-    const handler = handlerOf(code);
+    const handler = handlerOf(code, ONE_WAY);
     if (handler === undefined) return;
     const method = service.methods[code];
     let params: unknown;
@@ -99,10 +160,20 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
     } catch {
       return; // nothing answers a one-way message: a malformed one is dropped
     }
+    if (brokenLimit(params, method.paramLimits) !== null) return; // so is one over its bounds
     void Promise.resolve()
-      .then(() => handler.call(impl, params, { session, channel: endpoint, signal: NEVER }))
+      .then(() => handler.call(impl, params, { session, channel: endpoint, remote: endpoint.remote, signal: NEVER }))
       .catch(() => {});
   };
+}
+
+/** Results over their bounds are the server's mistake: the caller gets an internal error, not the data. */
+function encodeBounded(method: MethodDefinition, results: unknown): Uint8Array {
+  const built = builtMessage(results);
+  if (built !== null) return built;
+  const broken = brokenLimit(results, method.resultLimits);
+  if (broken !== null) throw new RequestFailure({ kind: Failure_Kind.INTERNAL, message: `${method.name}: the results broke a bound (${broken})` });
+  return method.results.encode(results);
 }
 
 /** Calls `service`'s methods on a session's main channel, or another channel. */
@@ -116,7 +187,16 @@ export class Client {
   ) {
     this.endpoint = target instanceof Session ? target.main : target;
     this.byName = new Map(service.methods.map((m, i) => [m.name, i]));
-    this.decoders = service.methods.map((m) => (answer: Uint8Array) => m.results.decode(answer));
+    this.decoders = service.methods.map((m) => {
+      if (m.voidResults) return () => undefined;
+      if (m.resultLimits === undefined) return (answer: Uint8Array) => m.results.decode(answer);
+      return (answer: Uint8Array) => {
+        const results = m.results.decode(answer);
+        const broken = brokenLimit(results, m.resultLimits);
+        if (broken !== null) throw new RemoteError("malformed", "", `${service.name}.${m.name}: the answer broke a bound (${broken})`);
+        return results;
+      };
+    });
   }
 
   /** Each method's results decoder, made once: it runs as the answer arrives. */
@@ -130,18 +210,53 @@ export class Client {
 
   call(name: string, params: unknown, options?: CallOptions): Promise<unknown> {
     let index: number;
-    let body: Uint8Array;
     try {
       index = this.index(name);
-      body = this.service.methods[index].params.encode(params);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.endpoint.call(index, body, this.decoders[index], options);
+    return this.callMethod(index, params, options);
+  }
+
+  /**
+   * Calls method number `index`: checks the parameters' bounds, applies the method's default timeout, and
+   * turns the errors it declares into their own classes.
+   */
+  callMethod(index: number, params: unknown, options?: CallOptions): Promise<unknown> {
+    const method = this.service.methods[index];
+    let body: Uint8Array;
+    try {
+      body = this.encodeParams(method, params);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (method.timeoutMs !== undefined && options?.timeoutMs === undefined) options = { ...options, timeoutMs: method.timeoutMs };
+    const answer = this.endpoint.call(index, body, this.decoders[index], options);
+    if (method.raises === undefined || method.raises.length === 0) return answer;
+    return answer.catch((err: unknown) => {
+      if (err instanceof RemoteError && err.kind === "application") {
+        const raised = method.raises!.find((e) => e.code === err.code);
+        if (raised !== undefined) throw raised.fromRemote(err.data, err.message);
+      }
+      throw err;
+    });
   }
 
   async oneWay(name: string, params: unknown): Promise<void> {
-    const index = this.index(name);
-    await this.endpoint.oneWay(index, this.service.methods[index].params.encode(params));
+    await this.sendMethod(this.index(name), params);
+  }
+
+  /** Sends method number `index` one-way: resolves once it is sent. */
+  async sendMethod(index: number, params: unknown): Promise<void> {
+    await this.endpoint.oneWay(index, this.encodeParams(this.service.methods[index], params));
+  }
+
+  private encodeParams(method: MethodDefinition, params: unknown): Uint8Array {
+    // A message built with the capnp-ts classes goes as it is; its bounds are checked by the receiver.
+    const built = builtMessage(params);
+    if (built !== null) return built;
+    const broken = brokenLimit(params, method.paramLimits);
+    if (broken !== null) throw new RangeError(`${this.service.name}.${method.name}: ${broken}`);
+    return method.params.encode(params);
   }
 }

@@ -7,6 +7,15 @@ import { type Endpoint, Session } from "../session/session.js";
 
 export type SignalHandler = (count: number) => void;
 
+const byEndpoint = new WeakMap<Endpoint, Signals>();
+
+/** The signals of a channel: one `Signals` per channel, shared by whoever sends or receives on it. */
+export function signalsOf(endpoint: Endpoint): Signals {
+  let signals = byEndpoint.get(endpoint);
+  if (signals === undefined) byEndpoint.set(endpoint, (signals = new Signals(endpoint)));
+  return signals;
+}
+
 export class Signals {
   private readonly outgoing = new Map<number, number>();
   private flushScheduled = false;

@@ -40,6 +40,8 @@ export interface PeerCredentials {
 export interface RequestContext {
   session: Session;
   channel: Endpoint;
+  /** What the layer above attached to the channel (`Endpoint.remote`): a generated stub's remote. */
+  remote: unknown;
   /** Fires when the caller cancels the request or the session ends. */
   signal: AbortSignal;
 }
@@ -147,6 +149,8 @@ export class Endpoint {
   requestHandler: RequestHandler | null = null;
   oneWayHandler: OneWayHandler | null = null;
   signalHandler: SignalHandler | null = null;
+  /** What the layer above attaches to this channel (a generated stub's remote); handlers see it in their context. */
+  remote: unknown = null;
   private isClosed = false;
 
   constructor(
@@ -189,9 +193,23 @@ export class Endpoint {
     this.session.forget(this);
   }
 
+  private closing: { promise: Promise<void>; resolve: () => void } | null = null;
+
+  /** Resolves when the channel closes, from either side, or its session ends. */
+  whenClosed(): Promise<void> {
+    if (this.closing === null) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.closing = { promise, resolve };
+      if (this.closed) resolve();
+    }
+    return this.closing.promise;
+  }
+
   /** @internal The peer closed it, or the session forgot it. */
   markClosed(): void {
     this.isClosed = true;
+    this.closing?.resolve();
   }
 }
 
@@ -344,6 +362,18 @@ export class Session {
     if (this.endpoints.get(endpoint.id) === endpoint) {
       this.endpoints.delete(endpoint.id);
       this.closedChannels.add(endpoint.id);
+    }
+    // Requests running on it are cancelled, and calls waiting on it fail: no answer can cross it any more.
+    const error = new ChannelClosedError(`channel ${endpoint.id} was closed`);
+    for (const r of [...this.running.values()]) {
+      if (r.channel !== endpoint) continue;
+      this.running.delete(r.id);
+      r.abort(error);
+    }
+    for (const call of [...this.pending.values()]) {
+      if (call.channel !== endpoint.id) continue;
+      this.pending.delete(call.id);
+      call.reject(error);
     }
   }
 
@@ -498,8 +528,11 @@ export class Session {
         return;
       }
       case Header_Kind.CLOSE_CHANNEL:
-        if (endpoint.id === 0) this.fail("protocol-violation", "the peer tried to close the main channel");
-        else this.forget(endpoint);
+        if (endpoint.id === 0) {
+          this.fail("protocol-violation", "the peer tried to close the main channel");
+          return;
+        }
+        this.forget(endpoint);
         return;
       default:
         this.fail("protocol-violation", `a frame of unknown kind ${h.kind as number}`);
@@ -602,7 +635,7 @@ export class Session {
 
   /** @internal Sends a request's answer, once, unless the session has ended. */
   reply(running: Running, kind: Header_Kind, body: Uint8Array): void {
-    if (running.replied || this.endError !== null) return;
+    if (running.replied || this.endError !== null || running.channel.closed) return;
     running.replied = true;
     this.running.delete(running.id);
     // Answers go out even past the queue limit: the request was accepted, and its caller waits.
@@ -625,6 +658,10 @@ class Running implements RequestContext {
     readonly channel: Endpoint,
     readonly id: number,
   ) {}
+
+  get remote(): unknown {
+    return this.channel.remote;
+  }
 
   get signal(): AbortSignal {
     if (this.controller === null) {

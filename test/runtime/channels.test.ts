@@ -12,7 +12,7 @@ import { Header_Kind } from "../../runtime/protocol/protocol.capnp.js";
 import { Client, type ServiceDefinition, serve } from "../../runtime/rpc/service.js";
 import { connect } from "../../runtime/session/client.js";
 import { listen } from "../../runtime/session/server.js";
-import type { Session } from "../../runtime/session/session.js";
+import type { Endpoint, Session } from "../../runtime/session/session.js";
 import { encodeFrame } from "../../runtime/transport/frames.js";
 import { type EchoModule, echoService, loadEcho } from "./support/echo.js";
 import { killAll, startEchoServer } from "./support/processes.js";
@@ -66,6 +66,43 @@ describe("channels", () => {
     channel.close();
     await expect(new Client(channel, service).call("echo", { text: "x" })).rejects.toThrow(ChannelClosedError);
     expect(((await new Client(session, service).call("echo", { text: "y" })) as { text: string }).text).toBe("y");
+  });
+
+  it("closing a channel fails the calls waiting on it, cancels the requests running on it, and is seen by both sides", async () => {
+    await using session = await connect(path, { service });
+    const client = new Client(session, service);
+    const before = ((await client.call("stats", {})) as { cancelled: number }).cancelled;
+    const channel = await session.openChannel(m.ChannelKind.encode({ which: "echo" }));
+    const waiting = new Client(channel, service).call("wait", {});
+    await new Promise((r) => setTimeout(r, 50)); // the request is running on the server
+    const closed = channel.whenClosed();
+    channel.close();
+    await expect(waiting).rejects.toThrow(ChannelClosedError);
+    await closed;
+    // The server's handler saw its signal fire.
+    await expect.poll(async () => ((await client.call("stats", {})) as { cancelled: number }).cancelled).toBe(before + 1);
+    expect(session.ended).toBe(false);
+  });
+
+  it("the peer closing a channel fails this side's calls on it and resolves whenClosed", async () => {
+    const local = join(dir, "peer-closes", "s.sock");
+    const sessions: Session[] = [];
+    const server = await listen(local, { service, onSession: (s) => sessions.push(s) });
+    await using client = await connect(local, { service });
+    await expect.poll(() => sessions.length).toBe(1);
+    const accepted: Endpoint[] = [];
+    sessions[0].onChannel((channel) => {
+      accepted.push(channel);
+      serve(channel, service, { wait: () => new Promise(() => {}) });
+    });
+    const channel = await client.openChannel(m.ChannelKind.encode({ which: "echo" }));
+    const waiting = new Client(channel, service).call("wait", {});
+    await expect.poll(() => accepted.length).toBe(1);
+    accepted[0].close();
+    await expect(waiting).rejects.toThrow(ChannelClosedError);
+    await channel.whenClosed();
+    expect(channel.closed).toBe(true);
+    await server.close();
   });
 
   it("the server opens a channel to a client; with no handler the client rejects it", async () => {

@@ -1,0 +1,378 @@
+/**
+ * What generated session stubs stand on. For each service (a `$session` interface, or an interface a
+ * channel arm names) the generator emits a client class (one line per method), a remote class (the
+ * server's view of one client: it submits that client's signals), a handler interface, and a definition
+ * made by `defineService`; everything that is not a type or a name lives here, once.
+ */
+import { EventEmitter } from "node:events";
+import type { ConnectOptions } from "../session/client.js";
+import { connect } from "../session/client.js";
+import { listen, type Server, type ServerOptions } from "../session/server.js";
+import { type CallOptions, type Endpoint, type PeerCredentials, type RequestContext, Session } from "../session/session.js";
+import { Client, serve, type Implementation, type ServiceDefinition, type StructCodec } from "./service.js";
+import { signalsOf } from "./signals.js";
+
+/** What a handler's method gets besides its parameters: the session, the channel, the remote and an AbortSignal. */
+export type ServiceContext<R> = RequestContext & { remote: R };
+
+/** What a handler's signal method gets besides the count. */
+export interface SignalContext<R> {
+  session: Session;
+  channel: Endpoint;
+  remote: R;
+}
+
+/** One arm of a session's channel metadata union. */
+export interface ChannelArm {
+  /** The service the channel speaks (a function: services may refer to each other in any order). */
+  service: () => StubDefinition;
+  /** Whether the open request carries parameters (`ChannelWith`). */
+  params: boolean;
+}
+
+export interface ChannelsDefinition {
+  /** The metadata union's codec. */
+  metadata: StructCodec<{ which: string | number }, unknown>;
+  arms: Readonly<Record<string, ChannelArm>>;
+}
+
+/** A passive-open handler: gets the open request's parameters (when the arm has some) and the remote of the new channel. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- arms differ in their types; generated code types them
+type PassiveOpen = (...args: any[]) => unknown;
+
+export interface StubDefinition extends ServiceDefinition {
+  channels?: ChannelsDefinition;
+  /** `$sharedBuffer`: bytes of the buffer each session shares. */
+  sharedBuffer?: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each service's own classes
+  Client: new (target: Session | Endpoint, options?: any) => ServiceClient<any>;
+  Remote: new (channel: Endpoint) => ServiceRemote;
+}
+
+export interface ClientOptions<CH = Record<string, PassiveOpen>> {
+  /** The client owns its session: closing the client closes the session. */
+  ownsSession?: boolean;
+  /** Handlers of channels the server opens toward this client, per metadata arm. */
+  channels?: CH;
+}
+
+export interface OpenOptions {
+  /** Fail with `TimeoutError` if the peer has not accepted within this long. */
+  timeoutMs?: number;
+}
+
+/** A signal's waiting iterators: each adds up the deliveries it has not yet yielded. */
+interface SignalQueue {
+  pending: number;
+  wake: ((result: IteratorResult<number>) => void) | null;
+  fail: ((error: unknown) => void) | null;
+  done: boolean;
+}
+
+async function openTyped<C>(session: Session, service: StubDefinition, arm: string, metadata: unknown, options: OpenOptions): Promise<C> {
+  const channels = service.channels!;
+  const endpoint = await session.openChannel(channels.metadata.encode(metadata), options);
+  return new (channels.arms[arm].service().Client)(endpoint) as C;
+}
+
+/** Takes the channels the peer opens on `session`, typed by `service`'s metadata union, with one handler per arm. */
+function acceptChannels(session: Session, service: StubDefinition, handlers: Readonly<Record<string, PassiveOpen | undefined>>): void {
+  const channels = service.channels!;
+  session.onChannel(async (endpoint, bytes) => {
+    let metadata: { which: string | number } & Record<string, unknown>;
+    try {
+      metadata = channels.metadata.decode(bytes) as typeof metadata;
+    } catch {
+      return false; // malformed metadata: the opener gets a rejection, the session goes on
+    }
+    if (typeof metadata.which !== "string") return false; // an arm this build does not know
+    const arm = channels.arms[metadata.which];
+    const open = handlers[metadata.which];
+    if (arm === undefined || open === undefined) return false;
+    const target = arm.service();
+    const remote = new target.Remote(endpoint);
+    const handler = arm.params ? await open((metadata[metadata.which] as { params: unknown }).params, remote) : await open(remote);
+    if (handler === false || handler === null || handler === undefined) return false;
+    bindHandler(endpoint, target, remote, handler as object);
+    return true;
+  });
+}
+
+/** Answers `service` on `endpoint` with `handler`: calls, one-way messages, signals to the server, and (on a session's main channel) channel opens. */
+function bindHandler(endpoint: Endpoint, service: StubDefinition, remote: ServiceRemote, handler: object): void {
+  endpoint.remote = remote;
+  serve(endpoint, service, handler as Implementation);
+  const impl = handler as Record<string, unknown>;
+  service.methods.forEach((m, code) => {
+    if (m.kind !== "signal" || m.direction !== "toServer") return;
+    const method = impl[m.name];
+    if (typeof method !== "function") return;
+    const context: SignalContext<ServiceRemote> = { session: endpoint.session, channel: endpoint, remote };
+    signalsOf(endpoint).on(code, (count) => {
+      try {
+        void Promise.resolve(method.call(handler, count, context)).catch(() => {});
+      } catch {
+        // a failing signal handler has nobody to report to: the session goes on
+      }
+    });
+  });
+  if (endpoint.id === 0 && service.channels !== undefined) {
+    acceptChannels(endpoint.session, service, (impl.channels ?? {}) as Record<string, PassiveOpen | undefined>);
+  }
+}
+
+/**
+ * The base of generated clients: calls, one-way messages and signals to the server on one channel; signals
+ * from the server as events (`client.on("posted", (count) => ...)`) and as async iterators; typed channel opens.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- EventEmitter's own constraint
+export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, never>> extends EventEmitter<E> implements AsyncDisposable {
+  readonly channel: Endpoint;
+  readonly #rpc: Client;
+  readonly #ownsSession: boolean;
+  readonly #subscribed = new Set<number>();
+  readonly #queues = new Map<number, Set<SignalQueue>>();
+
+  constructor(
+    target: Session | Endpoint,
+    readonly service: StubDefinition,
+    options: ClientOptions<unknown> = {},
+  ) {
+    super();
+    this.channel = target instanceof Session ? target.main : target;
+    this.#rpc = new Client(this.channel, service);
+    this.#ownsSession = options.ownsSession ?? false;
+    // Signals are handed out only once someone listens: until then they wait, coalesced, in the channel's Signals.
+    signalsOf(this.channel);
+    (this as EventEmitter).on("newListener", (name: string | symbol) => {
+      const code = service.methods.findIndex((m) => m.name === name && m.kind === "signal");
+      if (code >= 0) this.#subscribe(code);
+    });
+    if (options.channels !== undefined && service.channels !== undefined && this.channel.id === 0) {
+      acceptChannels(this.session, service, options.channels as Record<string, PassiveOpen | undefined>);
+    }
+    void this.channel.whenClosed().then(() => {
+      for (const queues of this.#queues.values()) for (const q of queues) this.#finish(q);
+    });
+  }
+
+  get session(): Session {
+    return this.channel.session;
+  }
+
+  /** Resolves when this client's channel closes, from either side, or its session ends (`session.closed` says why). */
+  get closed(): Promise<void> {
+    return this.channel.whenClosed();
+  }
+
+  /** Calls method number `code`. */
+  protected _call(code: number, params: unknown, options?: CallOptions): Promise<unknown> {
+    return this.#rpc.callMethod(code, params, options);
+  }
+
+  /** Sends method number `code` one-way. */
+  protected _send(code: number, params: unknown): Promise<void> {
+    return this.#rpc.sendMethod(code, params);
+  }
+
+  /** Submits signal number `code` to the server. */
+  protected _submit(code: number): void {
+    signalsOf(this.channel).submit(code);
+  }
+
+  /** Opens a channel of the session's metadata union `arm`, answered by the server's handler for that arm. */
+  protected _open<C>(arm: string, metadata: unknown, options: OpenOptions = {}): Promise<C> {
+    return openTyped<C>(this.session, this.service, arm, metadata, options);
+  }
+
+  /**
+   * Signal number `code`'s deliveries: each value is how many submits it stands for (deliveries that arrive
+   * while the loop body runs add up). Ends when the session ends; rejects with the reason when `signal` aborts.
+   */
+  protected _watch(code: number, options: { signal?: AbortSignal } = {}): AsyncIterableIterator<number> {
+    const queue: SignalQueue = { pending: 0, wake: null, fail: null, done: this.channel.closed };
+    let queues = this.#queues.get(code);
+    if (queues === undefined) this.#queues.set(code, (queues = new Set()));
+    queues.add(queue);
+    this.#subscribe(code);
+    const abort = (): void => {
+      const fail = queue.fail;
+      queue.wake = queue.fail = null;
+      this.#finish(queue);
+      fail?.(options.signal!.reason);
+    };
+    options.signal?.addEventListener("abort", abort, { once: true });
+    const stop = (): void => {
+      options.signal?.removeEventListener("abort", abort);
+      this.#finish(queue);
+    };
+    const iterator: AsyncIterableIterator<number> = {
+      next: () => {
+        if (options.signal?.aborted) {
+          stop();
+          return Promise.reject(options.signal.reason);
+        }
+        if (queue.pending > 0) {
+          const value = queue.pending;
+          queue.pending = 0;
+          return Promise.resolve({ value, done: false });
+        }
+        if (queue.done) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => {
+          queue.wake = resolve;
+          queue.fail = reject;
+        });
+      },
+      return: () => {
+        stop();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  #finish(queue: SignalQueue): void {
+    queue.done = true;
+    for (const queues of this.#queues.values()) queues.delete(queue);
+    const wake = queue.wake;
+    queue.wake = queue.fail = null;
+    wake?.({ value: undefined, done: true });
+  }
+
+  #subscribe(code: number): void {
+    if (this.#subscribed.has(code)) return;
+    this.#subscribed.add(code);
+    const name = this.service.methods[code].name;
+    signalsOf(this.channel).on(code, (count) => {
+      for (const q of this.#queues.get(code) ?? []) {
+        if (q.wake !== null) {
+          const wake = q.wake;
+          q.wake = q.fail = null;
+          wake({ value: count, done: false });
+        } else {
+          q.pending += count;
+        }
+      }
+      (this as EventEmitter).emit(name, count);
+    });
+  }
+
+  /** Closes the session if this client owns it (it does when `connect` made it), else this channel. */
+  async close(): Promise<void> {
+    if (this.#ownsSession) await this.session.close();
+    else if (this.channel.id !== 0) this.channel.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** The base of generated remotes: one client of a service as its server sees it. */
+export class ServiceRemote {
+  constructor(
+    readonly channel: Endpoint,
+    readonly service: StubDefinition,
+  ) {}
+
+  get session(): Session {
+    return this.channel.session;
+  }
+
+  /** Resolves when this remote's channel closes, from either side, or its session ends. */
+  get closed(): Promise<void> {
+    return this.channel.whenClosed();
+  }
+
+  /** The client process as the kernel reported it at log-in. */
+  get credentials(): PeerCredentials | null {
+    return this.session.peer;
+  }
+
+  /** Submits signal number `code` to the client. */
+  protected _submit(code: number): void {
+    signalsOf(this.channel).submit(code);
+  }
+
+  /** Opens a channel toward the client, answered by its handler for `arm` (given to `connect`). */
+  protected _open<C>(arm: string, metadata: unknown, options: OpenOptions = {}): Promise<C> {
+    return openTyped<C>(this.session, this.service, arm, metadata, options);
+  }
+
+  /** Ends the session (for a session's remote) or closes the channel. */
+  async close(reason?: string): Promise<void> {
+    if (this.channel.id === 0) await this.session.close(reason);
+    else this.channel.close();
+  }
+}
+
+export type ConnectServiceOptions<CH> = Omit<ConnectOptions, "service"> & {
+  /** Handlers of channels the server opens toward this client, per metadata arm. */
+  channels?: CH;
+};
+
+export type ListenServiceOptions<R> = Omit<ServerOptions, "service" | "onSession"> & {
+  /** Each new session's remote, after its handler is in place. */
+  onSession?(remote: R): void;
+};
+
+/** A handler object, or a function making one per session from the session's remote. */
+export type HandlerOrFactory<R, H> = H | ((remote: R) => H);
+
+/** A generated service: its definition plus `connect`, `listen` and `serve`. */
+export interface Service<C, R, H, CH = never> extends StubDefinition {
+  /** Connects to a server of this service on `path` and logs in. */
+  connect(path: string, options?: ConnectServiceOptions<CH>): Promise<C>;
+  /** Listens on `path`; each session is answered by `handler` (or by what it makes from the session's remote). */
+  listen(path: string, handler: HandlerOrFactory<R, H>, options?: ListenServiceOptions<R>): Promise<Server>;
+  /** Answers this service on a session's main channel or another channel; returns its remote. */
+  serve(target: Session | Endpoint, handler: HandlerOrFactory<R, H>): R;
+}
+
+export function defineService<C, R, H, CH = never>(definition: StubDefinition): Service<C, R, H, CH> {
+  const service: Service<C, R, H, CH> = {
+    ...definition,
+    async connect(path, options = {}) {
+      const { channels, ...rest } = options;
+      const session = await connect(path, { ...rest, service });
+      return new service.Client(session, { ownsSession: true, channels }) as C;
+    },
+    listen(path, handler, options = {}) {
+      const { onSession, ...rest } = options;
+      return listen(path, {
+        ...rest,
+        service,
+        onSession(session) {
+          let remote: R;
+          try {
+            remote = service.serve(session, handler);
+          } catch (err) {
+            void session.close(`the server could not start the session (${err instanceof Error ? err.name : typeof err})`);
+            return;
+          }
+          onSession?.(remote);
+        },
+      });
+    },
+    serve(target, handler) {
+      const endpoint = target instanceof Session ? target.main : target;
+      const remote = new service.Remote(endpoint);
+      const impl = typeof handler === "function" ? (handler as (remote: R) => H)(remote as R) : handler;
+      bindHandler(endpoint, service, remote, impl as object);
+      return remote as R;
+    },
+  };
+  return service;
+}
+
+/** An empty struct, framed: the bytes of `() ` parameters and results. */
+const EMPTY_STRUCT = new Uint8Array([0, 0, 0, 0, 1, 0, 0, 0, 0xfc, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+
+/** The codec of what signals carry (nothing): their definitions name it as parameters and results. */
+export const emptyStruct: StructCodec<Record<string, never>> = {
+  encode: () => EMPTY_STRUCT.slice(),
+  decode: () => ({}),
+};
