@@ -2,8 +2,14 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  // Generated code imports `ipcgen/codec`; tests run it against the sources, not a possibly stale dist/.
-  resolve: { alias: { "ipcgen/codec": fileURLToPath(new URL("./runtime/codec/index.ts", import.meta.url)) } },
+  // Generated code imports `ipcgen`, `ipcgen/codec` and `ipcgen/capnp`; tests run it against the sources, not a possibly stale dist/.
+  resolve: {
+    alias: [
+      { find: /^ipcgen\/codec$/, replacement: fileURLToPath(new URL("./runtime/codec/index.ts", import.meta.url)) },
+      { find: /^ipcgen\/capnp$/, replacement: fileURLToPath(new URL("./runtime/codec/capnp.ts", import.meta.url)) },
+      { find: /^ipcgen$/, replacement: fileURLToPath(new URL("./runtime/index.ts", import.meta.url)) },
+    ],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,

@@ -25,7 +25,7 @@ const RESERVED_WORDS = new Set(
     "break case catch class const continue debugger default delete do else enum export extends false finally for " +
     "function if import in instanceof new null return super switch this throw true try typeof var void while with " +
     "implements interface let package private protected public static yield await any boolean number string symbol " +
-    "bigint object unknown never undefined capnp codec"
+    "bigint object unknown never undefined capnp codec ipcgen"
   ).split(" "),
 );
 
@@ -76,4 +76,26 @@ export function importSpecifier(fromFile: string, toFile: string, extension = ".
 /** `0x` followed by 16 hex digits. */
 export function hexId(id: bigint): string {
   return `0x${id.toString(16).padStart(16, "0")}`;
+}
+
+/**
+ * Members of generated clients, remotes and handlers that a schema method must not take: what their
+ * runtime bases (`ServiceClient` is an EventEmitter) and the handler's `channels` already mean.
+ */
+const RESERVED_SERVICE_MEMBERS = new Set(
+  (
+    "constructor channel session service closed close credentials on once off emit addListener removeListener " +
+    "removeAllListeners listeners rawListeners listenerCount prependListener prependOnceListener eventNames " +
+    "setMaxListeners getMaxListeners _call _send _submit _open _watch"
+  ).split(" "),
+);
+
+/** The member a method gets on a service's client, remote and handler (`extra`: more names taken there). */
+export function serviceMemberName(method: string, extra: readonly string[] = []): string {
+  return RESERVED_SERVICE_MEMBERS.has(method) || extra.includes(method) ? `${method}_` : method;
+}
+
+/** An object literal's key for `name`: bare when it is an identifier, quoted otherwise. */
+export function propertyKey(name: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
 }

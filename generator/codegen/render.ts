@@ -23,16 +23,21 @@ export function defaultTemplateDir(): string {
 
 /** The runtime modules generated code imports. */
 export interface RuntimeImports {
-  /** capnp-ts. */
+  /** capnp-ts: `ipcgen/capnp` re-exports it, so that projects need no dependency of their own on it. */
   capnp: string;
   /** ipcgen's codec (`ipcgen/codec`). */
   codec: string;
+  /** ipcgen's runtime (`ipcgen`): imported by files that declare services or errors. */
+  runtime?: string;
 }
 
-export const DEFAULT_RUNTIME: RuntimeImports = { capnp: "capnp-ts", codec: "ipcgen/codec" };
+export const DEFAULT_RUNTIME: RuntimeImports = { capnp: "ipcgen/capnp", codec: "ipcgen/codec", runtime: "ipcgen" };
+
+/** A Handlebars helper: called with the template's arguments, then Handlebars' options object. */
+export type TemplateHelper = (...args: any[]) => unknown;
 
 /** Helpers the templates may call; each is a small pure function of its arguments. */
-const helpers: Record<string, Handlebars.HelperDelegate> = {
+export const BUNDLED_HELPERS: Readonly<Record<string, TemplateHelper>> = {
   /** A TSDoc block (with a trailing newline and the current indentation) from a schema doc comment, or nothing. */
   doc(text: unknown) {
     if (typeof text !== "string" || text.trim() === "") return "";
@@ -57,10 +62,14 @@ export class Renderer {
     manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Double },
   });
 
-  /** `templateDirs`: later directories override earlier ones, file by file. */
+  /**
+   * `templateDirs`: later directories override earlier ones, file by file. `helpers` are registered after
+   * the bundled ones (`doc`, `json`, `concat`), so one of the same name replaces the bundled helper.
+   */
   constructor(
     templateDirs: readonly string[] = [defaultTemplateDir()],
     private readonly runtime: RuntimeImports = DEFAULT_RUNTIME,
+    helpers: Readonly<Record<string, TemplateHelper>> = {},
   ) {
     const sources = new Map<string, string>();
     for (const dir of templateDirs) {
@@ -71,9 +80,17 @@ export class Renderer {
     const file = sources.get("file");
     const header = sources.get("header") ?? "";
     if (file === undefined) throw new Error(`no file.hbs in the template directories ${templateDirs.join(", ")}`);
-    for (const [name, helper] of Object.entries(helpers)) this.hb.registerHelper(name, helper);
+    for (const [name, helper] of Object.entries({ ...BUNDLED_HELPERS, ...helpers })) this.hb.registerHelper(name, helper as Handlebars.HelperDelegate);
+    for (const [name, text] of sources) {
+      // Parsed now, so that a syntax error shows with the template's name even if no schema needs that template.
+      try {
+        Handlebars.parse(text);
+      } catch (err) {
+        throw new Error(`${name}.hbs: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (name !== "file" && name !== "header") this.hb.registerPartial(name, text);
+    }
     // Doc blocks are printed by a helper and must stay intact; every value is code, not HTML.
-    for (const [name, text] of sources) if (name !== "file" && name !== "header") this.hb.registerPartial(name, text);
     this.file = this.hb.compile(file, { noEscape: true });
     this.header = this.hb.compile(header, { noEscape: true });
   }
@@ -84,12 +101,34 @@ export class Renderer {
     sf.insertImportDeclarations(0, [
       { namespaceImport: "capnp", moduleSpecifier: this.runtime.capnp },
       { namespaceImport: "codec", moduleSpecifier: this.runtime.codec },
+      ...(data.usesRuntime ? [{ namespaceImport: "ipcgen", moduleSpecifier: this.runtime.runtime ?? "ipcgen" }] : []),
       ...data.imports.map((i) => ({ namedImports: i.names, moduleSpecifier: i.from })),
     ]);
     sf.formatText({ indentSize: 2, convertTabsToSpaces: true, ensureNewLineAtEndOfFile: true });
-    const out = sf.getFullText();
+    const out = alignDocComments(sf.getFullText());
     this.project.removeSourceFile(sf);
     // The header goes above the imports, which ts-morph inserted at the top.
     return this.header(data) + out;
   }
+}
+
+/**
+ * Indents the inner lines of every multi-line doc comment like its opening line. The formatter moves a
+ * comment's first line to the indentation of the code it documents but leaves the lines after it alone,
+ * and the doc helper cannot know the indentation when it prints them.
+ */
+export function alignDocComments(text: string): string {
+  const lines = text.split("\n");
+  let indent: string | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)\/\*\*\s*$/.exec(lines[i]);
+    if (open !== null) {
+      indent = open[1];
+      continue;
+    }
+    if (indent === null) continue;
+    if (/^\s*\*/.test(lines[i])) lines[i] = `${indent} ${lines[i].trimStart()}`;
+    if (lines[i].includes("*/")) indent = null;
+  }
+  return lines.join("\n");
 }

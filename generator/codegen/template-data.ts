@@ -11,8 +11,18 @@ import { MessageBuilder } from "../../runtime/codec/wire.js";
 import { decodeValue, nodeLookup, type NodeLookup } from "../model/codec.js";
 import type { Brand, CodeGeneratorRequest, Field, Node, SourceInfo, Type, Value } from "../model/schema.js";
 import { NO_DISCRIMINANT } from "../model/schema.js";
-import { capitalize, hexId, importSpecifier, memberName, safeIdentifier, staticName, upperSnake } from "./names.js";
+import { capitalize, hexId, importSpecifier, memberName, propertyKey, safeIdentifier, staticName, upperSnake } from "./names.js";
 import { bytes as bytesLiteral, literal, numberLiteral } from "./literals.js";
+import { ipcModel, type IpcModel, type Problem } from "../model/ipc.js";
+import { type ErrorData, errorData, type Namer, type ServiceData, serviceData } from "./service-data.js";
+
+/** The schema misuses ipc.capnp's conventions: `problems` name where (see generator/model/ipc.ts). */
+export class SchemaConventionError extends Error {
+  override name = "SchemaConventionError";
+  constructor(readonly problems: Problem[]) {
+    super(problems.map((p) => p.message).join("\n"));
+  }
+}
 
 /** A node that declares a struct (or a group). */
 type StructTypeNode = Extract<Node, { which: "struct" }>;
@@ -50,6 +60,12 @@ export interface FileData {
   enums: EnumData[];
   structs: StructData[];
   consts: ConstData[];
+  /** Error classes of the structs marked `$error`. */
+  errors: ErrorData[];
+  /** Sessions, and interfaces that channels speak: client, remote, handler and definition each. */
+  services: ServiceData[];
+  /** The module imports ipcgen's runtime (it has errors or services). */
+  usesRuntime: boolean;
 }
 
 export interface EnumData {
@@ -130,8 +146,9 @@ export interface FieldData {
   setType: string;
   get: string;
   set: string;
-  /** For pointers: the argument list that picks the field for has/adopt/disown, and init expression. */
+  /** For pointers: the field's pointer slot (has/adopt/disown take it); -1 for other fields. */
   pointerIndex: number;
+  /** For pointers that can be initialized: the init accessor's expression; null otherwise. */
   init: string | null;
   /** Union membership: the test before a get, the discriminant write before a set. */
   member: { value: number; discriminantByte: number; tag: string } | null;
@@ -167,6 +184,7 @@ interface Ctx {
   imports: Map<string, Set<string>>;
   /** The generic parameters in scope of the struct being generated, by `scopeId:index`. */
   params: Map<string, TypeParam>;
+  ipc: IpcModel;
 }
 
 /** A generic parameter of a struct's plain view: a TypeScript type parameter and the codec argument that reads and writes it. */
@@ -182,6 +200,8 @@ interface TypeParam {
  * generated module imports the modules of the schemas its schema imports.
  */
 export function templateData(request: CodeGeneratorRequest, options: TemplateDataOptions = {}): FileData[] {
+  const { model: ipc, problems } = ipcModel(request);
+  if (problems.length > 0) throw new SchemaConventionError(problems);
   const nodes = new Map(request.nodes.map((n) => [n.id, n]));
   const ctx: Ctx = {
     request,
@@ -195,8 +215,14 @@ export function templateData(request: CodeGeneratorRequest, options: TemplateDat
     file: 0n,
     imports: new Map(),
     params: new Map(),
+    ipc,
   };
   for (const n of request.nodes) if (n.which === "file") nameScope(ctx, n, n.id, []);
+  // Method parameters and results are nobody's nested node: they are named after their method, as in C++.
+  for (const m of ipc.methodStructs) {
+    ctx.names.set(m.id, `${ctx.names.get(m.interface)}_${capitalize(m.method)}${m.side === "params" ? "Params" : "Results"}`);
+    ctx.fileOf.set(m.id, ctx.fileOf.get(m.interface)!);
+  }
   for (const n of request.nodes) if (n.which === "file") ctx.fileNames.set(n.id, n.displayName);
   return request.nodes.filter((n) => n.which === "file").map((f) => fileData({ ...ctx, file: f.id, imports: new Map() }, f));
 }
@@ -218,10 +244,14 @@ function nameScope(ctx: Ctx, node: Node, file: bigint, path: string[]): void {
   }
 }
 
-/** A reference to a generated type from the current file, importing it when it lives in another. */
-function ref(ctx: Ctx, id: bigint): string {
-  const name = ctx.names.get(id);
-  if (name === undefined) throw new Error(`internal: no generated name for node ${hexId(id)}`);
+/**
+ * A reference to a generated type from the current file, importing it when it lives in another; with a
+ * `suffix`, to a name derived from the type's (`ChatClient` from `Chat`).
+ */
+function ref(ctx: Ctx, id: bigint, suffix = ""): string {
+  const base = ctx.names.get(id);
+  if (base === undefined) throw new Error(`internal: no generated name for node ${hexId(id)}`);
+  const name = base + suffix;
   const file = ctx.fileOf.get(id)!;
   if (file !== ctx.file) {
     const from = importSpecifier(ctx.fileNames.get(ctx.file)!, ctx.fileNames.get(file)!, ctx.options.importExtension);
@@ -336,7 +366,7 @@ function doc(ctx: Ctx, id: bigint, member?: number): string | null {
 function fileData(ctx: Ctx, file: Node): FileData {
   const source = file.displayName;
   const generator: GeneratorData = { name: "ipcgen", version: ctx.options.version, dataVersion: TEMPLATE_DATA_VERSION };
-  const out: FileData = { generator, source, fileId: hexId(file.id), imports: [], enums: [], structs: [], consts: [] };
+  const out: FileData = { generator, source, fileId: hexId(file.id), imports: [], enums: [], structs: [], consts: [], errors: [], services: [], usesRuntime: false };
   const visit = (node: Node): void => {
     switch (node.which) {
       case "struct":
@@ -351,6 +381,9 @@ function fileData(ctx: Ctx, file: Node): FileData {
         if (c !== null) out.consts.push(c);
         break;
       }
+      case "interface":
+        for (const m of ctx.ipc.methodStructs) if (m.interface === node.id) out.structs.push(structData(ctx, ctx.nodes.get(m.id) as StructTypeNode));
+        break;
       default:
         break;
     }
@@ -363,6 +396,15 @@ function fileData(ctx: Ctx, file: Node): FileData {
     const child = ctx.nodes.get(nested.id);
     if (child !== undefined) visit(child);
   }
+  const namer: Namer = {
+    ref: (id) => ref(ctx, id),
+    derived: (id, suffix) => ref(ctx, id, suffix),
+    doc: (id, member) => doc(ctx, id, member),
+    node: (id) => ctx.nodes.get(id)!,
+  };
+  out.errors = ctx.ipc.errors.filter((e) => ctx.fileOf.get(e.id) === file.id).map((e) => errorData(e, namer));
+  out.services = ctx.ipc.services.filter((sv) => ctx.fileOf.get(sv.id) === file.id).map((sv) => serviceData(sv, namer));
+  out.usesRuntime = out.errors.length > 0 || out.services.length > 0;
   out.imports = [...ctx.imports].map(([from, names]) => ({ from, names: [...names].sort() })).sort((a, b) => a.from.localeCompare(b.from));
   return out;
 }
@@ -821,9 +863,6 @@ function presence(pf: PlainField, x: string): string {
 }
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-function propertyKey(name: string): string {
-  return IDENT.test(name) ? name : JSON.stringify(name);
-}
 function access(name: string): string {
   return IDENT.test(name) ? name : `[${JSON.stringify(name)}]`;
 }

@@ -1,0 +1,194 @@
+/**
+ * The ipc model's services and errors to template data: every name, type and expression the session
+ * templates (service.hbs, error.hbs) print. Pure, like template-data.ts, which hands it a `Namer` for the
+ * names it owns (struct classes, imports from other generated modules, doc comments).
+ */
+import type { ErrorModel, MethodModel, ServiceModel } from "../model/ipc.js";
+import type { Id, Node } from "../model/schema.js";
+import { capitalize, hexId, propertyKey, serviceMemberName } from "./names.js";
+
+/** What template-data.ts knows and this module asks for. */
+export interface Namer {
+  /** The generated class (or const) of node `id`, imported when it lives in another module. */
+  ref(id: Id): string;
+  /** A name derived from node `id`'s (`Chat` + `Client`), imported likewise. */
+  derived(id: Id, suffix: string): string;
+  doc(id: Id, member?: number): string | null;
+  node(id: Id): Node;
+}
+
+export interface ErrorData {
+  /** The error class: the struct's class name plus `Error`. */
+  className: string;
+  /** The struct class holding its data. */
+  struct: string;
+  code: string;
+  doc: string | null;
+  /** The constructor's parameter list: data is optional when the struct has no fields. */
+  detailsParam: string;
+}
+
+/** A call or one-way method, as the client, the handler and the definition print it. */
+export interface CallData {
+  member: string;
+  code: number;
+  doc: string | null;
+  hasParams: boolean;
+  /** What the client takes: a plain object, or a message built with the struct's class (sent as it is). */
+  paramsInit: string;
+  paramsPlain: string;
+  /** `void` when the results struct has no fields. */
+  resultsPlain: string;
+  /** What the handler returns: a plain object, or a message built with the struct's class. */
+  resultsInit: string;
+  /** The errors it raises, for its doc comment: `Chat_TakenError`. */
+  raises: string[];
+}
+
+export interface SignalData {
+  member: string;
+  code: number;
+  doc: string | null;
+}
+
+export interface ArmData {
+  /** The union member. */
+  name: string;
+  /** `openWorker` on clients and remotes. */
+  opener: string;
+  doc: string | null;
+  client: string;
+  remote: string;
+  handler: string;
+  /** The open request's parameters (Init and Plain types), or null for `Channel(Interface)`. */
+  paramsInit: string | null;
+  paramsPlain: string | null;
+  /** The metadata union's Init value for this arm, given `params`. */
+  metadata: string;
+}
+
+export interface ServiceData {
+  name: string;
+  client: string;
+  remote: string;
+  handler: string;
+  /** The client's events (signals the server submits); null when there are none. */
+  events: string | null;
+  /** The per-arm passive-open handlers' interface; null when the service has no channels. */
+  channelHandlers: string | null;
+  doc: string | null;
+  id: string;
+  fingerprint: string;
+  isSession: boolean;
+  calls: CallData[];
+  oneways: CallData[];
+  /** Signals the server submits and the client receives. */
+  toClient: SignalData[];
+  /** Signals the client submits and the server's handler receives. */
+  toServer: SignalData[];
+  arms: ArmData[];
+  /** The definition's `methods` entries, by method number. */
+  methods: string[];
+  /** The definition's `channels` entry, or null. */
+  channels: string | null;
+  sharedBuffer: number | null;
+}
+
+const hasFields = (n: Node): boolean => n.which === "struct" && n.struct.fields.length > 0;
+
+export function errorData(error: ErrorModel, namer: Namer): ErrorData {
+  const struct = namer.ref(error.id);
+  return {
+    className: `${struct}Error`,
+    struct,
+    code: error.code,
+    doc: namer.doc(error.id),
+    detailsParam: hasFields(namer.node(error.id)) ? `details: ${struct}.Init` : `details: ${struct}.Init = {}`,
+  };
+}
+
+/** The `{ ... }` literal of one method in a definition: what the runtime needs to send, check and answer it. */
+function methodEntry(m: MethodModel, member: string, namer: Namer): string {
+  const parts = [`name: ${JSON.stringify(member)}`, `kind: ${JSON.stringify(m.kind)}`];
+  if (m.direction !== null) parts.push(`direction: ${JSON.stringify(m.direction)}`);
+  const structured = m.kind === "call" || m.kind === "oneway";
+  parts.push(`params: ${structured || m.kind === "packetStream" ? namer.ref(m.params.id) : "ipcgen.emptyStruct"}`);
+  parts.push(`results: ${structured ? namer.ref(m.results.id) : "ipcgen.emptyStruct"}`);
+  if (m.kind === "call" && !hasFields(namer.node(m.results.id))) parts.push("voidResults: true");
+  if (m.timeoutMs !== null) parts.push(`timeoutMs: ${m.timeoutMs}`);
+  if (m.raises.length > 0) parts.push(`raises: [${m.raises.map((id) => namer.derived(id, "Error")).join(", ")}]`);
+  const limits = (list: MethodModel["paramLimits"]): string => `[${list.map((l) => `{ field: ${JSON.stringify(l.field)}, max: ${l.max} }`).join(", ")}]`;
+  if (m.paramLimits.length > 0) parts.push(`paramLimits: ${limits(m.paramLimits)}`);
+  if (m.resultLimits.length > 0) parts.push(`resultLimits: ${limits(m.resultLimits)}`);
+  return `{ ${parts.join(", ")} }`;
+}
+
+export function serviceData(service: ServiceModel, namer: Namer): ServiceData {
+  const name = namer.ref(service.id);
+  const withArms = service.channels !== null && service.channels.arms.length > 0;
+  const reserved = withArms ? ["channels"] : [];
+  const member = (m: MethodModel): string => serviceMemberName(m.name, reserved);
+  const methodDoc = (m: MethodModel): string | null => namer.doc(m.declaredIn, m.ordinal);
+
+  const callData = (m: MethodModel): CallData => {
+    const params = namer.ref(m.params.id);
+    const results = namer.ref(m.results.id);
+    const voidResults = !hasFields(namer.node(m.results.id));
+    return {
+      member: member(m),
+      code: m.code,
+      doc: methodDoc(m),
+      hasParams: hasFields(namer.node(m.params.id)),
+      paramsInit: `${params}.Init | ${params}`,
+      paramsPlain: `${params}.Plain`,
+      resultsPlain: voidResults ? "void" : `${results}.Plain`,
+      resultsInit: voidResults ? "void" : `${results}.Init | ${results}`,
+      raises: m.raises.map((id) => namer.derived(id, "Error")),
+    };
+  };
+  const signalData = (m: MethodModel): SignalData => ({ member: member(m), code: m.code, doc: methodDoc(m) });
+
+  const arms: ArmData[] = (service.channels?.arms ?? []).map((arm) => {
+    const params = arm.params === null ? null : namer.ref(arm.params);
+    const armIndex = (namer.node(service.channels!.struct) as Extract<Node, { which: "struct" }>).struct.fields.findIndex((f) => f.name === arm.name);
+    return {
+      name: arm.name,
+      opener: `open${capitalize(arm.name)}`,
+      doc: namer.doc(service.channels!.struct, armIndex),
+      client: namer.derived(arm.interface, "Client"),
+      remote: namer.derived(arm.interface, "Remote"),
+      handler: namer.derived(arm.interface, "Handler"),
+      paramsInit: params === null ? null : `${params}.Init`,
+      paramsPlain: params === null ? null : `${params}.Plain`,
+      metadata: `{ which: ${JSON.stringify(arm.name)}, ${propertyKey(arm.name)}: ${params === null ? "{}" : "{ params }"} }`,
+    };
+  });
+  const channels =
+    service.channels === null
+      ? null
+      : `{ metadata: ${namer.ref(service.channels.struct)}, arms: { ${service.channels.arms
+          .map((a) => `${propertyKey(a.name)}: { service: () => ${namer.ref(a.interface)}, params: ${a.params !== null} }`)
+          .join(", ")} } }`;
+
+  const toClient = service.methods.filter((m) => m.kind === "signal" && m.direction === "toClient");
+  return {
+    name,
+    client: `${name}Client`,
+    remote: `${name}Remote`,
+    handler: `${name}Handler`,
+    events: toClient.length > 0 ? `${name}Events` : null,
+    channelHandlers: withArms ? `${name}Channels` : null,
+    doc: namer.doc(service.id),
+    id: hexId(service.id),
+    fingerprint: hexId(service.fingerprint),
+    isSession: service.isSession,
+    calls: service.methods.filter((m) => m.kind === "call").map(callData),
+    oneways: service.methods.filter((m) => m.kind === "oneway").map(callData),
+    toClient: toClient.map(signalData),
+    toServer: service.methods.filter((m) => m.kind === "signal" && m.direction === "toServer").map(signalData),
+    arms,
+    methods: service.methods.map((m) => methodEntry(m, member(m), namer)),
+    channels,
+    sharedBuffer: service.sharedBuffer,
+  };
+}
