@@ -7,6 +7,7 @@
  */
 import { accessSync, constants, statSync } from "node:fs";
 import { resolve } from "node:path";
+import type { SourceLocations } from "../compiler/index.js";
 import type { CodeGeneratorRequest } from "../model/schema.js";
 import { CliError } from "./errors.js";
 import { findPlugin, parseOutputSpec, runPlugin, type OutputDirective } from "./plugins.js";
@@ -59,11 +60,20 @@ export function checkSchemaOptions(options: SchemaOptions, cwd: string): void {
   for (const file of options.files) requireReadableFile(file, cwd);
 }
 
+/** What `compileSchemas` gives: the request, or null when there were errors; and every schema file read. */
+export interface CompiledSchemas {
+  request: CodeGeneratorRequest | null;
+  /** Positions of what the request names, for errors found after compilation. */
+  locations: SourceLocations;
+  /** Absolute paths of every schema file read, requested and imported (also after errors): what `--watch` watches. */
+  files: string[];
+}
+
 /**
- * Compiles the schemas and prints the compiler's errors as capnp prints them. Resolves to the request, or
- * to null when there were errors (the command then exits with status 1).
+ * Compiles the schemas and prints the compiler's errors as capnp prints them. The request is null when
+ * there were errors (the command then exits with status 1).
  */
-export async function compileSchemas(options: SchemaOptions, log: (line: string) => void): Promise<CodeGeneratorRequest | null> {
+export async function compileSchemas(options: SchemaOptions, log: (line: string) => void): Promise<CompiledSchemas> {
   // Loaded only now, so that `--help`, `id` and argument mistakes do not pay for loading the compiler.
   const { compile } = await import("../compiler/index.js");
   const started = performance.now();
@@ -76,16 +86,17 @@ export async function compileSchemas(options: SchemaOptions, log: (line: string)
   for (const message of result.messages) {
     process.stderr.write(message.endsWith("\n") ? message : `${message}\n`);
   }
+  const { files } = result;
   if (!result.ok) {
     if (result.messages.length === 0) throw new CliError("compilation failed");
-    return null;
+    return { request: null, files, locations: result.locations };
   }
   const { request } = result;
   log(
     `compiled ${request.requestedFiles.length} file(s), ${request.nodes.length} node(s) ` +
       `in ${Math.round(performance.now() - started)} ms`,
   );
-  return request;
+  return { request, files, locations: result.locations };
 }
 
 /** Runs the command; resolves to the exit status. One-line failures are thrown as `CliError`. */
@@ -100,7 +111,7 @@ export async function runCompile(options: CompileCommandOptions): Promise<number
     if (output.plugin !== "-") plugins.set(output, findPlugin(output, cwd));
   }
 
-  const request = await compileSchemas(options, log);
+  const { request } = await compileSchemas(options, log);
   if (request === null) return 1;
 
   if (outputs.length === 0) {

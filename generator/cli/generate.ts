@@ -1,48 +1,317 @@
 /**
  * `ipcgen SCHEMA... -o DIR`: compile the schemas and write one TypeScript module per schema file, the
  * requested ones and every file they import, at DIR/<schema path>.ts (docs/codegen.md).
+ *
+ * One generation: compile, render (bundled templates, `--templates` overrides, `--helpers`), then either
+ * compare with DIR (`--check`) or write the files whose content changed, then type-check the modules
+ * together (unless `--no-verify`). `--watch` repeats that whenever an input changes.
  */
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { readFileSync, statSync, watch as watchPath, writeFileSync, mkdirSync, type FSWatcher } from "node:fs";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import type { GeneratedFile } from "../codegen/index.js";
+import type { SourceLocations } from "../compiler/index.js";
+import type { SchemaConventionError } from "../codegen/index.js";
 import { checkSchemaOptions, compileSchemas, type SchemaOptions } from "./compile.js";
 import { CliError, oneLine } from "./errors.js";
+import { checkHelpersFile, loadHelpers } from "./helpers.js";
+import { packageVersion } from "./version.js";
+import type { Verifier } from "./verify.js";
 
 export interface GenerateCommandOptions extends SchemaOptions {
   out: string;
   templates: string[];
+  /** `--helpers FILE`, or null. */
+  helpers: string | null;
+  /** The suffix of imports between generated modules: ".js", ".ts" or "" (from `parseImportExtension`). */
+  importExtension: string;
+  /** Compare with DIR instead of writing. */
+  check: boolean;
+  /** Generate again whenever an input changes, until SIGINT or SIGTERM. */
+  watch: boolean;
+  /** Type-check the generated modules. */
+  verify: boolean;
   verbose: boolean;
+}
+
+/** `--import-extension`'s value: `.js` (the default), `.ts`, or `none` for no suffix. */
+export function parseImportExtension(value: string | undefined): string {
+  switch (value) {
+    case undefined:
+    case ".js":
+    case "js":
+      return ".js";
+    case ".ts":
+    case "ts":
+      return ".ts";
+    case "none":
+    case "":
+      return "";
+    default:
+      throw new CliError(`--import-extension ${value}: must be .js, .ts or none`);
+  }
+}
+
+/** What one generation did. */
+interface Outcome {
+  status: number;
+  /** The compiler reported errors (so any schema file may be the fix, e.g. a missing import created). */
+  compileFailed: boolean;
+  /** Absolute paths of the schema files read. */
+  schemaFiles: string[];
+  total: number;
+  written: number;
+}
+
+/** Type errors printed at most; a broken template can make thousands. */
+const MAX_ERRORS = 50;
+
+const print = (line: string) => process.stderr.write(`${line}\n`);
+
+/** The file's bytes, or null when it does not exist. */
+/** The problems of a schema convention error as `file:LINE:COL-COL: error: MESSAGE` lines, in file and position order. */
+function conventionErrors(err: SchemaConventionError, locations: SourceLocations): string[] {
+  return err.problems
+    .map((p) => ({ where: locations.locate(p.target), line: locations.error(p.target, p.message) }))
+    .sort((a, b) => (a.where?.file ?? "").localeCompare(b.where?.file ?? "") || (a.where?.start ?? 0) - (b.where?.start ?? 0))
+    .map((p) => p.line);
+}
+
+function readIfExists(path: string): Buffer | null {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return null;
+    throw new CliError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Runs generations for one set of options; keeps what is worth keeping between them (the type-checker). */
+class Generator {
+  private readonly out: string;
+  private verifier: Verifier | null = null;
+
+  constructor(
+    private readonly options: GenerateCommandOptions,
+    private readonly cwd: string,
+    private readonly log: (line: string) => void,
+  ) {
+    this.out = resolve(cwd, options.out);
+  }
+
+  /** What the user supplied that can break generated code, for messages. */
+  private userInputs(): string {
+    return [...this.options.templates.map((d) => `--templates ${d}`), ...(this.options.helpers !== null ? [`--helpers ${this.options.helpers}`] : [])].join(", ");
+  }
+
+  /** One generation. `fresh`: import the helpers module anew (it may have changed). */
+  async run(fresh = false): Promise<Outcome> {
+    const { options, cwd, log } = this;
+    const requested = options.files.map((f) => resolve(cwd, f));
+    const compiled = await compileSchemas(options, log);
+    const schemaFiles = [...new Set([...requested, ...compiled.files])];
+    const outcome: Outcome = { status: 0, compileFailed: false, schemaFiles, total: 0, written: 0 };
+    if (compiled.request === null) return { ...outcome, status: 1, compileFailed: true };
+
+    const helpers = options.helpers !== null ? await loadHelpers(options.helpers, cwd, fresh) : undefined;
+    const { generateTypeScript, SchemaConventionError } = await import("../codegen/index.js");
+    let files: GeneratedFile[];
+    try {
+      files = generateTypeScript(compiled.request, {
+        templateDirs: options.templates.map((d) => resolve(cwd, d)),
+        helpers,
+        version: packageVersion(),
+        importExtension: options.importExtension,
+      });
+    } catch (err) {
+      // Misuse of /ipcgen/ipc.capnp's conventions: reported like compile errors, at their positions.
+      if (err instanceof SchemaConventionError) {
+        for (const line of conventionErrors(err, compiled.locations)) process.stderr.write(`${line}\n`);
+        return { ...outcome, status: 1, compileFailed: true };
+      }
+      // With user templates or helpers, their mistake (a Handlebars syntax error, a missing partial, a
+      // helper that throws) lands here.
+      const inputs = this.userInputs();
+      if (inputs === "") throw err;
+      throw new CliError(`generating TypeScript with ${inputs} failed: ${oneLine(err)}`);
+    }
+    outcome.total = files.length;
+
+    const modules = files.map((f) => ({ path: join(this.out, f.path), shown: join(options.out, f.path), content: f.content }));
+    for (const module of modules) {
+      const existing = readIfExists(module.path);
+      const current = existing !== null && existing.equals(Buffer.from(module.content, "utf8"));
+      if (options.check) {
+        if (existing === null) print(`ipcgen: ${module.shown} is missing`);
+        else if (!current) print(`ipcgen: ${module.shown} is out of date`);
+        else log(`${module.shown} is up to date`);
+        if (!current) outcome.status = 1;
+      } else if (current) {
+        log(`unchanged ${module.shown}`);
+      } else {
+        try {
+          mkdirSync(dirname(module.path), { recursive: true });
+          writeFileSync(module.path, module.content);
+        } catch (err) {
+          throw new CliError(`cannot write ${module.shown}: ${(err as Error).message}`);
+        }
+        outcome.written++;
+        log(`wrote ${module.shown}`);
+      }
+    }
+
+    if (options.verify) {
+      const started = performance.now();
+      if (this.verifier === null) {
+        const { Verifier } = await import("./verify.js");
+        this.verifier = new Verifier({ outDir: this.out, importExtension: options.importExtension, cwd });
+      }
+      const errors = this.verifier.check(modules);
+      log(`type-checked ${modules.length} module(s) in ${Math.round(performance.now() - started)} ms`);
+      if (errors.length > 0) {
+        for (const error of errors.slice(0, MAX_ERRORS)) print(error);
+        if (errors.length > MAX_ERRORS) print(`ipcgen: ... and ${errors.length - MAX_ERRORS} more errors`);
+        const inputs = this.userInputs();
+        const cause =
+          inputs !== ""
+            ? `; the templates or helpers (${inputs}) are the likely cause`
+            : "; this is a bug in ipcgen, please report it";
+        print(`ipcgen: the generated code does not type-check (${errors.length} error${errors.length === 1 ? "" : "s"})${cause}; --no-verify skips this check`);
+        outcome.status = 1;
+      }
+    }
+    return outcome;
+  }
 }
 
 /** Runs the command; resolves to the exit status. One-line failures are thrown as `CliError`. */
 export async function runGenerate(options: GenerateCommandOptions): Promise<number> {
   const cwd = process.cwd();
-  const log = options.verbose ? (line: string) => process.stderr.write(`ipcgen: ${line}\n`) : () => {};
+  const log = options.verbose ? (line: string) => print(`ipcgen: ${line}`) : () => {};
+  if (options.check && options.watch) throw new CliError("--check and --watch cannot be used together");
   checkSchemaOptions(options, cwd);
   for (const dir of options.templates) {
     if (!statSync(resolve(cwd, dir), { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`--templates ${dir}: no such directory`);
   }
-  const request = await compileSchemas(options, log);
-  if (request === null) return 1;
+  if (options.helpers !== null) checkHelpersFile(options.helpers, cwd);
+  const outStats = statSync(resolve(cwd, options.out), { throwIfNoEntry: false });
+  if (outStats !== undefined && !outStats.isDirectory()) throw new CliError(`-o ${options.out}: not a directory`);
 
-  const { generateTypeScript } = await import("../codegen/index.js");
-  let files;
-  try {
-    files = generateTypeScript(request, { templateDirs: options.templates.map((d) => resolve(cwd, d)) });
-  } catch (err) {
-    // With user templates, a template's mistake (a Handlebars syntax error, a missing partial) lands here.
-    if (options.templates.length === 0) throw err;
-    throw new CliError(`generating TypeScript with --templates ${options.templates.join(", ")} failed: ${oneLine(err)}`);
-  }
-  const out = resolve(cwd, options.out);
-  for (const file of files) {
-    const path = join(out, file.path);
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, file.content);
-    } catch (err) {
-      throw new CliError(`cannot write ${path}: ${(err as Error).message}`);
+  const generator = new Generator(options, cwd, log);
+  if (!options.watch) return (await generator.run()).status;
+  return watch(generator, options, cwd);
+}
+
+/**
+ * `--watch`: generates, then again whenever a schema file read, a template (`*.hbs` in a `--templates`
+ * directory) or the `--helpers` file changes. Directories are watched, not files: editors save by writing
+ * a new file and renaming it over the old one. Changes within 100 ms make one generation. Errors are
+ * printed and watching goes on; SIGINT or SIGTERM ends it with status 0.
+ */
+function watch(generator: Generator, options: GenerateCommandOptions, cwd: string): Promise<number> {
+  const templateDirs = new Set(options.templates.map((d) => resolve(cwd, d)));
+  const helpersFile = options.helpers !== null ? resolve(cwd, options.helpers) : null;
+  const watchers = new Map<string, FSWatcher>();
+  /** Per watched directory, the names in it that matter. */
+  let wanted = new Map<string, Set<string>>();
+  let compileFailed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let again = false;
+  let stopped = false;
+  const changed = new Set<string>();
+
+  const relevant = (dir: string, name: string | null): boolean => {
+    if (name === null) return true; // the platform did not say which: assume it matters
+    if (wanted.get(dir)?.has(name)) return true;
+    if (templateDirs.has(dir) && name.endsWith(".hbs")) return true;
+    // After compile errors, a schema that did not exist (a missing import) may have been created.
+    return compileFailed && name.endsWith(".capnp");
+  };
+
+  const onEvent = (dir: string, name: string | null) => {
+    if (stopped || !relevant(dir, name)) return;
+    changed.add(name === null ? dir : join(dir, name));
+    clearTimeout(timer);
+    timer = setTimeout(() => void generate(true), 100);
+  };
+
+  const watchDirectories = (schemaFiles: readonly string[]) => {
+    const next = new Map<string, Set<string>>();
+    const add = (file: string) => {
+      const dir = dirname(file);
+      if (!next.has(dir)) next.set(dir, new Set());
+      next.get(dir)!.add(basename(file));
+    };
+    for (const file of schemaFiles) add(file);
+    if (helpersFile !== null) add(helpersFile);
+    for (const dir of templateDirs) if (!next.has(dir)) next.set(dir, new Set());
+    wanted = next;
+    for (const dir of next.keys()) {
+      if (watchers.has(dir)) continue;
+      try {
+        const watcher = watchPath(dir, (_event, name) => onEvent(dir, name === null ? null : String(name)));
+        watcher.on("error", () => {
+          watcher.close();
+          watchers.delete(dir);
+        });
+        watchers.set(dir, watcher);
+      } catch (err) {
+        print(`ipcgen: cannot watch ${dir}: ${oneLine(err)}`);
+      }
     }
-    log(`wrote ${path}`);
-  }
-  return 0;
+    for (const [dir, watcher] of watchers) {
+      if (!next.has(dir)) {
+        watcher.close();
+        watchers.delete(dir);
+      }
+    }
+  };
+
+  const generate = async (fresh: boolean) => {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    if (changed.size > 0) {
+      const names = [...changed].map((p) => relative(cwd, p) || p);
+      changed.clear();
+      print(`ipcgen: ${names.join(", ")} changed; generating again`);
+    }
+    try {
+      const outcome = await generator.run(fresh);
+      compileFailed = outcome.compileFailed;
+      watchDirectories(outcome.schemaFiles);
+      const done =
+        outcome.status === 0 ? `generated ${outcome.total} file(s), ${outcome.written} written, ${outcome.total - outcome.written} unchanged; ` : "";
+      print(`ipcgen: ${done}watching for changes (Ctrl-C stops)`);
+    } catch (err) {
+      print(err instanceof CliError ? `ipcgen: ${err.message}` : `ipcgen: internal error: ${oneLine(err)}`);
+      // Keep watching what was watched; before the first success, at least the schemas named and the templates.
+      if (watchers.size === 0) watchDirectories(options.files.map((f) => resolve(cwd, f)));
+      print("ipcgen: watching for changes (Ctrl-C stops)");
+    } finally {
+      running = false;
+    }
+    if (again && !stopped) {
+      again = false;
+      void generate(true);
+    }
+  };
+
+  return new Promise<number>((done) => {
+    const stop = () => {
+      stopped = true;
+      clearTimeout(timer);
+      for (const watcher of watchers.values()) watcher.close();
+      watchers.clear();
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      done(0);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    void generate(false);
+  });
 }

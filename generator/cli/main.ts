@@ -4,13 +4,11 @@
  * input (usage, files, schemas, plugins), 2 for what is not implemented yet; only `--verbose` shows the
  * stack of an internal error.
  */
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { normalizeArgs, subcommand } from "./args.js";
 import { CliError, oneLine } from "./errors.js";
+import { packageVersion } from "./version.js";
 
 const COMPILE_EPILOGUE = `\
 Without -o, the files are compiled and errors reported, and the command then fails with "no outputs
@@ -23,29 +21,29 @@ Examples:
   ipcgen compile -o capnp schema.capnp               runs capnpc-capnp from PATH
   ipcgen compile -o ts:gen schema.capnp              runs capnpc-ts (e.g. from capnp-es) in ./gen`;
 
-const TOP_EPILOGUE =
-  "Example: ipcgen schema.capnp -o src/gen writes src/gen/schema.capnp.ts. 'ipcgen compile --help' explains the " +
-  "compiler's options; docs/cli.md and docs/codegen.md are the full reference.";
+const TOP_EPILOGUE = `\
+Modules are written only when their content changed, then type-checked together (strict) as
+a user's compiler sees them; type errors are printed as FILE:LINE:COL: error TSxxxx: MESSAGE
+and make the exit status 1.
+
+Examples:
+  ipcgen schema.capnp -o src/gen           writes src/gen/schema.capnp.ts
+  ipcgen schema.capnp -o src/gen --check   exit status 1 if src/gen is out of date (for CI)
+  ipcgen schema.capnp -o src/gen --watch   generates again when a schema or template changes
+  ipcgen templates eject tpl               copies the bundled templates to tpl/, for -t tpl
+
+'ipcgen compile --help' explains the compiler's options; docs/cli.md and docs/codegen.md are
+the full reference.`;
+
+const EJECT_EPILOGUE = `\
+Then 'ipcgen SCHEMA... -o OUT --templates DIR' generates the same code as without --templates,
+until the copies are edited. Templates left unedited may be deleted: the bundled ones fill in.`;
 
 /** yargs messages reworded. (A plural message is a {one, other} pair, which @types/yargs does not know.) */
 const MISSING_FILE = "missing FILE: got %s schema files, need at least %s";
 const MESSAGES = {
   "Not enough non-option arguments: got %s, need at least %s": { one: MISSING_FILE, other: MISSING_FILE },
 } as unknown as Record<string, string>;
-
-/** ipcgen's version, from the package.json above this file (one level more when built into dist/). */
-function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "ipcgen" && pkg.version) return pkg.version;
-    } catch {
-      // not here; look further up
-    }
-  }
-  return "unknown";
-}
 
 /** A repeatable string option's value as a list. */
 function list(value: unknown): string[] {
@@ -163,6 +161,36 @@ async function main(rawArgs: readonly string[]): Promise<void> {
       },
     )
     .command(
+      "templates",
+      "Work with the bundled templates: 'ipcgen templates eject DIR' copies them into DIR, to edit",
+      (y) =>
+        y
+          .usage("Usage: ipcgen templates eject DIR [--force]")
+          .command(
+            "eject [dir]",
+            "Copy the bundled templates (*.hbs) into DIR (created if missing), to edit and pass with --templates DIR",
+            (e) =>
+              e
+                .usage(
+                  "Usage: ipcgen templates eject DIR [--force]\n\nCopies the bundled Handlebars templates (*.hbs) into DIR, " +
+                    "created if missing, and prints each file written. Existing files are left alone (and nothing is " +
+                    "written) unless --force is given.",
+                )
+                .positional("dir", { describe: "Where the templates go", type: "string" })
+                .option("force", { type: "boolean", default: false, describe: "Overwrite templates already in DIR" })
+                .epilogue(EJECT_EPILOGUE),
+            async (argv) => {
+              if (argv.dir === undefined || argv.dir === "") {
+                throw new CliError("templates eject: DIR is required: the directory to copy the templates into");
+              }
+              const { runEject } = await import("./templates.js");
+              process.exitCode = await runEject({ dir: String(argv.dir), force: argv.force });
+            },
+          )
+          .demandCommand(1, "templates: name what to do: 'ipcgen templates eject DIR'"),
+      () => {},
+    )
+    .command(
       "$0 [schemas..]",
       "Generate TypeScript from SCHEMA files (and the files they import) into DIR",
       (y) =>
@@ -183,7 +211,44 @@ async function main(rawArgs: readonly string[]): Promise<void> {
             requiresArg: true,
             describe: "A directory of Handlebars templates (*.hbs) replacing the bundled ones of the same name. Repeatable; later ones win",
           })
-          .option("verbose", { type: "boolean", default: false, describe: "Log the files written" }),
+          .option("helpers", {
+            type: "string",
+            requiresArg: true,
+            describe:
+              "A JavaScript module (ESM or CommonJS, .js or .mjs; .ts where Node can import it) whose exported functions " +
+              "are registered as Handlebars helpers for the templates, next to the bundled doc, json and concat (a helper " +
+              "of the same name replaces one)",
+          })
+          .option("import-extension", {
+            type: "string",
+            requiresArg: true,
+            describe:
+              "The suffix of imports between generated modules: .js (the default, for Node's ESM and tsc's NodeNext), " +
+              ".ts (for allowImportingTsExtensions, Deno, Bun), or none (for bundlers)",
+          })
+          .option("check", {
+            type: "boolean",
+            default: false,
+            describe:
+              "Write nothing; print a line for each module in DIR that is missing or out of date and exit with status 1 " +
+              "if there is any, 0 if all are current (for CI)",
+          })
+          .option("watch", {
+            alias: "w",
+            type: "boolean",
+            default: false,
+            describe:
+              "Generate, then generate again whenever a schema file (or one it imports), a template or the helpers " +
+              "change, until interrupted (Ctrl-C). Errors are printed and watching goes on",
+          })
+          .option("no-verify", {
+            type: "boolean",
+            default: false,
+            describe:
+              "Do not type-check the generated modules. By default they are type-checked together (strict, as a user " +
+              "compiles them) and errors make the exit status 1",
+          })
+          .option("verbose", { type: "boolean", default: false, describe: "Log each module written or unchanged, and timings" }),
       async (argv) => {
         if (list(argv.schemas).length === 0) {
           cli.showHelp((text) => process.stderr.write(`${text}\n`));
@@ -191,11 +256,20 @@ async function main(rawArgs: readonly string[]): Promise<void> {
           return;
         }
         if (argv.out === undefined) throw new CliError("-o DIR is required: the directory for the generated modules");
-        const { runGenerate } = await import("./generate.js");
+        const { parseImportExtension, runGenerate } = await import("./generate.js");
+        const helpers = list(argv.helpers);
+        if (helpers.length > 1) throw new CliError("--helpers FILE: give one file (its module may import others)");
+        const extensions = list(argv["import-extension"]);
+        if (extensions.length > 1) throw new CliError("--import-extension: give it once");
         process.exitCode = await runGenerate({
           ...schemaOptions(list(argv.schemas), argv),
           out: String(argv.out),
           templates: list(argv.templates),
+          helpers: helpers[0] ?? null,
+          importExtension: parseImportExtension(extensions[0]),
+          check: argv.check,
+          watch: argv.watch,
+          verify: !argv["no-verify"],
           verbose: argv.verbose,
         });
       },
