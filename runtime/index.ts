@@ -18,6 +18,7 @@ export {
   type StructCodec,
 } from "./rpc/service.js";
 export { Signals } from "./rpc/signals.js";
+export { SharedBuffer } from "./shm/shared-buffer.js";
 export {
   defineService,
   emptyStruct,
@@ -34,4 +35,4 @@ export {
   type ServiceContext,
   type SignalContext,
   type StubDefinition,
-} from "./rpc/stubs.js";
+} from "./stubs/stubs.js";

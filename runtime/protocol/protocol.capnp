@@ -7,7 +7,7 @@
 #
 # Change this file only with a new `protocolVersion`: peers compare versions first at log-in.
 
-const protocolVersion :UInt32 = 1;
+const protocolVersion :UInt32 = 2;
 
 struct Header {
   token @0 :UInt64;
@@ -45,6 +45,7 @@ struct Header {
     channelOpened @12;   # no body
     end @13;             # body End: the sender closes the session
     closeChannel @14;    # no body: the sender closes the channel the header names
+    attached @15;        # client -> server, no body: the client has mapped the welcome's regions
   }
 }
 
@@ -59,6 +60,23 @@ struct Hello {
 struct Welcome {
   version @0 :UInt32;
   token @1 :UInt64;
+  regions @2 :List(Region);
+  # Shared memory the server made for this session (its schema says which): the client maps each, then
+  # answers `attached`, and the server removes their names.
+}
+
+struct Region {
+  # A named POSIX shared-memory object.
+  name @0 :Text;
+  size @1 :UInt64;
+  purpose @2 :Purpose;
+  index @3 :UInt32;
+  # Which one of its purpose: the method number of a packet stream, 0 for the shared buffer.
+
+  enum Purpose {
+    sharedBuffer @0;
+    packetStream @1;
+  }
 }
 
 struct Failure {

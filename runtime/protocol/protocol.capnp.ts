@@ -36,6 +36,13 @@ export enum Header_Kind {
   END = 13,
   /** no body: the sender closes the channel the header names */
   CLOSE_CHANNEL = 14,
+  /** client -> server, no body: the client has mapped the welcome's regions */
+  ATTACHED = 15,
+}
+
+export enum Region_Purpose {
+  SHARED_BUFFER = 0,
+  PACKET_STREAM = 1,
 }
 
 export enum Failure_Kind {
@@ -301,8 +308,9 @@ export class Welcome extends capnp.Struct {
   static override readonly _capnp = {
     displayName: "Welcome",
     id: "a78705395b2bbf8e",
-    size: new capnp.ObjectSize(16, 0),
+    size: new capnp.ObjectSize(16, 1),
   };
+  static _Regions: capnp.ListCtor<Region>;
 
   get version(): number {
     return capnp.Struct.getUint32(0, this);
@@ -318,13 +326,36 @@ export class Welcome extends capnp.Struct {
     capnp.Struct.setUint64(8, BigInt(value), this);
   }
 
+  /**
+   * Shared memory the server made for this session (its schema says which): the client maps each, then
+   * answers `attached`, and the server removes their names.
+   */
+  get regions(): capnp.List<Region> {
+    return capnp.Struct.getList(0, Welcome._Regions, this);
+  }
+  set regions(value: capnp.List<Region>) {
+    capnp.Struct.copyFrom(value, capnp.Struct.getPointer(0, this));
+  }
+  hasRegions(): boolean {
+    return !capnp.Struct.isNull(capnp.Struct.getPointer(0, this));
+  }
+  adoptRegions(value: capnp.Orphan<capnp.List<Region>>): void {
+    capnp.Struct.adopt(value, capnp.Struct.getPointer(0, this));
+  }
+  disownRegions(): capnp.Orphan<capnp.List<Region>> {
+    return capnp.Struct.disown(this.regions);
+  }
+  initRegions(length: number): capnp.List<Region> {
+    return capnp.Struct.initList(0, Welcome._Regions, length, this);
+  }
+
   override toString(): string {
     return "Welcome_" + super.toString();
   }
 
   /** Builds a message whose root is a Welcome from a plain object; fields left out keep their defaults. */
   static encode(value: Welcome.Init): Uint8Array {
-    const [b, at] = codec.newRoot(2, 0);
+    const [b, at] = codec.newRoot(2, 1);
     Welcome._write(b, at, value);
     return codec.finishRoot(b);
   }
@@ -343,6 +374,7 @@ export class Welcome extends capnp.Struct {
     return {
       version: s.u32(0),
       token: s.u64(8),
+      regions: codec.structList(codec.list(s, 0), Region._read, 3),
     };
   }
 
@@ -350,6 +382,7 @@ export class Welcome extends capnp.Struct {
   static _write(b: codec.MessageBuilder, at: number, v: Welcome.Init): void {
     if (v.version !== undefined) b.view.setUint32(at * 8 + 0, (v.version) >>> 0, true);
     if (v.token !== undefined) b.view.setBigUint64(at * 8 + 8, BigInt(v.token), true);
+    if (v.regions !== undefined && v.regions.length !== 0) codec.writeStructList(b, at + 2, v.regions, 2, 1, Region._write);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -358,7 +391,7 @@ export class Welcome extends capnp.Struct {
       (s: codec.StructReader) => Welcome._read(s),
       (b: codec.MessageBuilder, at: number, v: Welcome.Init) => Welcome._write(b, at, v),
       2,
-      0,
+      1,
     );
   }
 }
@@ -368,13 +401,128 @@ export namespace Welcome {
   export type Plain = {
     version: number;
     token: bigint;
+    /**
+     * Shared memory the server made for this session (its schema says which): the client maps each, then
+     * answers `attached`, and the server removes their names.
+     */
+    regions: Region.Plain[];
   };
 
   /** Welcome as `encode` takes it: every field optional, absent fields keep their defaults. */
   export type Init = {
     version?: number;
     token?: bigint;
+    regions?: readonly Region.Init[];
   };
+}
+
+/** A named POSIX shared-memory object. */
+export class Region extends capnp.Struct {
+  static override readonly _capnp = {
+    displayName: "Region",
+    id: "9a1e40c74fc6a603",
+    size: new capnp.ObjectSize(16, 1),
+  };
+
+  get name(): string {
+    return capnp.Struct.getText(0, this);
+  }
+  set name(value: string) {
+    capnp.Struct.setText(0, value, this);
+  }
+  hasName(): boolean {
+    return !capnp.Struct.isNull(capnp.Struct.getPointer(0, this));
+  }
+
+  get size(): bigint {
+    return capnp.Struct.getUint64(0, this);
+  }
+  set size(value: bigint | number) {
+    capnp.Struct.setUint64(0, BigInt(value), this);
+  }
+
+  get purpose(): Region_Purpose {
+    return capnp.Struct.getUint16(8, this) as Region_Purpose;
+  }
+  set purpose(value: Region_Purpose) {
+    capnp.Struct.setUint16(8, value, this);
+  }
+
+  /** Which one of its purpose: the method number of a packet stream, 0 for the shared buffer. */
+  get index(): number {
+    return capnp.Struct.getUint32(12, this);
+  }
+  set index(value: number) {
+    capnp.Struct.setUint32(12, value, this);
+  }
+
+  override toString(): string {
+    return "Region_" + super.toString();
+  }
+
+  /** Builds a message whose root is a Region from a plain object; fields left out keep their defaults. */
+  static encode(value: Region.Init): Uint8Array {
+    const [b, at] = codec.newRoot(2, 1);
+    Region._write(b, at, value);
+    return codec.finishRoot(b);
+  }
+
+  /**
+   * Reads a message whose root is a Region into a plain object (framed and unpacked unless
+   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
+   * the traversal and nesting limits of `options`.
+   */
+  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Region.Plain {
+    return Region._read(codec.rootStruct(codec.readerFor(bytes, options)));
+  }
+
+  /** @internal Reads the plain view from a struct reader (generated code only). */
+  static _read(s: codec.StructReader): Region.Plain {
+    return {
+      name: codec.text(s, 0),
+      size: s.u64(0),
+      purpose: (s.u16(8)) as Region_Purpose,
+      index: s.u32(12),
+    };
+  }
+
+  /** @internal Writes the plain view into the struct at word `at` (generated code only). */
+  static _write(b: codec.MessageBuilder, at: number, v: Region.Init): void {
+    if (v.name !== undefined && v.name !== "") codec.setText(b, at + 2, v.name);
+    if (v.size !== undefined) b.view.setBigUint64(at * 8 + 0, BigInt(v.size), true);
+    if (v.purpose !== undefined) b.view.setUint16(at * 8 + 8, v.purpose, true);
+    if (v.index !== undefined) b.view.setUint32(at * 8 + 12, (v.index) >>> 0, true);
+  }
+
+  /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
+  static _codec(): codec.PointerCodec<Region.Plain, Region.Init> {
+    return codec.structCodec(
+      (s: codec.StructReader) => Region._read(s),
+      (b: codec.MessageBuilder, at: number, v: Region.Init) => Region._write(b, at, v),
+      2,
+      1,
+    );
+  }
+}
+
+export namespace Region {
+  /** Region as a plain object, as `decode` returns it. */
+  export type Plain = {
+    name: string;
+    size: bigint;
+    purpose: Region_Purpose;
+    /** Which one of its purpose: the method number of a packet stream, 0 for the shared buffer. */
+    index: number;
+  };
+
+  /** Region as `encode` takes it: every field optional, absent fields keep their defaults. */
+  export type Init = {
+    name?: string;
+    size?: bigint;
+    purpose?: Region_Purpose;
+    index?: number;
+  };
+  export type Purpose = Region_Purpose;
 }
 
 export class Failure extends capnp.Struct {
@@ -645,4 +793,5 @@ export namespace End {
   };
 }
 
-export const protocolVersion: number = 1;
+export const protocolVersion: number = 2;
+Welcome._Regions = capnp.CompositeList(Region);

@@ -4,7 +4,7 @@
  */
 import { createConnection, type Socket } from "node:net";
 import { ConnectError, LoginError } from "../errors.js";
-import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, Welcome } from "../protocol/protocol.capnp.js";
+import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, type Region, Welcome } from "../protocol/protocol.capnp.js";
 import type { ServiceIdentity } from "./server.js";
 import { FramedSocket } from "../transport/framed-socket.js";
 import { Session, type SessionOptions } from "./session.js";
@@ -15,6 +15,11 @@ export interface ConnectOptions extends SessionOptions {
   waitMs?: number;
   /** Fail when the server has not answered the log-in after this long. Default 5,000 ms. */
   loginTimeoutMs?: number;
+  /**
+   * Maps the shared memory the welcome names into `session.regions` (the layer above knows what to
+   * expect); throwing refuses the session. Without it, a welcome naming regions is refused.
+   */
+  attach?(session: Session, regions: readonly Region.Plain[]): void;
 }
 
 const RETRY_MS = 20;
@@ -104,6 +109,19 @@ export async function connect(path: string, options: ConnectOptions): Promise<Se
         return;
       }
       session.open(welcome.token);
+      if (welcome.regions.length > 0 || options.attach !== undefined) {
+        try {
+          if (options.attach === undefined) throw new Error("this client expects no shared memory");
+          options.attach(session, welcome.regions);
+        } catch (err) {
+          const message = `the session's shared memory could not be mapped: ${(err as Error).message}`;
+          session.fail("refused", message);
+          reject(new ConnectError(message));
+          return;
+        }
+        // The server may now remove the names: the mappings stay.
+        session.sendFrame(0, Header_Kind.ATTACHED, 0, 0, null);
+      }
       resolve(session);
     };
     session.sendFrame(0, Header_Kind.HELLO, 0, 0, Hello.encode({ version: protocolVersion, service: options.service.id, fingerprint: options.service.fingerprint }));

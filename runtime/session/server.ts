@@ -9,7 +9,7 @@ import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server as NetServer, type Socket } from "node:net";
 import { dirname } from "node:path";
 import { AddressInUseError } from "../errors.js";
-import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, Welcome } from "../protocol/protocol.capnp.js";
+import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, type Region, Welcome } from "../protocol/protocol.capnp.js";
 import { Pool } from "./pool.js";
 import { newSessionToken, type PeerCredentials, Session, type SessionOptions } from "./session.js";
 
@@ -41,6 +41,17 @@ export interface ServerOptions extends SessionOptions {
   onRefused?(reason: string, peer: PeerCredentials | null): void;
   /** How credentials are read; the native addon's by default. */
   credentials?: CredentialReader;
+  /**
+   * The shared memory each session gets at log-in (the layer above makes it): called before the welcome,
+   * which names the regions; `release` runs once, when the client has mapped them or the session ends.
+   */
+  attach?(session: Session): SessionRegions;
+}
+
+/** Shared memory made for one session: what the welcome tells the client, and how to remove the names. */
+export interface SessionRegions {
+  regions: Region.Init[];
+  release(): void;
 }
 
 export class Server {
@@ -179,9 +190,27 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
         return;
       }
       clearTimeout(timer);
+      let attached: SessionRegions = { regions: [], release: () => {} };
+      if (options.attach !== undefined) {
+        try {
+          attached = options.attach(session);
+        } catch (err) {
+          refuse(Failure_Kind.INTERNAL, `the server cannot make the session's shared memory (${(err as Error).message})`, frame.header.id);
+          return;
+        }
+        const release = attached.release;
+        let released = false;
+        const once = (): void => {
+          if (released) return;
+          released = true;
+          release();
+        };
+        session.onAttached = once;
+        void session.closed.then(once);
+      }
       const token = newSessionToken();
       // The welcome is the server's frame 1, still without a token; every frame after carries it.
-      session.sendFrame(0, Header_Kind.WELCOME, 0, frame.header.id, Welcome.encode({ version: protocolVersion, token }));
+      session.sendFrame(0, Header_Kind.WELCOME, 0, frame.header.id, Welcome.encode({ version: protocolVersion, token, regions: attached.regions }));
       session.open(token);
       server.track(session);
       options.onSession(session);

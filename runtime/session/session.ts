@@ -13,6 +13,7 @@ import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { type EndCause, CancelledError, ChannelClosedError, RemoteError, SessionEndedError, TimeoutError } from "../errors.js";
 import { End, Failure, Failure_Kind, Header_Kind, Signal } from "../protocol/protocol.capnp.js";
+import type { SharedMapping } from "../native/index.js";
 import { DEFAULT_MAX_QUEUED_BYTES, FramedSocket } from "../transport/framed-socket.js";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, type Frame, type FrameError } from "../transport/frames.js";
 
@@ -241,6 +242,10 @@ export class Session {
   private passiveOpen: PassiveOpenHandler | null = null;
   /** Log-in frames (hello, welcome, refused) go here until the session is open. */
   loginHandler: ((frame: Frame) => void) | null = null;
+  /** The shared memory made for this session at log-in (its schema's shared buffer, packet streams), by `regionKey`. */
+  readonly regions = new Map<string, SharedMapping>();
+  /** Server side: runs once when the client says it has mapped the regions. */
+  onAttached: (() => void) | null = null;
   /** Answers that arrived for requests nobody waits for any more (cancelled, timed out). */
   droppedAnswers = 0;
   onDroppedAnswer: ((id: number, kind: Header_Kind) => void) | null = null;
@@ -493,6 +498,12 @@ export class Session {
       case Header_Kind.END:
         this.endByPeer(frame.body);
         return;
+      case Header_Kind.ATTACHED: {
+        const attached = this.onAttached;
+        this.onAttached = null;
+        attached?.();
+        return;
+      }
       case Header_Kind.OPEN_CHANNEL:
         this.acceptChannel(h.channel, h.id, frame.borrowed ? new Uint8Array(frame.body) : frame.body);
         return;

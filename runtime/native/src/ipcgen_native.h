@@ -5,7 +5,12 @@
 
 #include <node_api.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* errors.c: every failure reaches JavaScript as a thrown Error; these return NULL so that a function can
  * end with `return ipcgen_throw_...(...)`. */
@@ -40,7 +45,22 @@ bool ipcgen_arg_fd(napi_env env, napi_callback_info info, const char *fn, size_t
 bool ipcgen_set_int32(napi_env env, napi_value obj, const char *name, int32_t value);
 bool ipcgen_set_uint32(napi_env env, napi_value obj, const char *name, uint32_t value);
 
+/* shm.cc: a mapping of a shared-memory object, reference-counted (the last unref unmaps it). */
+typedef struct ipcgen_mapping ipcgen_mapping;
+void ipcgen_mapping_ref(ipcgen_mapping *m);
+void ipcgen_mapping_unref(ipcgen_mapping *m);
+void *ipcgen_mapping_addr(ipcgen_mapping *m);
+size_t ipcgen_mapping_size(ipcgen_mapping *m);
+/* The mapping behind a handle that shmCreate/shmOpen returned; throws and returns NULL for anything else. */
+ipcgen_mapping *ipcgen_arg_mapping(napi_env env, napi_value value, const char *fn);
+
 /* One initialiser per concern; each adds its functions to exports. */
 napi_status ipcgen_init_peercred(napi_env env, napi_value exports);
+napi_status ipcgen_init_shm(napi_env env, napi_value exports);
+napi_status ipcgen_init_futex(napi_env env, napi_value exports);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,8 +9,11 @@ import type { ConnectOptions } from "../session/client.js";
 import { connect } from "../session/client.js";
 import { listen, type Server, type ServerOptions } from "../session/server.js";
 import { type CallOptions, type Endpoint, type PeerCredentials, type RequestContext, Session } from "../session/session.js";
-import { Client, serve, type Implementation, type ServiceDefinition, type StructCodec } from "./service.js";
-import { signalsOf } from "./signals.js";
+import { Client, serve, type Implementation, type ServiceDefinition, type StructCodec } from "../rpc/service.js";
+import { signalsOf } from "../rpc/signals.js";
+import { createRegion, openRegion, RegionNamer, type RegionSpec, regionKey, sweepRegions, unlinkRegion } from "../shm/region.js";
+import { SharedBuffer } from "../shm/shared-buffer.js";
+import type { Region } from "../protocol/protocol.capnp.js";
 
 /** What a handler's method gets besides its parameters: the session, the channel, the remote and an AbortSignal. */
 export type ServiceContext<R> = RequestContext & { remote: R };
@@ -121,6 +124,68 @@ function bindHandler(endpoint: Endpoint, service: StubDefinition, remote: Servic
   }
 }
 
+const buffers = new WeakMap<Session, SharedBuffer>();
+
+/** The shared buffer of a session of `service`, made on first use from the region mapped at log-in. */
+function sharedBufferOf(session: Session, service: StubDefinition): SharedBuffer {
+  let buffer = buffers.get(session);
+  if (buffer === undefined) {
+    const mapping = session.regions.get(regionKey("sharedBuffer", 0));
+    if (mapping === undefined) throw new TypeError(`${service.name} sessions have no shared buffer`);
+    buffers.set(session, (buffer = new SharedBuffer(mapping)));
+  }
+  return buffer;
+}
+
+/** The shared memory a session of `service` gets at log-in. */
+function regionSpecs(service: StubDefinition): RegionSpec[] {
+  return service.sharedBuffer === undefined ? [] : [{ purpose: "sharedBuffer", index: 0, size: service.sharedBuffer }];
+}
+
+const PURPOSES = ["sharedBuffer", "packetStream"] as const;
+
+/** Maps the regions a welcome names, after checking they are exactly the ones `specs` expects. */
+function attachRegions(session: Session, specs: readonly RegionSpec[], regions: readonly Region.Plain[]): void {
+  const offered = new Map<string, Region.Plain>();
+  for (const r of regions) {
+    const purpose = PURPOSES[r.purpose];
+    if (purpose === undefined || offered.has(regionKey(purpose, r.index))) throw new Error("the server offered unknown or duplicate regions");
+    offered.set(regionKey(purpose, r.index), r);
+  }
+  for (const spec of specs) {
+    const key = regionKey(spec.purpose, spec.index);
+    const region = offered.get(key);
+    if (region === undefined) throw new Error(`the server offered no ${spec.purpose} ${spec.index}`);
+    if (region.size !== BigInt(spec.size)) throw new Error(`the server's ${spec.purpose} ${spec.index} has ${region.size} bytes, not ${spec.size}`);
+    session.regions.set(key, openRegion(region.name, spec.size));
+    // Both sides have it mapped now: the name goes at once, so that a crash of either leaves nothing behind.
+    unlinkRegion(region.name);
+    offered.delete(key);
+  }
+  if (offered.size > 0) throw new Error(`the server offered regions this client does not know: ${[...offered.keys()].join(", ")}`);
+}
+
+/** Makes the regions of each new session of a server, named by `namer`; their names go once the client has mapped them. */
+function regionMaker(specs: readonly RegionSpec[], namer: RegionNamer): NonNullable<ServerOptions["attach"]> {
+  return (session) => {
+    const made: { spec: RegionSpec; name: string }[] = [];
+    try {
+      for (const spec of specs) {
+        const name = namer.name(spec);
+        session.regions.set(regionKey(spec.purpose, spec.index), createRegion(name, spec.size));
+        made.push({ spec, name });
+      }
+    } catch (err) {
+      for (const m of made) unlinkRegion(m.name);
+      throw err;
+    }
+    return {
+      regions: made.map(({ spec, name }) => ({ name, size: BigInt(spec.size), purpose: PURPOSES.indexOf(spec.purpose), index: spec.index })),
+      release: () => made.forEach((m) => unlinkRegion(m.name)),
+    };
+  };
+}
+
 /**
  * The base of generated clients: calls, one-way messages and signals to the server on one channel; signals
  * from the server as events (`client.on("posted", (count) => ...)`) and as async iterators; typed channel opens.
@@ -158,6 +223,11 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
 
   get session(): Session {
     return this.channel.session;
+  }
+
+  /** The session's shared buffer (`$sharedBuffer`); generated clients of services with one expose it as `buffer`. */
+  protected get _buffer(): SharedBuffer {
+    return sharedBufferOf(this.session, this.service);
   }
 
   /** Resolves when this client's channel closes, from either side, or its session ends (`session.closed` says why). */
@@ -282,6 +352,11 @@ export class ServiceRemote {
     return this.channel.session;
   }
 
+  /** The session's shared buffer (`$sharedBuffer`); generated remotes of services with one expose it as `buffer`. */
+  protected get _buffer(): SharedBuffer {
+    return sharedBufferOf(this.session, this.service);
+  }
+
   /** Resolves when this remote's channel closes, from either side, or its session ends. */
   get closed(): Promise<void> {
     return this.channel.whenClosed();
@@ -337,14 +412,20 @@ export function defineService<C, R, H, CH = never>(definition: StubDefinition): 
     ...definition,
     async connect(path, options = {}) {
       const { channels, ...rest } = options;
-      const session = await connect(path, { ...rest, service });
+      const specs = regionSpecs(service);
+      const attach = specs.length === 0 ? undefined : (session: Session, regions: readonly Region.Plain[]) => attachRegions(session, specs, regions);
+      const session = await connect(path, { ...rest, service, attach });
       return new service.Client(session, { ownsSession: true, channels }) as C;
     },
     listen(path, handler, options = {}) {
       const { onSession, ...rest } = options;
+      const specs = regionSpecs(service);
+      // What dead servers left is removed before this one makes its own.
+      if (specs.length > 0) sweepRegions();
       return listen(path, {
         ...rest,
         service,
+        attach: specs.length === 0 ? undefined : regionMaker(specs, new RegionNamer()),
         onSession(session) {
           let remote: R;
           try {

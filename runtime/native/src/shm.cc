@@ -1,0 +1,201 @@
+/* POSIX shared memory: create, open and unlink named objects, and map them as two views of the same
+ * memory: a SharedArrayBuffer (for the control words that Atomics works on) and a Buffer (for payload,
+ * which copies at memcpy speed, unlike a SharedArrayBuffer). Node 20's N-API cannot make a
+ * SharedArrayBuffer, so this one file uses V8 directly, which ties the binary to the Node it was built for:
+ * the addon is built at install time.
+ *
+ * A mapping stays until its last user lets go: the handle object, each view and each futex watch hold a
+ * reference; munmap runs when the count reaches 0 (the views' deleters may run on any thread). */
+#include "ipcgen_native.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+
+#include <v8.h>
+
+struct ipcgen_mapping {
+  void *addr;
+  size_t size;
+  std::atomic<int> refs;
+};
+
+extern "C" void ipcgen_mapping_ref(ipcgen_mapping *m) { m->refs.fetch_add(1, std::memory_order_relaxed); }
+
+extern "C" void ipcgen_mapping_unref(ipcgen_mapping *m) {
+  if (m->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  munmap(m->addr, m->size);
+  delete m;
+}
+
+extern "C" void *ipcgen_mapping_addr(ipcgen_mapping *m) { return m->addr; }
+extern "C" size_t ipcgen_mapping_size(ipcgen_mapping *m) { return m->size; }
+
+/* Marks handles made here, so that no other external passes for one. */
+static const napi_type_tag MAPPING_TAG = {0x6970636765e6d617ULL, 0x7070696e67000001ULL};
+
+/* Objects bigger than this are refused: an ArrayBuffer's length must fit, and a peer's claim is not trusted. */
+static const double MAX_SIZE = 1ULL << 40;
+
+/* A name as shm_open wants it: "/" then 1 to 250 characters, no other "/". */
+static bool arg_name(napi_env env, napi_value value, const char *fn, char *out, size_t cap) {
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_string)
+    return ipcgen_throw_type_error(env, "%s: name must be a string", fn), false;
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, value, out, cap, &len) != napi_ok) return ipcgen_throw_napi(env, fn, napi_generic_failure), false;
+  if (len < 2 || len >= cap - 1 || out[0] != '/' || strchr(out + 1, '/') != NULL)
+    return ipcgen_throw_range_error(env, "%s: name must be \"/\" and 1 to %zu more characters, none of them \"/\"", fn, cap - 3), false;
+  return true;
+}
+
+static bool arg_size(napi_env env, napi_value value, const char *fn, size_t *out) {
+  napi_valuetype type;
+  double d;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number || napi_get_value_double(env, value, &d) != napi_ok)
+    return ipcgen_throw_type_error(env, "%s: size must be a number", fn), false;
+  if (!(d >= 1 && d <= MAX_SIZE && d == (double)(size_t)d))
+    return ipcgen_throw_range_error(env, "%s: size must be an integer from 1 to 2^40, got %g", fn, d), false;
+  *out = (size_t)d;
+  return true;
+}
+
+static void finalize_handle(napi_env env, void *data, void *hint) { ipcgen_mapping_unref((ipcgen_mapping *)data); }
+static void finalize_buffer(napi_env env, void *data, void *hint) { ipcgen_mapping_unref((ipcgen_mapping *)hint); }
+static void delete_backing(void *data, size_t length, void *deleter_data) { ipcgen_mapping_unref((ipcgen_mapping *)deleter_data); }
+
+/* { handle, control: SharedArrayBuffer, data: Buffer, size } over the whole mapping. */
+static napi_value views(napi_env env, ipcgen_mapping *m, const char *fn) {
+  napi_value result, handle, data, size;
+  napi_status status;
+  if ((status = napi_create_object(env, &result)) != napi_ok) return ipcgen_throw_napi(env, fn, status);
+
+  ipcgen_mapping_ref(m);
+  if ((status = napi_create_external(env, m, finalize_handle, NULL, &handle)) != napi_ok) {
+    ipcgen_mapping_unref(m);
+    return ipcgen_throw_napi(env, fn, status);
+  }
+  if ((status = napi_type_tag_object(env, handle, &MAPPING_TAG)) != napi_ok) return ipcgen_throw_napi(env, fn, status);
+  ipcgen_mapping_ref(m);
+  if ((status = napi_create_external_buffer(env, m->size, m->addr, finalize_buffer, m, &data)) != napi_ok) {
+    ipcgen_mapping_unref(m);
+    return ipcgen_throw_napi(env, fn, status);
+  }
+
+  v8::Isolate *isolate = v8::Isolate::GetCurrent();
+  ipcgen_mapping_ref(m);
+  std::shared_ptr<v8::BackingStore> store = v8::SharedArrayBuffer::NewBackingStore(m->addr, m->size, delete_backing, m);
+  v8::Local<v8::SharedArrayBuffer> sab = v8::SharedArrayBuffer::New(isolate, std::move(store));
+  /* N-API's own conversion: a napi_value is the address of the handle's slot. */
+  napi_value control = reinterpret_cast<napi_value>(*sab);
+
+  if ((status = napi_create_double(env, (double)m->size, &size)) != napi_ok ||
+      (status = napi_set_named_property(env, result, "handle", handle)) != napi_ok ||
+      (status = napi_set_named_property(env, result, "control", control)) != napi_ok ||
+      (status = napi_set_named_property(env, result, "data", data)) != napi_ok ||
+      (status = napi_set_named_property(env, result, "size", size)) != napi_ok)
+    return ipcgen_throw_napi(env, fn, status);
+  return result;
+}
+
+/* Maps fd (size bytes) and closes it; throws and returns NULL on failure. */
+static napi_value map_fd(napi_env env, int fd, size_t size, const char *fn, const char *name) {
+  void *addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int err = errno;
+  close(fd);
+  if (addr == MAP_FAILED) return ipcgen_throw_errno(env, err, "mmap", "%s: cannot map %s", fn, name);
+  ipcgen_mapping *m = new ipcgen_mapping{addr, size, {1}};
+  napi_value result = views(env, m, fn);
+  ipcgen_mapping_unref(m); /* the views hold their own references */
+  return result;
+}
+
+/* shmCreate(name, size): a new object (it must not exist), mode 0600, of `size` zero bytes, mapped. */
+static napi_value shm_create(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2;
+  char name[256];
+  size_t size;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2)
+    return ipcgen_throw_type_error(env, "shmCreate: expected (name, size)");
+  if (!arg_name(env, argv[0], "shmCreate", name, sizeof name) || !arg_size(env, argv[1], "shmCreate", &size)) return NULL;
+  int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ipcgen_throw_errno(env, errno, "shm_open", "shmCreate: cannot create %s", name);
+  if (ftruncate(fd, (off_t)size) != 0) {
+    int err = errno;
+    close(fd);
+    shm_unlink(name);
+    return ipcgen_throw_errno(env, err, "ftruncate", "shmCreate: cannot size %s to %zu bytes", name, size);
+  }
+  napi_value result = map_fd(env, fd, size, "shmCreate", name);
+  if (result == NULL) shm_unlink(name);
+  return result;
+}
+
+/* shmOpen(name, expectedSize): an existing object, mapped whole; its size must be the one expected (the
+ * peer says how big it made it, and a smaller object would fault on access). */
+static napi_value shm_open_js(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2;
+  char name[256];
+  size_t expected;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2)
+    return ipcgen_throw_type_error(env, "shmOpen: expected (name, size)");
+  if (!arg_name(env, argv[0], "shmOpen", name, sizeof name) || !arg_size(env, argv[1], "shmOpen", &expected)) return NULL;
+  int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+  if (fd < 0) return ipcgen_throw_errno(env, errno, "shm_open", "shmOpen: cannot open %s", name);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return ipcgen_throw_errno(env, err, "fstat", "shmOpen: cannot read the size of %s", name);
+  }
+  if ((size_t)st.st_size != expected) {
+    close(fd);
+    return ipcgen_throw_range_error(env, "shmOpen: %s holds %lld bytes, not the %zu expected", name, (long long)st.st_size, expected);
+  }
+  if (st.st_uid != geteuid()) {
+    close(fd);
+    return ipcgen_throw_range_error(env, "shmOpen: %s belongs to uid %u, not to this process's uid %u", name, (unsigned)st.st_uid, (unsigned)geteuid());
+  }
+  return map_fd(env, fd, expected, "shmOpen", name);
+}
+
+/* shmUnlink(name): removes the name; mappings stay valid. */
+static napi_value shm_unlink_js(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  char name[256];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1)
+    return ipcgen_throw_type_error(env, "shmUnlink: expected (name)");
+  if (!arg_name(env, argv[0], "shmUnlink", name, sizeof name)) return NULL;
+  if (shm_unlink(name) != 0) return ipcgen_throw_errno(env, errno, "shm_unlink", "shmUnlink: cannot unlink %s", name);
+  return NULL;
+}
+
+/* The mapping behind a handle made by views(); throws and returns NULL for anything else. */
+extern "C" ipcgen_mapping *ipcgen_arg_mapping(napi_env env, napi_value value, const char *fn) {
+  napi_valuetype type;
+  bool tagged = false;
+  void *data = NULL;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_external ||
+      napi_check_object_type_tag(env, value, &MAPPING_TAG, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, value, &data) != napi_ok)
+    return ipcgen_throw_type_error(env, "%s: handle must be a mapping's handle", fn), (ipcgen_mapping *)NULL;
+  return (ipcgen_mapping *)data;
+}
+
+extern "C" napi_status ipcgen_init_shm(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"shmCreate", NULL, shm_create, NULL, NULL, NULL, napi_default, NULL},
+      {"shmOpen", NULL, shm_open_js, NULL, NULL, NULL, napi_default, NULL},
+      {"shmUnlink", NULL, shm_unlink_js, NULL, NULL, NULL, napi_default, NULL},
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}
