@@ -264,6 +264,10 @@ export function ipcModel(request: CodeGeneratorRequest): { model: IpcModel; prob
           problem(target(kindAt), `packet stream ${m.name} needs a descriptor struct as its parameter type (\`${m.name} @${ordinal} Packet -> ()\`)`);
         } else {
           const field = (name: string): Field | undefined => descriptor.struct.fields.find((f) => f.name === name);
+          // Descriptors travel in fixed-size ring slots: their data section, so no pointers.
+          if (descriptor.struct.pointerCount > 0 || descriptor.isGeneric) {
+            problem(target(kindAt), `the descriptor ${nameInFile(descriptor)} of packet stream ${m.name} may hold only numbers, Bools and enums (it travels in a fixed-size ring slot)`);
+          }
           for (const [name, types] of [["offset", ["uint64", "uint32"]], ["size", ["uint32", "uint64"]]] as const) {
             const f = field(name);
             const type = f?.which === "slot" ? f.slot.type.which : null;
