@@ -118,6 +118,13 @@ function methodEntry(m: MethodModel, member: string, namer: Namer): string {
   if (m.timeoutMs !== null) parts.push(`timeoutMs: ${m.timeoutMs}`);
   if (m.raises.length > 0) parts.push(`raises: [${m.raises.map((id) => namer.derived(id, "Error")).join(", ")}]`);
   const limits = (list: MethodModel["paramLimits"]): string => `[${list.map((l) => `{ field: ${JSON.stringify(l.field)}, max: ${l.max} }`).join(", ")}]`;
+  if (m.stream !== null) {
+    const d = m.stream.layout;
+    parts.push(
+      `stream: { ringSize: ${m.stream.ringSize}, bufferSize: ${m.stream.bufferSize}, descriptor: { dataWords: ${d.dataWords}, offsetAt: ${d.offsetAt}, ` +
+        `offsetBytes: ${d.offsetBytes}, sizeAt: ${d.sizeAt}, sizeBytes: ${d.sizeBytes} } }`,
+    );
+  }
   if (m.paramLimits.length > 0) parts.push(`paramLimits: ${limits(m.paramLimits)}`);
   if (m.resultLimits.length > 0) parts.push(`resultLimits: ${limits(m.resultLimits)}`);
   return `{ ${parts.join(", ")} }`;

@@ -57,6 +57,8 @@ export interface PacketStreamModel {
   bufferSize: number;
   /** The descriptor struct (the method's parameter type). */
   descriptor: Id;
+  /** Where the descriptor's `offset` and `size` lie in its data section, in bytes; its size in words. */
+  layout: { dataWords: number; offsetAt: number; offsetBytes: 4 | 8; sizeAt: number; sizeBytes: 4 | 8 };
 }
 
 export type MethodKind = "call" | "oneway" | "signal" | "packetStream";
@@ -275,7 +277,20 @@ export function ipcModel(request: CodeGeneratorRequest): { model: IpcModel; prob
               problem(target(kindAt), `the descriptor ${nameInFile(descriptor)} of packet stream ${m.name} needs a field \`${name} :${types[0] === "uint64" ? "UInt64" : "UInt32"}\``);
             }
           }
-          stream = { direction, ringSize: config.ringSize, bufferSize: config.bufferSize, descriptor: descriptor.id };
+          const place = (name: string): { at: number; bytes: 4 | 8 } => {
+            const f = field(name);
+            const bytes = f?.which === "slot" && f.slot.type.which === "uint64" ? 8 : 4;
+            return { at: f?.which === "slot" ? f.slot.offset * bytes : 0, bytes };
+          };
+          const offset = place("offset");
+          const size = place("size");
+          stream = {
+            direction,
+            ringSize: config.ringSize,
+            bufferSize: config.bufferSize,
+            descriptor: descriptor.id,
+            layout: { dataWords: descriptor.struct.dataWordCount, offsetAt: offset.at, offsetBytes: offset.bytes, sizeAt: size.at, sizeBytes: size.bytes },
+          };
         }
         if (!isEmptyStruct(results)) problem(target(kindAt), `packet stream ${m.name} cannot have results (declare it \`-> ()\`)`);
         if (config.ringSize < 2 || config.ringSize > 65536) problem(target(kindAt), `ringSize of ${m.name} must be between 2 and 65536, not ${config.ringSize}`);

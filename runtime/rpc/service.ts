@@ -52,6 +52,12 @@ export interface MethodDefinition<P = unknown, R = unknown, PI = P, RI = R> {
   resultLimits?: readonly SizeLimit[];
   /** The results struct has no fields: callers get `undefined`. */
   voidResults?: boolean;
+  /** For packet streams (`$packetStream`): the rings and bulk buffer, and where the descriptor's offset and size lie. */
+  stream?: {
+    ringSize: number;
+    bufferSize: number;
+    descriptor: { dataWords: number; offsetAt: number; offsetBytes: 4 | 8; sizeAt: number; sizeBytes: 4 | 8 };
+  };
 }
 
 export interface ServiceDefinition extends ServiceIdentity {

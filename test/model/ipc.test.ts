@@ -102,8 +102,10 @@ struct Packet { offset @0 :UInt64; size @1 :UInt32; block @2 :UInt64; }
     expect(s.methods[0].raises).toEqual([id("S.Bad"), id("Other")]);
     expect(s.methods[0].paramLimits).toEqual([{ field: "name", max: 8 }]);
     expect(s.methods[0].resultLimits).toEqual([{ field: "items", max: 3 }]);
-    expect(s.methods[5].stream).toEqual({ direction: "toServer", ringSize: 256, bufferSize: 65536, descriptor: id("Packet") });
-    expect(s.methods[6].stream).toEqual({ direction: "toClient", ringSize: 64, bufferSize: 1048576, descriptor: id("Packet") });
+    // Packet: offset @0 :UInt64 (bytes 0-7), size @1 :UInt32 (bytes 8-11), block @2 :UInt64 (bytes 16-23).
+    const layout = { dataWords: 3, offsetAt: 0, offsetBytes: 8, sizeAt: 8, sizeBytes: 4 };
+    expect(s.methods[5].stream).toEqual({ direction: "toServer", ringSize: 256, bufferSize: 65536, descriptor: id("Packet"), layout });
+    expect(s.methods[6].stream).toEqual({ direction: "toClient", ringSize: 64, bufferSize: 1048576, descriptor: id("Packet"), layout });
     expect(s.channels!.arms).toEqual([
       { name: "a", discriminant: 0, interface: id("T"), params: null },
       { name: "b", discriminant: 1, interface: id("T"), params: id("P") },
