@@ -19,6 +19,8 @@ export {
 } from "./rpc/service.js";
 export { Signals } from "./rpc/signals.js";
 export { SharedBuffer } from "./shm/shared-buffer.js";
+export { Packet, PacketSink, PacketSource, PacketStreamError, type WaitOptions } from "./shm/packet-stream.js";
+export { StreamSink, StreamSource } from "./stubs/streams.js";
 export {
   defineService,
   emptyStruct,

@@ -51,6 +51,15 @@ export interface SignalData {
   doc: string | null;
 }
 
+/** A packet stream, as one side's member: its end's type depends on which side is the source. */
+export interface StreamData {
+  member: string;
+  code: number;
+  doc: string | null;
+  /** `ipcgen.StreamSource<Packet.Plain, Packet.Init>` or `ipcgen.StreamSink<...>`. */
+  type: string;
+}
+
 export interface ArmData {
   /** The union member. */
   name: string;
@@ -87,6 +96,10 @@ export interface ServiceData {
   /** Signals the client submits and the server's handler receives. */
   toServer: SignalData[];
   arms: ArmData[];
+  /** The client's ends of the packet streams (the source of `toServer` streams, the sink of `toClient` ones). */
+  clientStreams: StreamData[];
+  /** The server's ends, on the remote: the other end of each. */
+  remoteStreams: StreamData[];
   /** The definition's `methods` entries, by method number. */
   methods: string[];
   /** The definition's `channels` entry, or null. */
@@ -178,6 +191,14 @@ export function serviceData(service: ServiceModel, namer: Namer): ServiceData {
           .join(", ")} } }`;
 
   const toClient = service.methods.filter((m) => m.kind === "signal" && m.direction === "toClient");
+  const streamData = (side: "client" | "server") =>
+    service.methods
+      .filter((m) => m.kind === "packetStream" && m.stream !== null)
+      .map((m): StreamData => {
+        const descriptor = namer.ref(m.stream!.descriptor);
+        const source = (m.direction === "toServer") === (side === "client");
+        return { member: member(m), code: m.code, doc: methodDoc(m), type: `ipcgen.${source ? "StreamSource" : "StreamSink"}<${descriptor}.Plain, ${descriptor}.Init>` };
+      });
   return {
     name,
     client: `${name}Client`,
@@ -194,6 +215,8 @@ export function serviceData(service: ServiceModel, namer: Namer): ServiceData {
     toClient: toClient.map(signalData),
     toServer: service.methods.filter((m) => m.kind === "signal" && m.direction === "toServer").map(signalData),
     arms,
+    clientStreams: streamData("client"),
+    remoteStreams: streamData("server"),
     methods: service.methods.map((m) => methodEntry(m, member(m), namer)),
     channels,
     sharedBuffer: service.sharedBuffer,

@@ -13,6 +13,8 @@ import { Client, serve, type Implementation, type ServiceDefinition, type Struct
 import { signalsOf } from "../rpc/signals.js";
 import { createRegion, openRegion, RegionNamer, type RegionSpec, regionKey, sweepRegions, unlinkRegion } from "../shm/region.js";
 import { SharedBuffer } from "../shm/shared-buffer.js";
+import { PacketSink, PacketSource, packetStreamLayout, type PacketStreamConfig } from "../shm/packet-stream.js";
+import { DescriptorCodec, StreamSink, StreamSource } from "./streams.js";
 import type { Region } from "../protocol/protocol.capnp.js";
 
 /** What a handler's method gets besides its parameters: the session, the channel, the remote and an AbortSignal. */
@@ -137,15 +139,66 @@ function sharedBufferOf(session: Session, service: StubDefinition): SharedBuffer
   return buffer;
 }
 
-/** The shared memory a session of `service` gets at log-in. */
+/** The shared memory a session of `service` gets at log-in: its shared buffer, and a region per packet stream. */
 function regionSpecs(service: StubDefinition): RegionSpec[] {
-  return service.sharedBuffer === undefined ? [] : [{ purpose: "sharedBuffer", index: 0, size: service.sharedBuffer }];
+  const specs: RegionSpec[] = service.sharedBuffer === undefined ? [] : [{ purpose: "sharedBuffer", index: 0, size: service.sharedBuffer }];
+  service.methods.forEach((m, code) => {
+    if (m.stream !== undefined) specs.push({ purpose: "packetStream", index: code, size: packetStreamLayout(m.stream).regionSize });
+  });
+  return specs;
+}
+
+type StreamEnd = PacketSource | PacketSink;
+const streams = new WeakMap<Session, Map<number, StreamEnd>>();
+
+/**
+ * Sets up the end of packet stream `code` that this side of `session` holds, over its region: the server
+ * makes the region and writes its header (before the welcome names it), the client checks it. The source
+ * is the client for `toServer` streams, the server for `toClient` ones. A peer breaking the stream's rules
+ * ends the session.
+ */
+function startStream(session: Session, service: StubDefinition, code: number, create: boolean): void {
+  const method = service.methods[code];
+  const mapping = session.regions.get(regionKey("packetStream", code))!;
+  const config: PacketStreamConfig = method.stream!;
+  const source = (method.direction === "toServer") !== (session.role === "server");
+  const options = { onViolation: (error: Error) => session.fail("protocol-violation", `packet stream ${method.name}: ${error.message}`) };
+  const end = source
+    ? create
+      ? PacketSource.create(mapping, config, options)
+      : PacketSource.open(mapping, config, options)
+    : create
+      ? PacketSink.create(mapping, config, options)
+      : PacketSink.open(mapping, config, options);
+  let ends = streams.get(session);
+  if (ends === undefined) {
+    streams.set(session, (ends = new Map()));
+    const all = ends;
+    void session.closed.then(() => all.forEach((e) => e.close()));
+  }
+  ends.set(code, end);
+}
+
+const typedStreams = new WeakMap<StreamEnd, StreamSource<unknown, unknown> | StreamSink<unknown, unknown>>();
+
+/** This side's end of packet stream `code` of `session`, typed by the descriptor's codec. */
+function streamOf(session: Session, service: StubDefinition, code: number): StreamSource<unknown, unknown> | StreamSink<unknown, unknown> {
+  const end = streams.get(session)?.get(code);
+  if (end === undefined) throw new TypeError(`${service.name} has no packet stream number ${code}`);
+  let typed = typedStreams.get(end);
+  if (typed === undefined) {
+    const method = service.methods[code];
+    const fields = new DescriptorCodec(method.params, method.stream!.descriptor.dataWords);
+    typed = end instanceof PacketSource ? new StreamSource(end, fields) : new StreamSink(end, fields);
+    typedStreams.set(end, typed);
+  }
+  return typed;
 }
 
 const PURPOSES = ["sharedBuffer", "packetStream"] as const;
 
 /** Maps the regions a welcome names, after checking they are exactly the ones `specs` expects. */
-function attachRegions(session: Session, specs: readonly RegionSpec[], regions: readonly Region.Plain[]): void {
+function attachRegions(session: Session, service: StubDefinition, specs: readonly RegionSpec[], regions: readonly Region.Plain[]): void {
   const offered = new Map<string, Region.Plain>();
   for (const r of regions) {
     const purpose = PURPOSES[r.purpose];
@@ -162,11 +215,12 @@ function attachRegions(session: Session, specs: readonly RegionSpec[], regions: 
     unlinkRegion(region.name);
     offered.delete(key);
   }
+  for (const spec of specs) if (spec.purpose === "packetStream") startStream(session, service, spec.index, false);
   if (offered.size > 0) throw new Error(`the server offered regions this client does not know: ${[...offered.keys()].join(", ")}`);
 }
 
 /** Makes the regions of each new session of a server, named by `namer`; their names go once the client has mapped them. */
-function regionMaker(specs: readonly RegionSpec[], namer: RegionNamer): NonNullable<ServerOptions["attach"]> {
+function regionMaker(service: StubDefinition, specs: readonly RegionSpec[], namer: RegionNamer): NonNullable<ServerOptions["attach"]> {
   return (session) => {
     const made: { spec: RegionSpec; name: string }[] = [];
     try {
@@ -174,6 +228,7 @@ function regionMaker(specs: readonly RegionSpec[], namer: RegionNamer): NonNulla
         const name = namer.name(spec);
         session.regions.set(regionKey(spec.purpose, spec.index), createRegion(name, spec.size));
         made.push({ spec, name });
+        if (spec.purpose === "packetStream") startStream(session, service, spec.index, true);
       }
     } catch (err) {
       for (const m of made) unlinkRegion(m.name);
@@ -228,6 +283,11 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
   /** The session's shared buffer (`$sharedBuffer`); generated clients of services with one expose it as `buffer`. */
   protected get _buffer(): SharedBuffer {
     return sharedBufferOf(this.session, this.service);
+  }
+
+  /** This side's end of packet stream number `code` (generated clients expose each by the method's name). */
+  protected _stream(code: number): StreamSource<unknown, unknown> | StreamSink<unknown, unknown> {
+    return streamOf(this.session, this.service, code);
   }
 
   /** Resolves when this client's channel closes, from either side, or its session ends (`session.closed` says why). */
@@ -357,6 +417,11 @@ export class ServiceRemote {
     return sharedBufferOf(this.session, this.service);
   }
 
+  /** This side's end of packet stream number `code` (generated remotes expose each by the method's name). */
+  protected _stream(code: number): StreamSource<unknown, unknown> | StreamSink<unknown, unknown> {
+    return streamOf(this.session, this.service, code);
+  }
+
   /** Resolves when this remote's channel closes, from either side, or its session ends. */
   get closed(): Promise<void> {
     return this.channel.whenClosed();
@@ -413,7 +478,7 @@ export function defineService<C, R, H, CH = never>(definition: StubDefinition): 
     async connect(path, options = {}) {
       const { channels, ...rest } = options;
       const specs = regionSpecs(service);
-      const attach = specs.length === 0 ? undefined : (session: Session, regions: readonly Region.Plain[]) => attachRegions(session, specs, regions);
+      const attach = specs.length === 0 ? undefined : (session: Session, regions: readonly Region.Plain[]) => attachRegions(session, service, specs, regions);
       const session = await connect(path, { ...rest, service, attach });
       return new service.Client(session, { ownsSession: true, channels }) as C;
     },
@@ -425,7 +490,7 @@ export function defineService<C, R, H, CH = never>(definition: StubDefinition): 
       return listen(path, {
         ...rest,
         service,
-        attach: specs.length === 0 ? undefined : regionMaker(specs, new RegionNamer()),
+        attach: specs.length === 0 ? undefined : regionMaker(service, specs, new RegionNamer()),
         onSession(session) {
           let remote: R;
           try {

@@ -348,6 +348,7 @@ function samples(files: readonly FileData[]): Map<string, unknown[]> {
     ["CallData", services.flatMap((s) => [...s.calls, ...s.oneways])],
     ["SignalData", services.flatMap((s) => [...s.toClient, ...s.toServer])],
     ["ArmData", services.flatMap((s) => s.arms)],
+    ["StreamData", services.flatMap((s) => [...s.clientStreams, ...s.remoteStreams])],
   ]);
 }
 
