@@ -232,6 +232,8 @@ function regionMaker(service: StubDefinition, specs: readonly RegionSpec[], name
       }
     } catch (err) {
       for (const m of made) unlinkRegion(m.name);
+      // Streams already started stop watching their doorbells: the session will not start.
+      streams.get(session)?.forEach((end) => end.close());
       throw err;
     }
     return {
