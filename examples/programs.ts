@@ -3,6 +3,9 @@
  * the demo (tsx), its output is shown with a label, and the lines it prints can be awaited.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
@@ -71,5 +74,23 @@ export class Program {
   stop(signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
     this.child.kill(signal);
     return this.exited;
+  }
+}
+
+/**
+ * Runs a demo: starts the example's `server.ts` (beside `demo`, the demo's own URL) on a socket in a new
+ * temporary directory, waits until it listens, runs `body` with the socket's path (and the server, whose
+ * output a body may wait for), then stops the server and removes the directory, whatever happened.
+ */
+export async function withServer(name: string, demo: string | URL, body: (path: string, server: Program) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), `ipcgen-${name}-`));
+  const path = join(dir, `${name}.sock`);
+  const server = new Program("server", new URL("server.ts", demo), [path]);
+  try {
+    await server.waitFor(/listening/);
+    await body(path, server);
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

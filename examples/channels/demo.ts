@@ -5,18 +5,10 @@
  *
  * Run: node --import tsx examples/channels/demo.ts
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Program } from "../programs.js";
+import { Program, withServer } from "../programs.js";
 
-const dir = mkdtempSync(join(tmpdir(), "ipcgen-channels-"));
-const path = join(dir, "channels.sock");
 const client = new URL("client.ts", import.meta.url);
-const server = new Program("server", new URL("server.ts", import.meta.url), [path]);
-try {
-  await server.waitFor(/listening/);
-
+await withServer("channels", import.meta.url, async (path) => {
   const full = new Program("full", client, [path, "--below", "3000000", "--workers", "4"]);
   await full.waitFor(/total: 216816 primes below 3000000/);
   if ((await full.end()) !== 0) throw new Error("the first client failed");
@@ -24,7 +16,4 @@ try {
   const stopped = new Program("stop", client, [path, "--below", "1000000000", "--workers", "3", "--stop-after", "500"]);
   await stopped.waitFor(/stopped: w0, w1, w2/);
   if ((await stopped.end()) !== 0) throw new Error("the second client failed");
-} finally {
-  await server.stop();
-  rmSync(dir, { recursive: true, force: true });
-}
+});

@@ -4,17 +4,10 @@
  *
  * Run: node --import tsx examples/chat/demo.ts
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Program } from "../programs.js";
+import { Program, withServer } from "../programs.js";
 
-const dir = mkdtempSync(join(tmpdir(), "ipcgen-chat-"));
-const path = join(dir, "chat.sock");
 const client = new URL("client.ts", import.meta.url);
-const server = new Program("server", new URL("server.ts", import.meta.url), [path]);
-try {
-  await server.waitFor(/listening/);
+await withServer("chat", import.meta.url, async (path) => {
   const ann = new Program("ann", client, [path, "ann"]);
   await ann.waitFor(/joined as ann/);
   const bob = new Program("bob", client, [path, "bob"]);
@@ -35,7 +28,4 @@ try {
   if ((await bob.end()) !== 0) throw new Error("bob's client failed");
   await ann.waitFor(/\* bob left/);
   if ((await ann.end()) !== 0) throw new Error("ann's client failed");
-} finally {
-  await server.stop();
-  rmSync(dir, { recursive: true, force: true });
-}
+});

@@ -4,17 +4,9 @@
  *
  * Run: node --import tsx examples/log/demo.ts
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Program } from "../programs.js";
+import { Program, withServer } from "../programs.js";
 
-const dir = mkdtempSync(join(tmpdir(), "ipcgen-log-"));
-const path = join(dir, "log.sock");
-const server = new Program("server", new URL("server.ts", import.meta.url), [path]);
-try {
-  await server.waitFor(/listening/);
-
+await withServer("log", import.meta.url, async (path, server) => {
   const args = new Program("args", new URL("client.ts", import.meta.url), [path, "hello", "from", "the", "command", "line"]);
   if ((await args.end()) !== 0) throw new Error("the first client failed");
   await server.waitFor(/hello from the command line/);
@@ -27,7 +19,4 @@ try {
   // 5000 bytes: over the 4096 that log.capnp allows. The client refuses it and exits with status 1.
   const long = new Program("long", new URL("client.ts", import.meta.url), [path, "x".repeat(5000)]);
   if ((await long.end()) !== 1) throw new Error("the over-long line was not refused");
-} finally {
-  await server.stop();
-  rmSync(dir, { recursive: true, force: true });
-}
+});

@@ -5,13 +5,13 @@
  * nothing; a client that writes a hostile descriptor into the shared ring has its session ended, and only
  * its own.
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Block, Request_Operation as Operation } from "../../examples/block/gen/block.capnp.js";
 import { Nic } from "../../examples/nic/gen/nic.capnp.js";
-import { killAll, Program } from "./support.js";
+import { killAll, Program, shmObjectsOf } from "./support.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ipcgen-streams-test-"));
 let nicServer: Program;
@@ -19,8 +19,6 @@ let blockServer: Program;
 const nicPath = join(dir, "nic.sock");
 const blockPath = join(dir, "block.sock");
 
-/** The ipcgen objects in /dev/shm made by process `pid`. */
-const objectsOf = (pid: number): string[] => readdirSync("/dev/shm").filter((n) => n.startsWith(`ipcgen-${pid}-`));
 
 beforeAll(async () => {
   nicServer = new Program("examples/nic/server.ts", [nicPath]);
@@ -76,8 +74,8 @@ describe("the NIC example", () => {
     await victim.exited;
     await using nic = await Nic.connect(nicPath);
     expect((await nic.macAddress()).mac).toHaveLength(6);
-    expect(objectsOf(nicServer.pid)).toEqual([]);
-    expect(objectsOf(victim.pid)).toEqual([]);
+    expect(shmObjectsOf(nicServer.pid)).toEqual([]);
+    expect(shmObjectsOf(victim.pid)).toEqual([]);
   });
 
   it("a server killed with SIGKILL mid-stream: the client gets one end of the session, its waits fail, /dev/shm is clean", async () => {
@@ -102,7 +100,7 @@ describe("the NIC example", () => {
     await nic.session.closed;
     await new Promise((r) => setTimeout(r, 50));
     expect(ends).toEqual(["peer-died"]);
-    expect(objectsOf(doomed.pid)).toEqual([]);
+    expect(shmObjectsOf(doomed.pid)).toEqual([]);
   });
 
   it("runs as a demo: npm run example:nic exits 0", async () => {

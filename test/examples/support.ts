@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -83,4 +84,9 @@ export class Program {
 /** Kills every program still running. */
 export function killAll(): void {
   for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+}
+
+/** The ipcgen shared-memory objects in /dev/shm that process `pid` made (their names start with its pid). */
+export function shmObjectsOf(pid: number): string[] {
+  return readdirSync("/dev/shm").filter((n) => n.startsWith(`ipcgen-${pid}-`));
 }

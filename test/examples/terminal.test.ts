@@ -11,14 +11,12 @@ import { SessionEndedError } from "ipcgen";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Terminal } from "../../examples/terminal/gen/terminal.capnp.js";
 import { openRegion, sweepRegions } from "../../runtime/shm/region.js";
-import { killAll, Program } from "./support.js";
+import { killAll, Program, shmObjectsOf } from "./support.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ipcgen-terminal-test-"));
 const path = join(dir, "terminal.sock");
 let server: Program;
 
-/** The ipcgen objects in /dev/shm made by process `pid`. */
-const objectsOf = (pid: number): string[] => readdirSync("/dev/shm").filter((n) => n.startsWith(`ipcgen-${pid}-`));
 
 beforeAll(async () => {
   server = new Program("examples/terminal/server.ts", [path]);
@@ -35,7 +33,7 @@ describe("the terminal example", () => {
     await using terminal = await Terminal.connect(path);
     expect(terminal.buffer.size).toBe(4096);
     // Once connect has resolved the client has mapped the buffer; the server then removes its name.
-    await expect.poll(() => objectsOf(server.pid)).toEqual([]);
+    await expect.poll(() => shmObjectsOf(server.pid)).toEqual([]);
     const announced = new Promise<number>((resolve) => terminal.once("readAvail", resolve));
     const written = await terminal.buffer.use(async (buffer) => {
       const n = buffer.write("shared memory\n");
@@ -78,7 +76,7 @@ describe("the terminal example", () => {
     await victim.exited;
     await using other = await Terminal.connect(path);
     expect((await other.avail()).bytes).toBe(0);
-    expect(objectsOf(server.pid)).toEqual([]);
+    expect(shmObjectsOf(server.pid)).toEqual([]);
   });
 
   it("a server killed with SIGKILL: its client sees one end of the session, and /dev/shm holds nothing of either", async () => {
@@ -91,8 +89,8 @@ describe("the terminal example", () => {
     const ended = await terminal.session.closed;
     expect(ended.cause).toBe("peer-died");
     await pending.catch((err: unknown) => expect(err).toBeInstanceOf(SessionEndedError));
-    expect(objectsOf(doomed.pid)).toEqual([]);
-    expect(objectsOf(process.pid)).toEqual([]);
+    expect(shmObjectsOf(doomed.pid)).toEqual([]);
+    expect(shmObjectsOf(process.pid)).toEqual([]);
   });
 
   it("runs as a demo: npm run example:terminal exits 0", async () => {
