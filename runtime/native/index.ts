@@ -40,6 +40,10 @@ export interface NativeBinding {
   shmOpen(name: string, size: number): SharedMapping;
   /** Removes the name; mappings stay valid. */
   shmUnlink(name: string): void;
+  /** An ArrayBuffer over `length` bytes at `byteOffset` of a mapping, which `detach` can empty. */
+  shmView(handle: object, byteOffset: number, length: number): ArrayBuffer;
+  /** Empties an ArrayBuffer (and every view of it) for good. */
+  detach(buffer: ArrayBuffer): void;
   /** Wakes every thread, of any process, waiting on the 32-bit word at `byteOffset`; answers how many. */
   futexWake(handle: object, byteOffset: number): number;
   /** Calls `callback` on the event loop after the word at `byteOffset` changes (changes coalesce). */

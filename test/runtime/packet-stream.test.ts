@@ -5,9 +5,9 @@ import { type ChildProcess } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadNativeAddon, type SharedMapping } from "../../runtime/native/index.js";
+import { BulkAllocator } from "../../runtime/shm/allocator.js";
 import { Doorbell } from "../../runtime/shm/doorbell.js";
 import {
-  BulkAllocator,
   type Packet,
   PacketSink,
   PacketSource,

@@ -179,6 +179,48 @@ static napi_value shm_unlink_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* shmView(handle, byteOffset, length): an ArrayBuffer over part of a mapping, which detach() can take
+ * away. Zero-copy messages hand out such views and detach them when the memory goes back to its owner, so
+ * that a view kept too long reads as empty instead of reading memory that now holds another message. */
+static void finalize_view(napi_env env, void *data, void *hint) { ipcgen_mapping_unref((ipcgen_mapping *)hint); }
+
+static napi_value shm_view(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  size_t argc = 3;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3)
+    return ipcgen_throw_type_error(env, "shmView: expected (handle, byteOffset, length)");
+  ipcgen_mapping *m = ipcgen_arg_mapping(env, argv[0], "shmView");
+  if (m == NULL) return NULL;
+  double offset, length;
+  if (napi_get_value_double(env, argv[1], &offset) != napi_ok || napi_get_value_double(env, argv[2], &length) != napi_ok)
+    return ipcgen_throw_type_error(env, "shmView: byteOffset and length must be numbers");
+  /* Integers, inside the mapping, without overflow: the doubles are compared before any conversion. */
+  if (!(offset >= 0 && length >= 0 && offset == (double)(size_t)offset && length == (double)(size_t)length &&
+        offset <= (double)m->size && length <= (double)m->size - offset))
+    return ipcgen_throw_range_error(env, "shmView: %g bytes at %g do not lie within the mapping's %zu bytes", length, offset, m->size);
+  ipcgen_mapping_ref(m);
+  napi_value result;
+  napi_status status = napi_create_external_arraybuffer(env, (char *)m->addr + (size_t)offset, (size_t)length, finalize_view, m, &result);
+  if (status != napi_ok) {
+    ipcgen_mapping_unref(m);
+    return ipcgen_throw_napi(env, "shmView", status);
+  }
+  return result;
+}
+
+/* detach(arrayBuffer): empties an ArrayBuffer and every view of it, for good. */
+static napi_value detach_js(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  bool is_ab = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab)
+    return ipcgen_throw_type_error(env, "detach: expected an ArrayBuffer");
+  napi_status status = napi_detach_arraybuffer(env, argv[0]);
+  if (status != napi_ok) return ipcgen_throw_napi(env, "detach", status);
+  return NULL;
+}
+
 /* The mapping behind a handle made by views(); throws and returns NULL for anything else. */
 extern "C" ipcgen_mapping *ipcgen_arg_mapping(napi_env env, napi_value value, const char *fn) {
   napi_valuetype type;
@@ -196,6 +238,8 @@ extern "C" napi_status ipcgen_init_shm(napi_env env, napi_value exports) {
       {"shmCreate", NULL, shm_create, NULL, NULL, NULL, napi_default, NULL},
       {"shmOpen", NULL, shm_open_js, NULL, NULL, NULL, napi_default, NULL},
       {"shmUnlink", NULL, shm_unlink_js, NULL, NULL, NULL, napi_default, NULL},
+      {"shmView", NULL, shm_view, NULL, NULL, NULL, napi_default, NULL},
+      {"detach", NULL, detach_js, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }
