@@ -1,7 +1,8 @@
 /**
  * A Unix socket that sends and receives frames. Sending never blocks the event loop and never lets the
  * queue grow without bound: past `maxQueuedBytes` of unsent bytes, `send` waits for the socket to drain (or
- * fails at once, if the caller asked not to wait).
+ * fails at once, if the caller asked not to wait). Frames leave in the order they were handed over, waiting
+ * or not: the peer checks that their ids follow each other.
  */
 import type { Socket } from "node:net";
 import { BackpressureError } from "../errors.js";
@@ -21,7 +22,8 @@ export interface FramedSocketEvents {
 
 export class FramedSocket {
   private readonly decoder: FrameDecoder;
-  private drainWaiters: (() => void)[] = [];
+  /** Frames waiting for the socket to drain, in order; `force` ones go regardless of the limit. */
+  private backlog: { bytes: Uint8Array; force: boolean; written: () => void }[] = [];
   private isClosed = false;
 
   constructor(
@@ -34,13 +36,16 @@ export class FramedSocket {
     let failure: Error | null = null;
     // A socket connected with `onread` (see `readCallback`) delivers through that callback instead.
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
-    socket.on("drain", () => this.wakeWriters());
+    socket.on("drain", () => this.flushBacklog());
     socket.on("error", (err) => {
       failure = err;
     });
     socket.on("close", () => {
       this.isClosed = true;
-      this.wakeWriters();
+      // Frames still waiting are dropped with the connection; their senders stop waiting.
+      const backlog = this.backlog;
+      this.backlog = [];
+      for (const frame of backlog) frame.written();
       this.events.closed(failure);
     });
   }
@@ -90,6 +95,11 @@ export class FramedSocket {
     return queued > 0 && queued + length > this.maxQueuedBytes;
   }
 
+  /** Whether a frame of `length` bytes would have to wait (callers that must not wait ask first). */
+  wouldWait(length: number): boolean {
+    return this.backlog.length > 0 || this.full(length);
+  }
+
   /**
    * Queues a frame. Returns null when it is queued at once (the usual case: no promise to pay for); over
    * the limit, a promise that resolves once the frame is queued after the socket drained (`wait`), or
@@ -97,22 +107,33 @@ export class FramedSocket {
    */
   send(bytes: Uint8Array, wait = true): Promise<void> | null {
     if (this.isClosed) return null;
-    if (!this.full(bytes.length)) {
+    if (!this.wouldWait(bytes.length)) {
       this.write(bytes);
       return null;
     }
     if (!wait) return Promise.reject(new BackpressureError(`${this.socket.writableLength} bytes are already queued for a peer that is not reading (limit ${this.maxQueuedBytes})`));
-    return this.sendAfterDrain(bytes);
+    return new Promise<void>((written) => this.backlog.push({ bytes, force: false, written }));
   }
 
-  private async sendAfterDrain(bytes: Uint8Array): Promise<void> {
-    while (!this.isClosed && this.full(bytes.length)) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
-    if (!this.isClosed) this.write(bytes);
-  }
-
-  /** Queues a frame regardless of the limit (small control frames: pongs, cancels, the final end). */
+  /**
+   * Queues a frame regardless of the limit (control frames and answers: pongs, cancels, the final end);
+   * behind frames that wait, if any, so that the order holds.
+   */
   sendNow(bytes: Uint8Array): void {
-    if (!this.isClosed) this.write(bytes);
+    if (this.isClosed) return;
+    if (this.backlog.length === 0) this.write(bytes);
+    else this.backlog.push({ bytes, force: true, written: () => {} });
+  }
+
+  /** Writes waiting frames, in order, while the limit allows. */
+  private flushBacklog(): void {
+    while (!this.isClosed && this.backlog.length > 0) {
+      const next = this.backlog[0];
+      if (!next.force && this.full(next.bytes.length)) return;
+      this.backlog.shift();
+      this.write(next.bytes);
+      next.written();
+    }
   }
 
   /**
@@ -143,9 +164,4 @@ export class FramedSocket {
     this.runWrites = 0;
   };
 
-  private wakeWriters(): void {
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const wake of waiters) wake();
-  }
 }
