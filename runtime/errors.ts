@@ -74,6 +74,20 @@ export class BackpressureError extends Error {
   override name = "BackpressureError";
 }
 
+/**
+ * A zero-copy message block (`PoolBlock`) used against its rules: touched while a message holding it is in
+ * the peer's hands, after it was freed, or through a view taken before it was last sent.
+ */
+export class PoolBlockError extends Error {
+  override name = "PoolBlockError";
+  constructor(
+    readonly reason: "in-flight" | "freed" | "stale-view",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A call on a channel that either side has closed (the session goes on). */
 export class ChannelClosedError extends Error {
   override name = "ChannelClosedError";

@@ -2,7 +2,18 @@
 export * from "./errors.js";
 export { connect, type ConnectOptions } from "./session/client.js";
 export { listen, Server, type Permissions, type ServerOptions, type ServiceIdentity } from "./session/server.js";
-export { Endpoint, Session, type CallOptions, type PeerCredentials, type RequestContext, type SessionOptions } from "./session/session.js";
+export {
+  Endpoint,
+  PlacedMessage,
+  Session,
+  type Body,
+  type CallOptions,
+  type MessageMemory,
+  type OutgoingBody,
+  type PeerCredentials,
+  type RequestContext,
+  type SessionOptions,
+} from "./session/session.js";
 export { Pool } from "./session/pool.js";
 export {
   ApplicationError,
@@ -13,6 +24,7 @@ export {
   type MethodDefinition,
   type MethodKind,
   type RaisedErrorClass,
+  type Received,
   type ServiceDefinition,
   type SizeLimit,
   type StructCodec,
@@ -20,6 +32,7 @@ export {
 export { Signals } from "./rpc/signals.js";
 export { SharedBuffer } from "./shm/shared-buffer.js";
 export { Packet, PacketSink, PacketSource, PacketStreamError, type WaitOptions } from "./shm/packet-stream.js";
+export { MessagePool, PoolBlock, zeroCopy, type ZeroCopyOptions } from "./shm/messages.js";
 export { StreamSink, StreamSource } from "./stubs/streams.js";
 export {
   defineService,
@@ -37,4 +50,5 @@ export {
   type ServiceContext,
   type SignalContext,
   type StubDefinition,
+  type ZeroCopySetting,
 } from "./stubs/stubs.js";

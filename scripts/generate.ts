@@ -35,6 +35,7 @@ export function targets(): Target[] {
   return [
     { dir: "runtime/protocol", schema: "protocol.capnp", out: "runtime/protocol", runtime: { capnp: "capnp-ts", codec: "../codec/index.js" } },
     { dir: "test/fixtures", schema: "stubs.capnp", out: "test/stubs/gen" },
+    { dir: "test/fixtures", schema: "blobs.capnp", out: "test/zero-copy/gen" },
     ...examples,
   ];
 }

@@ -39,6 +39,8 @@ export interface CallData {
   paramsPlain: string;
   /** `void` when the results struct has no fields. */
   resultsPlain: string;
+  /** What the client's promise resolves to: `ipcgen.Received<...Plain>`, or `void`. */
+  resultsReceived: string;
   /** What the handler returns: a plain object, or a message built with the struct's class. */
   resultsInit: string;
   /** The errors it raises, for its doc comment: `Chat_TakenError`. */
@@ -162,6 +164,7 @@ export function serviceData(service: ServiceModel, namer: Namer): ServiceData {
       paramsInit: `${params}.Init | ${params}`,
       paramsPlain: `${params}.Plain`,
       resultsPlain: voidResults ? "void" : `${results}.Plain`,
+      resultsReceived: voidResults ? "void" : `ipcgen.Received<${results}.Plain>`,
       resultsInit: voidResults ? "void" : `${results}.Init | ${results}`,
       raises: m.raises.map((id) => namer.derived(id, "Error")),
     };

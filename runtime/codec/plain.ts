@@ -18,6 +18,7 @@ import {
   DEFAULT_TRAVERSAL_LIMIT_WORDS,
   EMPTY_STRUCT,
   canonicalize,
+  type DataPlacer,
   type ListReader,
   MessageBuilder,
   MessageDecodeError,
@@ -55,8 +56,9 @@ export interface DecodeOptions extends ReaderOptions {
   framing?: "framed" | "flat";
 }
 
-/** A reader over `bytes` in the given encoding. */
-export function readerFor(bytes: Uint8Array, options: DecodeOptions = {}): MessageReader {
+/** A reader over `bytes` in the given encoding; a reader given instead is used as it is (its options stand). */
+export function readerFor(bytes: Uint8Array | MessageReader, options: DecodeOptions = {}): MessageReader {
+  if (bytes instanceof MessageReader) return bytes;
   const plain = options.packed === true ? unpack(bytes, (options.traversalLimitInWords ?? DEFAULT_TRAVERSAL_LIMIT_WORDS) * 8 + 1024) : bytes;
   if (options.framing === "flat") return MessageReader.fromFlat(plain, options);
   // One segment, the common case (every message ipcgen writes): its table is read here, without a loop.
@@ -129,6 +131,22 @@ let spare: MessageBuilder | null = new MessageBuilder(512);
 /** A builder that grew past this is not kept (a single huge message should not pin its memory). */
 const SPARE_MAX_BYTES = 1 << 20;
 
+/** The placer the next `newRoot` takes (see `encodeWith`). */
+let pendingPlacer: DataPlacer | null = null;
+
+/**
+ * Runs `encode` (a generated `encode` call) with `placer` deciding where its message's Data values go.
+ * Encoding is synchronous, so the placer is simply left for the `newRoot` the call makes.
+ */
+export function encodeWith<T>(placer: DataPlacer, encode: () => T): T {
+  pendingPlacer = placer;
+  try {
+    return encode();
+  } finally {
+    pendingPlacer = null;
+  }
+}
+
 /** Starts a message whose root is a struct of the given size; returns the builder and the struct's word. */
 export function newRoot(dataWords: number, ptrCount: number, sizeHintWords = 64): [MessageBuilder, number] {
   let b = spare;
@@ -137,12 +155,15 @@ export function newRoot(dataWords: number, ptrCount: number, sizeHintWords = 64)
     spare = null;
     b.reset();
   }
+  b.placer = pendingPlacer;
+  pendingPlacer = null;
   return [b, b.initStruct(0, dataWords, ptrCount)];
 }
 
 /** The finished message (framed), copied out of `b`, which goes back to be shared. */
 export function finishRoot(b: MessageBuilder): Uint8Array {
   const out = b.toFramed();
+  b.placer = null;
   if (spare === null && b.bytes.length <= SPARE_MAX_BYTES) spare = b;
   return out;
 }
@@ -525,4 +546,4 @@ export function listCodec<R, W>(read: (l: ListReader | null) => R, write: (b: Me
 }
 
 export { EMPTY_STRUCT, MessageBuilder, MessageDecodeError, MessageReader };
-export type { ListReader, ReaderOptions, StructReader };
+export type { DataPlacer, ListReader, ReaderOptions, StructReader };

@@ -44,6 +44,12 @@ const MAX_SEGMENTS = 65536;
 export interface ReaderOptions {
   traversalLimitInWords?: number;
   nestingLimit?: number;
+  /**
+   * Data fields come out as views of the message's own memory instead of copies. For messages whose
+   * memory outlives the read and is not reused meanwhile: zero-copy messages, whose views are taken away
+   * (detached) when the message is released.
+   */
+  shareData?: boolean;
 }
 
 export interface Segment {
@@ -89,6 +95,7 @@ function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
 export class MessageReader {
   readonly segments: Segment[];
   readonly nestingLimit: number;
+  readonly shareData: boolean;
   private budget: number;
   private rSeg!: Segment;
   private rWord = 0;
@@ -102,6 +109,7 @@ export class MessageReader {
     // for NaN): refuse it rather than read without limits.
     this.budget = checkLimit("traversalLimitInWords", options.traversalLimitInWords ?? DEFAULT_TRAVERSAL_LIMIT_WORDS);
     this.nestingLimit = checkLimit("nestingLimit", options.nestingLimit ?? DEFAULT_NESTING_LIMIT);
+    this.shareData = options.shareData === true;
   }
 
   /** Reads a message framed with the standard segment table (what `capnp` tools read and write). */
@@ -257,6 +265,7 @@ export class MessageReader {
   readData(seg: Segment, word: number, depth: number): Uint8Array | null {
     const list = this.readBytes(seg, word, depth, "data");
     if (list === null) return null;
+    if (this.shareData) return list.segment.bytes.subarray(list.startByte, list.startByte + list.length);
     return copyBytes(list.segment.bytes, list.startByte, list.startByte + list.length);
   }
 }
@@ -411,7 +420,20 @@ export function framedMessageLength(bytes: Uint8Array): number {
 // Building
 
 /**
- * A single-segment message under construction. Word 0 is the root pointer. The buffer grows by doubling,
+ * Where a builder may put a Data value instead of copying it into its own segment: zero-copy messages keep
+ * large values in segments of their own, in shared memory (runtime/shm/messages.ts).
+ */
+export interface DataPlacer {
+  /**
+   * The segment (1 or more; 0 is the builder's own) and the word in it where `data`'s bytes lie, or were
+   * put; null to copy them into the builder's segment as usual.
+   */
+  place(data: Uint8Array): { segment: number; word: number } | null;
+}
+
+/**
+ * A single-segment message under construction (with a `placer`, large Data values may lie in other
+ * segments, which the placer keeps). Word 0 is the root pointer. The buffer grows by doubling,
  * so hold offsets, never `bytes`/`view`, across allocations.
  */
 export class MessageBuilder {
@@ -419,6 +441,8 @@ export class MessageBuilder {
   view: DataView;
   /** Words in use. */
   used = 1;
+  /** Set while a zero-copy message is built (see `DataPlacer`). */
+  placer: DataPlacer | null = null;
 
   constructor(initialWords = 256) {
     this.bytes = new Uint8Array(Math.max(initialWords, 1) * 8);
@@ -499,8 +523,26 @@ export class MessageBuilder {
   }
 
   setData(ptrWord: number, data: Uint8Array): void {
+    const length = data.length; // placing may hand the bytes over (their view then reads as empty)
+    const placed = this.placer?.place(data);
+    if (placed != null) {
+      this.setFarData(ptrWord, placed.segment, placed.word, length);
+      return;
+    }
     const at = this.initList(ptrWord, EL_BYTE, data.length);
     this.bytes.set(data, at);
+  }
+
+  /**
+   * Points `ptrWord` at a byte list in another segment through a double-far pointer, whose two-word landing
+   * pad lies here: the other segment then holds nothing but the bytes.
+   */
+  private setFarData(ptrWord: number, segment: number, word: number, length: number): void {
+    checkListLength(length);
+    const pad = this.alloc(2);
+    this.setPointer(ptrWord, (pad << 3) | 4 | 2, 0);
+    this.setPointer(pad, (word << 3) | 2, segment);
+    this.setPointer(pad + 1, 1, EL_BYTE | (length << 3));
   }
 
   /**

@@ -7,7 +7,7 @@
 #
 # Change this file only with a new `protocolVersion`: peers compare versions first at log-in.
 
-const protocolVersion :UInt32 = 2;
+const protocolVersion :UInt32 = 3;
 
 struct Header {
   token @0 :UInt64;
@@ -29,6 +29,10 @@ struct Header {
   code @5 :UInt16;
   # The method's ordinal for `request` and `oneWay`; the signal's ordinal for `signal`.
 
+  placed @6 :Bool;
+  # For `request`, `response` and `oneWay`: the body is a `Placed` handle, and the message itself lies in
+  # the sender's message pool (zero-copy). Only sent to a peer that said at log-in it can map the pool.
+
   enum Kind {
     hello @0;            # client -> server, first frame: body Hello
     welcome @1;          # server -> client: body Welcome; the session is open
@@ -45,7 +49,11 @@ struct Header {
     channelOpened @12;   # no body
     end @13;             # body End: the sender closes the session
     closeChannel @14;    # no body: the sender closes the channel the header names
-    attached @15;        # client -> server, no body: the client has mapped the welcome's regions
+    attached @15;        # no body: the sender has mapped the regions of the frame this answers (a welcome
+                         # or a poolExtent), whose names the other side may now remove
+    poolExtent @16;      # body Region: the sender's message pool grew by this extent; map it, answer `attached`
+    release @17;         # no body: the sender is done with the placed message of the frame this answers;
+                         # its blocks go back to their owner
   }
 }
 
@@ -55,6 +63,8 @@ struct Hello {
   # The id of the interface the client wants to speak on the main channel.
   fingerprint @2 :UInt64;
   # A hash of the service's schema as the client was built with it: a different one is refused.
+  zeroCopy @3 :Bool;
+  # The client can map the server's message pool: the server may send it placed messages.
 }
 
 struct Welcome {
@@ -63,6 +73,8 @@ struct Welcome {
   regions @2 :List(Region);
   # Shared memory the server made for this session (its schema says which): the client maps each, then
   # answers `attached`, and the server removes their names.
+  zeroCopy @3 :Bool;
+  # The server can map the client's message pool: the client may send it placed messages.
 }
 
 struct Region {
@@ -71,12 +83,27 @@ struct Region {
   size @1 :UInt64;
   purpose @2 :Purpose;
   index @3 :UInt32;
-  # Which one of its purpose: the method number of a packet stream, 0 for the shared buffer.
+  # Which one of its purpose: the method number of a packet stream, 0 for the shared buffer, the extent's
+  # number (0, 1, 2, ... in order) for a message pool.
 
   enum Purpose {
     sharedBuffer @0;
     packetStream @1;
+    messagePool @2;
   }
+}
+
+struct Placed {
+  # Where a placed message lies: its segments, in order, in the extents of the sender's message pool. The
+  # receiver reads them in place until it sends `release`; the sender does not touch them until then.
+  segments @0 :List(PlacedSegment);
+}
+
+struct PlacedSegment {
+  extent @0 :UInt32;
+  offset @1 :UInt64;
+  # Bytes from the extent's start; a multiple of 8.
+  words @2 :UInt32;
 }
 
 struct Failure {

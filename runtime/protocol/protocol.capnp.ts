@@ -36,13 +36,24 @@ export enum Header_Kind {
   END = 13,
   /** no body: the sender closes the channel the header names */
   CLOSE_CHANNEL = 14,
-  /** client -> server, no body: the client has mapped the welcome's regions */
+  /**
+   * no body: the sender has mapped the regions of the frame this answers (a welcome
+   * or a poolExtent), whose names the other side may now remove
+   */
   ATTACHED = 15,
+  /** body Region: the sender's message pool grew by this extent; map it, answer `attached` */
+  POOL_EXTENT = 16,
+  /**
+   * no body: the sender is done with the placed message of the frame this answers;
+   * its blocks go back to their owner
+   */
+  RELEASE = 17,
 }
 
 export enum Region_Purpose {
   SHARED_BUFFER = 0,
   PACKET_STREAM = 1,
+  MESSAGE_POOL = 2,
 }
 
 export enum Failure_Kind {
@@ -66,7 +77,7 @@ export class Header extends capnp.Struct {
   static override readonly _capnp = {
     displayName: "Header",
     id: "a4a4621841522e9f",
-    size: new capnp.ObjectSize(24, 0),
+    size: new capnp.ObjectSize(32, 0),
   };
 
   /**
@@ -122,23 +133,34 @@ export class Header extends capnp.Struct {
     capnp.Struct.setUint16(22, value, this);
   }
 
+  /**
+   * For `request`, `response` and `oneWay`: the body is a `Placed` handle, and the message itself lies in
+   * the sender's message pool (zero-copy). Only sent to a peer that said at log-in it can map the pool.
+   */
+  get placed(): boolean {
+    return capnp.Struct.getBit(192, this);
+  }
+  set placed(value: boolean) {
+    capnp.Struct.setBit(192, value, this);
+  }
+
   override toString(): string {
     return "Header_" + super.toString();
   }
 
   /** Builds a message whose root is a Header from a plain object; fields left out keep their defaults. */
   static encode(value: Header.Init): Uint8Array {
-    const [b, at] = codec.newRoot(3, 0);
+    const [b, at] = codec.newRoot(4, 0);
     Header._write(b, at, value);
     return codec.finishRoot(b);
   }
 
   /**
    * Reads a message whose root is a Header into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Header.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Header.Plain {
     return Header._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -151,6 +173,7 @@ export class Header extends capnp.Struct {
       answers: s.u32(16),
       kind: (s.u16(20)) as Header_Kind,
       code: s.u16(22),
+      placed: s.bool(192),
     };
   }
 
@@ -162,6 +185,7 @@ export class Header extends capnp.Struct {
     if (v.answers !== undefined) b.view.setUint32(at * 8 + 16, (v.answers) >>> 0, true);
     if (v.kind !== undefined) b.view.setUint16(at * 8 + 20, v.kind, true);
     if (v.code !== undefined) b.view.setUint16(at * 8 + 22, v.code, true);
+    if (v.placed !== undefined) codec.setBool(b, at * 64 + 192, v.placed);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -169,7 +193,7 @@ export class Header extends capnp.Struct {
     return codec.structCodec(
       (s: codec.StructReader) => Header._read(s),
       (b: codec.MessageBuilder, at: number, v: Header.Init) => Header._write(b, at, v),
-      3,
+      4,
       0,
     );
   }
@@ -195,6 +219,11 @@ export namespace Header {
     kind: Header_Kind;
     /** The method's ordinal for `request` and `oneWay`; the signal's ordinal for `signal`. */
     code: number;
+    /**
+     * For `request`, `response` and `oneWay`: the body is a `Placed` handle, and the message itself lies in
+     * the sender's message pool (zero-copy). Only sent to a peer that said at log-in it can map the pool.
+     */
+    placed: boolean;
   };
 
   /** Header as `encode` takes it: every field optional, absent fields keep their defaults. */
@@ -205,6 +234,7 @@ export namespace Header {
     answers?: number;
     kind?: Header_Kind;
     code?: number;
+    placed?: boolean;
   };
   export type Kind = Header_Kind;
 }
@@ -239,6 +269,14 @@ export class Hello extends capnp.Struct {
     capnp.Struct.setUint64(16, BigInt(value), this);
   }
 
+  /** The client can map the server's message pool: the server may send it placed messages. */
+  get zeroCopy(): boolean {
+    return capnp.Struct.getBit(32, this);
+  }
+  set zeroCopy(value: boolean) {
+    capnp.Struct.setBit(32, value, this);
+  }
+
   override toString(): string {
     return "Hello_" + super.toString();
   }
@@ -252,10 +290,10 @@ export class Hello extends capnp.Struct {
 
   /**
    * Reads a message whose root is a Hello into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Hello.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Hello.Plain {
     return Hello._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -265,6 +303,7 @@ export class Hello extends capnp.Struct {
       version: s.u32(0),
       service: s.u64(8),
       fingerprint: s.u64(16),
+      zeroCopy: s.bool(32),
     };
   }
 
@@ -273,6 +312,7 @@ export class Hello extends capnp.Struct {
     if (v.version !== undefined) b.view.setUint32(at * 8 + 0, (v.version) >>> 0, true);
     if (v.service !== undefined) b.view.setBigUint64(at * 8 + 8, BigInt(v.service), true);
     if (v.fingerprint !== undefined) b.view.setBigUint64(at * 8 + 16, BigInt(v.fingerprint), true);
+    if (v.zeroCopy !== undefined) codec.setBool(b, at * 64 + 32, v.zeroCopy);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -294,6 +334,8 @@ export namespace Hello {
     service: bigint;
     /** A hash of the service's schema as the client was built with it: a different one is refused. */
     fingerprint: bigint;
+    /** The client can map the server's message pool: the server may send it placed messages. */
+    zeroCopy: boolean;
   };
 
   /** Hello as `encode` takes it: every field optional, absent fields keep their defaults. */
@@ -301,6 +343,7 @@ export namespace Hello {
     version?: number;
     service?: bigint;
     fingerprint?: bigint;
+    zeroCopy?: boolean;
   };
 }
 
@@ -349,6 +392,14 @@ export class Welcome extends capnp.Struct {
     return capnp.Struct.initList(0, Welcome._Regions, length, this);
   }
 
+  /** The server can map the client's message pool: the client may send it placed messages. */
+  get zeroCopy(): boolean {
+    return capnp.Struct.getBit(32, this);
+  }
+  set zeroCopy(value: boolean) {
+    capnp.Struct.setBit(32, value, this);
+  }
+
   override toString(): string {
     return "Welcome_" + super.toString();
   }
@@ -362,10 +413,10 @@ export class Welcome extends capnp.Struct {
 
   /**
    * Reads a message whose root is a Welcome into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Welcome.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Welcome.Plain {
     return Welcome._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -375,6 +426,7 @@ export class Welcome extends capnp.Struct {
       version: s.u32(0),
       token: s.u64(8),
       regions: codec.structList(codec.list(s, 0), Region._read, 3),
+      zeroCopy: s.bool(32),
     };
   }
 
@@ -383,6 +435,7 @@ export class Welcome extends capnp.Struct {
     if (v.version !== undefined) b.view.setUint32(at * 8 + 0, (v.version) >>> 0, true);
     if (v.token !== undefined) b.view.setBigUint64(at * 8 + 8, BigInt(v.token), true);
     if (v.regions !== undefined && v.regions.length !== 0) codec.writeStructList(b, at + 2, v.regions, 2, 1, Region._write);
+    if (v.zeroCopy !== undefined) codec.setBool(b, at * 64 + 32, v.zeroCopy);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -406,6 +459,8 @@ export namespace Welcome {
      * answers `attached`, and the server removes their names.
      */
     regions: Region.Plain[];
+    /** The server can map the client's message pool: the client may send it placed messages. */
+    zeroCopy: boolean;
   };
 
   /** Welcome as `encode` takes it: every field optional, absent fields keep their defaults. */
@@ -413,6 +468,7 @@ export namespace Welcome {
     version?: number;
     token?: bigint;
     regions?: readonly Region.Init[];
+    zeroCopy?: boolean;
   };
 }
 
@@ -448,7 +504,10 @@ export class Region extends capnp.Struct {
     capnp.Struct.setUint16(8, value, this);
   }
 
-  /** Which one of its purpose: the method number of a packet stream, 0 for the shared buffer. */
+  /**
+   * Which one of its purpose: the method number of a packet stream, 0 for the shared buffer, the extent's
+   * number (0, 1, 2, ... in order) for a message pool.
+   */
   get index(): number {
     return capnp.Struct.getUint32(12, this);
   }
@@ -469,10 +528,10 @@ export class Region extends capnp.Struct {
 
   /**
    * Reads a message whose root is a Region into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Region.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Region.Plain {
     return Region._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -511,7 +570,10 @@ export namespace Region {
     name: string;
     size: bigint;
     purpose: Region_Purpose;
-    /** Which one of its purpose: the method number of a packet stream, 0 for the shared buffer. */
+    /**
+     * Which one of its purpose: the method number of a packet stream, 0 for the shared buffer, the extent's
+     * number (0, 1, 2, ... in order) for a message pool.
+     */
     index: number;
   };
 
@@ -523,6 +585,185 @@ export namespace Region {
     index?: number;
   };
   export type Purpose = Region_Purpose;
+}
+
+/**
+ * Where a placed message lies: its segments, in order, in the extents of the sender's message pool. The
+ * receiver reads them in place until it sends `release`; the sender does not touch them until then.
+ */
+export class Placed extends capnp.Struct {
+  static override readonly _capnp = {
+    displayName: "Placed",
+    id: "c638d1645b47249f",
+    size: new capnp.ObjectSize(0, 1),
+  };
+  static _Segments: capnp.ListCtor<PlacedSegment>;
+
+  get segments(): capnp.List<PlacedSegment> {
+    return capnp.Struct.getList(0, Placed._Segments, this);
+  }
+  set segments(value: capnp.List<PlacedSegment>) {
+    capnp.Struct.copyFrom(value, capnp.Struct.getPointer(0, this));
+  }
+  hasSegments(): boolean {
+    return !capnp.Struct.isNull(capnp.Struct.getPointer(0, this));
+  }
+  adoptSegments(value: capnp.Orphan<capnp.List<PlacedSegment>>): void {
+    capnp.Struct.adopt(value, capnp.Struct.getPointer(0, this));
+  }
+  disownSegments(): capnp.Orphan<capnp.List<PlacedSegment>> {
+    return capnp.Struct.disown(this.segments);
+  }
+  initSegments(length: number): capnp.List<PlacedSegment> {
+    return capnp.Struct.initList(0, Placed._Segments, length, this);
+  }
+
+  override toString(): string {
+    return "Placed_" + super.toString();
+  }
+
+  /** Builds a message whose root is a Placed from a plain object; fields left out keep their defaults. */
+  static encode(value: Placed.Init): Uint8Array {
+    const [b, at] = codec.newRoot(0, 1);
+    Placed._write(b, at, value);
+    return codec.finishRoot(b);
+  }
+
+  /**
+   * Reads a message whose root is a Placed into a plain object (framed and unpacked unless
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
+   */
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Placed.Plain {
+    return Placed._read(codec.rootStruct(codec.readerFor(bytes, options)));
+  }
+
+  /** @internal Reads the plain view from a struct reader (generated code only). */
+  static _read(s: codec.StructReader): Placed.Plain {
+    return {
+      segments: codec.structList(codec.list(s, 0), PlacedSegment._read, 2),
+    };
+  }
+
+  /** @internal Writes the plain view into the struct at word `at` (generated code only). */
+  static _write(b: codec.MessageBuilder, at: number, v: Placed.Init): void {
+    if (v.segments !== undefined && v.segments.length !== 0) codec.writeStructList(b, at + 0, v.segments, 2, 0, PlacedSegment._write);
+  }
+
+  /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
+  static _codec(): codec.PointerCodec<Placed.Plain, Placed.Init> {
+    return codec.structCodec(
+      (s: codec.StructReader) => Placed._read(s),
+      (b: codec.MessageBuilder, at: number, v: Placed.Init) => Placed._write(b, at, v),
+      0,
+      1,
+    );
+  }
+}
+
+export namespace Placed {
+  /** Placed as a plain object, as `decode` returns it. */
+  export type Plain = {
+    segments: PlacedSegment.Plain[];
+  };
+
+  /** Placed as `encode` takes it: every field optional, absent fields keep their defaults. */
+  export type Init = {
+    segments?: readonly PlacedSegment.Init[];
+  };
+}
+
+export class PlacedSegment extends capnp.Struct {
+  static override readonly _capnp = {
+    displayName: "PlacedSegment",
+    id: "86b7db9fc4902fac",
+    size: new capnp.ObjectSize(16, 0),
+  };
+
+  get extent(): number {
+    return capnp.Struct.getUint32(0, this);
+  }
+  set extent(value: number) {
+    capnp.Struct.setUint32(0, value, this);
+  }
+
+  /** Bytes from the extent's start; a multiple of 8. */
+  get offset(): bigint {
+    return capnp.Struct.getUint64(8, this);
+  }
+  set offset(value: bigint | number) {
+    capnp.Struct.setUint64(8, BigInt(value), this);
+  }
+
+  get words(): number {
+    return capnp.Struct.getUint32(4, this);
+  }
+  set words(value: number) {
+    capnp.Struct.setUint32(4, value, this);
+  }
+
+  override toString(): string {
+    return "PlacedSegment_" + super.toString();
+  }
+
+  /** Builds a message whose root is a PlacedSegment from a plain object; fields left out keep their defaults. */
+  static encode(value: PlacedSegment.Init): Uint8Array {
+    const [b, at] = codec.newRoot(2, 0);
+    PlacedSegment._write(b, at, value);
+    return codec.finishRoot(b);
+  }
+
+  /**
+   * Reads a message whose root is a PlacedSegment into a plain object (framed and unpacked unless
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
+   */
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): PlacedSegment.Plain {
+    return PlacedSegment._read(codec.rootStruct(codec.readerFor(bytes, options)));
+  }
+
+  /** @internal Reads the plain view from a struct reader (generated code only). */
+  static _read(s: codec.StructReader): PlacedSegment.Plain {
+    return {
+      extent: s.u32(0),
+      offset: s.u64(8),
+      words: s.u32(4),
+    };
+  }
+
+  /** @internal Writes the plain view into the struct at word `at` (generated code only). */
+  static _write(b: codec.MessageBuilder, at: number, v: PlacedSegment.Init): void {
+    if (v.extent !== undefined) b.view.setUint32(at * 8 + 0, (v.extent) >>> 0, true);
+    if (v.offset !== undefined) b.view.setBigUint64(at * 8 + 8, BigInt(v.offset), true);
+    if (v.words !== undefined) b.view.setUint32(at * 8 + 4, (v.words) >>> 0, true);
+  }
+
+  /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
+  static _codec(): codec.PointerCodec<PlacedSegment.Plain, PlacedSegment.Init> {
+    return codec.structCodec(
+      (s: codec.StructReader) => PlacedSegment._read(s),
+      (b: codec.MessageBuilder, at: number, v: PlacedSegment.Init) => PlacedSegment._write(b, at, v),
+      2,
+      0,
+    );
+  }
+}
+
+export namespace PlacedSegment {
+  /** PlacedSegment as a plain object, as `decode` returns it. */
+  export type Plain = {
+    extent: number;
+    /** Bytes from the extent's start; a multiple of 8. */
+    offset: bigint;
+    words: number;
+  };
+
+  /** PlacedSegment as `encode` takes it: every field optional, absent fields keep their defaults. */
+  export type Init = {
+    extent?: number;
+    offset?: bigint;
+    words?: number;
+  };
 }
 
 export class Failure extends capnp.Struct {
@@ -593,10 +834,10 @@ export class Failure extends capnp.Struct {
 
   /**
    * Reads a message whose root is a Failure into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Failure.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Failure.Plain {
     return Failure._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -678,10 +919,10 @@ export class Signal extends capnp.Struct {
 
   /**
    * Reads a message whose root is a Signal into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Signal.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Signal.Plain {
     return Signal._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -751,10 +992,10 @@ export class End extends capnp.Struct {
 
   /**
    * Reads a message whose root is a End into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): End.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): End.Plain {
     return End._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -793,5 +1034,6 @@ export namespace End {
   };
 }
 
-export const protocolVersion: number = 2;
+export const protocolVersion: number = 3;
 Welcome._Regions = capnp.CompositeList(Region);
+Placed._Segments = capnp.CompositeList(PlacedSegment);

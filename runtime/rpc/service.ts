@@ -5,15 +5,40 @@
  */
 import { Failure_Kind } from "../protocol/protocol.capnp.js";
 import type { ServiceIdentity } from "../session/server.js";
-import { type CallOptions, type Endpoint, RequestFailure, type RequestContext, Session } from "../session/session.js";
+import { type Body, type CallOptions, type Endpoint, type OutgoingBody, PlacedMessage, RequestFailure, type RequestContext, Session } from "../session/session.js";
 import { builtMessage } from "../codec/capnp-ts.js";
-import { MessageDecodeError } from "../codec/wire.js";
+import { MessageDecodeError, type MessageReader } from "../codec/wire.js";
 import { RemoteError } from "../errors.js";
 
 /** Reads and writes one struct: what `X.encode` / `X.decode` of generated code provide. */
 export interface StructCodec<T, I = T> {
   encode(value: I): Uint8Array;
-  decode(bytes: Uint8Array): T;
+  /** Takes framed bytes, or a reader of a placed message. */
+  decode(bytes: Uint8Array | MessageReader): T;
+}
+
+/**
+ * A call's results as the caller gets them. Disposing of them (`using`, or `[Symbol.dispose]()`) hands a
+ * placed answer's memory back to the peer at once, after which its Data values read as empty; results
+ * that are not disposed of hand it back when they (and their Data values) are garbage collected.
+ */
+export type Received<T> = T extends object ? T & Disposable : T;
+
+/** What a body decodes from: its bytes, or a placed message's reader. */
+const messageOf = (body: Body): Uint8Array | MessageReader => (body instanceof PlacedMessage ? body.reader : body);
+
+/** The dispose of results that hold no placed memory. */
+function releaseNothing(): void {}
+
+/** Makes decoded results disposable: releasing `placed` (if any) is what disposing does. */
+function received(results: unknown, placed: PlacedMessage | null): unknown {
+  if (results === null || typeof results !== "object") {
+    placed?.release();
+    return results;
+  }
+  const dispose = placed === null ? releaseNothing : () => placed.release();
+  Object.defineProperty(results, Symbol.dispose, { value: dispose, enumerable: false, configurable: true });
+  return results;
 }
 
 /**
@@ -136,7 +161,7 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
     const method = service.methods[code];
     let params: unknown;
     try {
-      params = method.params.decode(body);
+      params = method.params.decode(messageOf(body));
     } catch (err) {
       if (err instanceof MessageDecodeError) throw new RequestFailure({ kind: Failure_Kind.MALFORMED, message: `${method.name}: ${err.message}` });
       throw err;
@@ -145,7 +170,7 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
       const broken = brokenLimit(params, method.paramLimits);
       if (broken !== null) throw new RequestFailure({ kind: Failure_Kind.MALFORMED, message: `${method.name}: ${broken}` });
     }
-    const encode = (r: unknown): Uint8Array => encodeBounded(method, r ?? {});
+    const encode = (r: unknown): OutgoingBody => encodeBounded(session, method, r ?? {});
     let results: unknown;
     try {
       results = handler.call(impl, params, context);
@@ -162,24 +187,25 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
     const method = service.methods[code];
     let params: unknown;
     try {
-      params = method.params.decode(body);
+      params = method.params.decode(messageOf(body));
     } catch {
       return; // nothing answers a one-way message: a malformed one is dropped
     }
     if (brokenLimit(params, method.paramLimits) !== null) return; // so is one over its bounds
-    void Promise.resolve()
+    // The session releases a placed message when this settles: the handler has it until then.
+    return Promise.resolve()
       .then(() => handler.call(impl, params, { session, channel: endpoint, remote: endpoint.remote, signal: NEVER }))
       .catch(() => {});
   };
 }
 
 /** Results over their bounds are the server's mistake: the caller gets an internal error, not the data. */
-function encodeBounded(method: MethodDefinition, results: unknown): Uint8Array {
+function encodeBounded(session: Session, method: MethodDefinition, results: unknown): OutgoingBody {
   const built = builtMessage(results);
-  if (built !== null) return built;
+  if (built !== null) return session.encodeBody(() => built);
   const broken = brokenLimit(results, method.resultLimits);
   if (broken !== null) throw new RequestFailure({ kind: Failure_Kind.INTERNAL, message: `${method.name}: the results broke a bound (${broken})` });
-  return method.results.encode(results);
+  return session.encodeBody(() => method.results.encode(results));
 }
 
 /** Calls `service`'s methods on a session's main channel, or another channel. */
@@ -193,20 +219,27 @@ export class Client {
   ) {
     this.endpoint = target instanceof Session ? target.main : target;
     this.byName = new Map(service.methods.map((m, i) => [m.name, i]));
-    this.decoders = service.methods.map((m) => {
-      if (m.voidResults) return () => undefined;
-      if (m.resultLimits === undefined) return (answer: Uint8Array) => m.results.decode(answer);
-      return (answer: Uint8Array) => {
-        const results = m.results.decode(answer);
-        const broken = brokenLimit(results, m.resultLimits);
+    this.decoders = service.methods.map((m) => (answer: Body) => {
+      const placed = answer instanceof PlacedMessage ? answer : null;
+      if (m.voidResults) {
+        placed?.release();
+        return undefined;
+      }
+      let results: unknown;
+      try {
+        results = m.results.decode(messageOf(answer));
+        const broken = m.resultLimits === undefined ? null : brokenLimit(results, m.resultLimits);
         if (broken !== null) throw new RemoteError("malformed", "", `${service.name}.${m.name}: the answer broke a bound (${broken})`);
-        return results;
-      };
+      } catch (err) {
+        placed?.release();
+        throw err;
+      }
+      return received(results, placed);
     });
   }
 
   /** Each method's results decoder, made once: it runs as the answer arrives. */
-  private readonly decoders: ((answer: Uint8Array) => unknown)[];
+  private readonly decoders: ((answer: Body) => unknown)[];
 
   private index(name: string): number {
     const index = this.byName.get(name);
@@ -230,7 +263,7 @@ export class Client {
    */
   callMethod(index: number, params: unknown, options?: CallOptions): Promise<unknown> {
     const method = this.service.methods[index];
-    let body: Uint8Array;
+    let body: OutgoingBody;
     try {
       body = this.encodeParams(method, params);
     } catch (err) {
@@ -257,12 +290,13 @@ export class Client {
     await this.endpoint.oneWay(index, this.encodeParams(this.service.methods[index], params));
   }
 
-  private encodeParams(method: MethodDefinition, params: unknown): Uint8Array {
+  private encodeParams(method: MethodDefinition, params: unknown): OutgoingBody {
+    const session = this.endpoint.session;
     // A message built with the capnp-ts classes goes as it is; its bounds are checked by the receiver.
     const built = builtMessage(params);
-    if (built !== null) return built;
+    if (built !== null) return session.encodeBody(() => built);
     const broken = brokenLimit(params, method.paramLimits);
     if (broken !== null) throw new RangeError(`${this.service.name}.${method.name}: ${broken}`);
-    return method.params.encode(params);
+    return session.encodeBody(() => method.params.encode(params));
   }
 }

@@ -109,6 +109,7 @@ export async function connect(path: string, options: ConnectOptions): Promise<Se
         return;
       }
       session.open(welcome.token);
+      session.peerTakesPlaced = welcome.zeroCopy && session.memory !== null;
       if (welcome.regions.length > 0 || options.attach !== undefined) {
         try {
           if (options.attach === undefined) throw new Error("this client expects no shared memory");
@@ -124,6 +125,8 @@ export async function connect(path: string, options: ConnectOptions): Promise<Se
       }
       resolve(session);
     };
-    session.sendFrame(0, Header_Kind.HELLO, 0, 0, Hello.encode({ version: protocolVersion, service: options.service.id, fingerprint: options.service.fingerprint }));
+    if (options.memory != null) session.memory = options.memory(session);
+    const zeroCopy = session.memory !== null;
+    session.sendFrame(0, Header_Kind.HELLO, 0, 0, Hello.encode({ version: protocolVersion, service: options.service.id, fingerprint: options.service.fingerprint, zeroCopy }));
   });
 }

@@ -11,7 +11,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
-import { type EndCause, CancelledError, ChannelClosedError, RemoteError, SessionEndedError, TimeoutError } from "../errors.js";
+import { type EndCause, BackpressureError, CancelledError, ChannelClosedError, RemoteError, SessionEndedError, TimeoutError } from "../errors.js";
+import type { MessageReader } from "../codec/wire.js";
 import { End, Failure, Failure_Kind, Header_Kind, Signal } from "../protocol/protocol.capnp.js";
 import type { SharedMapping } from "../native/index.js";
 import { DEFAULT_MAX_QUEUED_BYTES, FramedSocket } from "../transport/framed-socket.js";
@@ -28,6 +29,12 @@ export interface SessionOptions {
   maxQueuedBytes?: number;
   /** A channel open not answered in this long fails with `TimeoutError`. Default 5,000 ms. */
   openTimeoutMs?: number;
+  /**
+   * Zero-copy messages for the session (`zeroCopy()` of runtime/shm/messages.ts makes this): with it, this
+   * side says at log-in that it can map the peer's message pool, and places large messages in its own when
+   * the peer says the same. Without it, every message goes over the socket.
+   */
+  memory?: ((session: Session) => MessageMemory) | null;
 }
 
 /** The peer's process as the kernel reports it (SO_PEERCRED); known on the server side. */
@@ -47,9 +54,74 @@ export interface RequestContext {
   signal: AbortSignal;
 }
 
+/** A body to send: encoded bytes, or a message placed in this side's message pool (zero-copy). */
+export type OutgoingBody = Uint8Array | PlacedBody;
+
+/** A message built in this side's message pool (runtime/shm/messages.ts): only its handle crosses the socket. */
+export interface PlacedBody {
+  /** The `Placed` struct naming the message's segments, encoded. */
+  readonly handle: Uint8Array;
+}
+
+/**
+ * A message the peer placed in its message pool, read in place. The session releases it when its handler
+ * settles (requests, one-way messages); an answer's receiver releases it when done. Release hands the
+ * memory back to the peer: views of it read as empty from then on.
+ */
+export class PlacedMessage {
+  private done = false;
+
+  constructor(
+    readonly reader: MessageReader,
+    private readonly onRelease: () => void,
+  ) {}
+
+  get released(): boolean {
+    return this.done;
+  }
+
+  release(): void {
+    if (this.done) return;
+    this.done = true;
+    this.onRelease();
+  }
+}
+
+/** A body received: encoded bytes (framed), or a placed message. */
+export type Body = Uint8Array | PlacedMessage;
+
+/**
+ * Zero-copy messages, plugged into a session by the layer above (runtime/shm/messages.ts): this side's
+ * message pool, which it places outgoing messages in, and the peer's, which it reads placed messages from.
+ * The session carries the frames; this keeps the memory and checks everything the peer says about it.
+ */
+export interface MessageMemory {
+  /** The placed body went out in frame `id`: its blocks are the peer's until it releases that frame. */
+  sent(id: number, body: PlacedBody): void;
+  /** A placed body that will not be sent after all (its request was given up, its session ended). */
+  discard(body: PlacedBody): void;
+  /** The peer released frame `id`'s message; false when no such message is in flight (a violation). */
+  released(id: number): boolean;
+  /** The peer mapped the extent announced in frame `id`; false when there was no such announcement. */
+  extentAttached(id: number): boolean;
+  /** A `poolExtent` body: maps the peer's new extent. Throws for a region this side will not map. */
+  mapPeerExtent(body: Uint8Array): void;
+  /** A placed frame's handle: the message, in place. Throws for a handle naming memory it may not. */
+  open(id: number, handle: Uint8Array): PlacedMessage;
+  /**
+   * Runs `encode` (a generated `encode` call, or one returning bytes built elsewhere) so that large Data
+   * values land in this side's pool; answers the bytes, or a placed body when the message is large or
+   * holds placed values.
+   */
+  place(encode: () => Uint8Array): OutgoingBody;
+  /** The session ended: frees this side's pool, removes names, lets go of the peer's. */
+  close(): void;
+}
+
 /** Answers a request with the response body, or throws (see `RequestFailure`). */
-export type RequestHandler = (code: number, body: Uint8Array, context: RequestContext) => Promise<Uint8Array> | Uint8Array;
-export type OneWayHandler = (code: number, body: Uint8Array, channel: Endpoint) => void;
+export type RequestHandler = (code: number, body: Body, context: RequestContext) => Promise<OutgoingBody> | OutgoingBody;
+/** Handles a one-way message; a placed body is released when the promise it returns settles (or at once). */
+export type OneWayHandler = (code: number, body: Body, channel: Endpoint) => unknown;
 export type SignalHandler = (code: number, count: number) => void;
 
 /**
@@ -74,8 +146,36 @@ export interface CallOptions {
   wait?: boolean;
 }
 
-/** The answer as it is: copied, since a borrowed body is reused once the frame's handling returns. */
-const identity = (answer: Uint8Array): Uint8Array => new Uint8Array(answer);
+/**
+ * The answer as it is: copied, since a borrowed body is reused once the frame's handling returns; a placed
+ * answer is copied out whole (framed) and released.
+ */
+const identity = (answer: Body): Uint8Array => {
+  if (answer instanceof Uint8Array) return new Uint8Array(answer);
+  try {
+    return framedCopy(answer.reader);
+  } finally {
+    answer.release();
+  }
+};
+
+/** A message's segments as one framed message (the standard segment table, then the segments). */
+export function framedCopy(reader: MessageReader): Uint8Array {
+  const segments = reader.segments;
+  const tableBytes = (4 + segments.length * 4 + 7) & ~7;
+  let size = tableBytes;
+  for (const seg of segments) size += seg.words * 8;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, segments.length - 1, true);
+  let at = tableBytes;
+  segments.forEach((seg, i) => {
+    view.setUint32(4 + i * 4, seg.words, true);
+    out.set(seg.bytes.subarray(0, seg.words * 8), at);
+    at += seg.words * 8;
+  });
+  return out;
+}
 
 /**
  * A request waiting for its answer. One object per call, with no closures unless the call has a timeout or
@@ -93,7 +193,7 @@ class PendingCall {
     private readonly onResolve: (value: unknown) => void,
     private readonly onReject: (error: Error) => void,
     /** Turns the answer's body into the call's value (the results' decoder), in the same turn. */
-    private readonly decode: (answer: Uint8Array) => unknown,
+    private readonly decode: (answer: Body) => unknown,
   ) {}
 
   watch(options: CallOptions): void {
@@ -110,8 +210,11 @@ class PendingCall {
 
   private abort: (() => void) | null = null;
 
-  resolve(body: Uint8Array): void {
-    if (!this.finish()) return;
+  resolve(body: Body): void {
+    if (!this.finish()) {
+      if (body instanceof PlacedMessage) body.release();
+      return;
+    }
     let value: unknown;
     try {
       value = this.decode(body);
@@ -165,19 +268,25 @@ export class Endpoint {
     return this.isClosed || this.session.ended;
   }
 
-  request(code: number, body: Uint8Array, options?: CallOptions): Promise<Uint8Array> {
+  request(code: number, body: OutgoingBody, options?: CallOptions): Promise<Uint8Array> {
     return this.call(code, body, identity, options);
   }
 
-  /** A request whose answer is handed to `decode` (its errors reject the call); resolves to what that returns. */
-  call<T>(code: number, body: Uint8Array, decode: (answer: Uint8Array) => T, options?: CallOptions): Promise<T> {
+  /**
+   * A request whose answer is handed to `decode` (its errors reject the call); resolves to what that
+   * returns. A placed answer is `decode`'s to release (or to hand on to whoever does).
+   */
+  call<T>(code: number, body: OutgoingBody, decode: (answer: Body) => T, options?: CallOptions): Promise<T> {
     // Once the session has ended, its end error says more than "closed".
     if (this.isClosed && !this.session.ended) return Promise.reject(new ChannelClosedError(`channel ${this.id} is closed`));
     return this.session.sendRequest(this, Header_Kind.REQUEST, code, body, decode, options);
   }
 
-  async oneWay(code: number, body: Uint8Array, wait = true): Promise<void> {
-    if (this.isClosed && !this.session.ended) throw new ChannelClosedError(`channel ${this.id} is closed`);
+  async oneWay(code: number, body: OutgoingBody, wait = true): Promise<void> {
+    if (this.isClosed && !this.session.ended) {
+      this.session.discard(body);
+      throw new ChannelClosedError(`channel ${this.id} is closed`);
+    }
     await this.session.sendOneWay(this, code, body, wait);
   }
 
@@ -238,7 +347,7 @@ export class Session {
   /** Set by every frame received; the keep-alive tick turns it into `lastHeard` (no clock read per frame). */
   private heard = false;
   private keepAlive: NodeJS.Timeout | null = null;
-  private readonly options: Required<SessionOptions>;
+  private readonly options: Required<Omit<SessionOptions, "memory">>;
   private passiveOpen: PassiveOpenHandler | null = null;
   /** Log-in frames (hello, welcome, refused) go here until the session is open. */
   loginHandler: ((frame: Frame) => void) | null = null;
@@ -246,6 +355,10 @@ export class Session {
   readonly regions = new Map<string, SharedMapping>();
   /** Server side: runs once when the client says it has mapped the regions. */
   onAttached: (() => void) | null = null;
+  /** Zero-copy messages, when the layer above set them up (runtime/shm/messages.ts). */
+  memory: MessageMemory | null = null;
+  /** The peer said at log-in it can map this side's message pool: bodies may be placed toward it. */
+  peerTakesPlaced = false;
   /** Answers that arrived for requests nobody waits for any more (cancelled, timed out). */
   droppedAnswers = 0;
   onDroppedAnswer: ((id: number, kind: Header_Kind) => void) | null = null;
@@ -323,10 +436,10 @@ export class Session {
   setSignalHandler(handler: SignalHandler | null): void {
     this.main.signalHandler = handler;
   }
-  request(code: number, body: Uint8Array, options?: CallOptions): Promise<Uint8Array> {
+  request(code: number, body: OutgoingBody, options?: CallOptions): Promise<Uint8Array> {
     return this.main.request(code, body, options);
   }
-  oneWay(code: number, body: Uint8Array, wait = true): Promise<void> {
+  oneWay(code: number, body: OutgoingBody, wait = true): Promise<void> {
     return this.main.oneWay(code, body, wait);
   }
   sendSignal(code: number, count: number): void {
@@ -384,31 +497,70 @@ export class Session {
 
   // ---- sending ----
 
-  /** @internal Sends a frame now (control frames and answers), with the next id. */
-  sendFrame(channel: number, kind: Header_Kind, code: number, answers: number, body: Uint8Array | null): void {
-    if (this.endError !== null && kind !== Header_Kind.END) return;
+  /** @internal Sends a frame now (control frames and answers), with the next id; answers the id. */
+  sendFrame(channel: number, kind: Header_Kind, code: number, answers: number, body: OutgoingBody | null): number {
+    if (this.endError !== null && kind !== Header_Kind.END) {
+      this.discard(body);
+      return 0;
+    }
+    const id = this.nextId;
     this.framed.sendNow(this.frame(channel, kind, code, answers, body));
+    return id;
   }
 
-  /** A frame with the next id. */
-  frame(channel: number, kind: Header_Kind, code: number, answers: number, body: Uint8Array | null): Uint8Array {
-    return encodeFrame({ token: this.token, channel, id: this.nextId++, answers, kind, code }, body);
+  /** A frame with the next id. A placed body goes as its handle, and is the peer's from then on. */
+  frame(channel: number, kind: Header_Kind, code: number, answers: number, body: OutgoingBody | null): Uint8Array {
+    const id = this.nextId++;
+    if (body === null || body instanceof Uint8Array) return encodeFrame({ token: this.token, channel, id, answers, kind, code }, body);
+    if (this.memory === null || !this.peerTakesPlaced) throw new Error("a placed body for a peer that cannot map this side's message pool");
+    this.memory.sent(id, body);
+    return encodeFrame({ token: this.token, channel, id, answers, kind, code, placed: true }, body.handle);
+  }
+
+  /**
+   * Encodes an outgoing body: placed in this side's message pool when the peer takes placed messages and
+   * the message is large enough, else as bytes.
+   */
+  encodeBody(encode: () => Uint8Array): OutgoingBody {
+    return this.memory !== null && this.peerTakesPlaced && this.endError === null ? this.memory.place(encode) : encode();
+  }
+
+  /** @internal Frees a placed body that will not be sent. */
+  discard(body: OutgoingBody | null): void {
+    if (body !== null && !(body instanceof Uint8Array)) this.memory?.discard(body);
+  }
+
+  /**
+   * @internal Refuses a send that would wait when its caller asked not to, before the frame takes an id
+   * (an id taken and never sent would break the numbering the peer checks).
+   */
+  private wouldWait(body: OutgoingBody, wait: boolean | undefined): BackpressureError | null {
+    if (wait !== false) return null;
+    const length = 64 + (body instanceof Uint8Array ? body.length : body.handle.length);
+    if (!this.framed.wouldWait(length)) return null;
+    this.discard(body);
+    return new BackpressureError(`${this.framed.socket.writableLength} bytes are already queued for a peer that is not reading`);
   }
 
   /** @internal Sends a request and resolves to `decode` of its answer. */
-  sendRequest<T>(endpoint: Endpoint, kind: Header_Kind, code: number, body: Uint8Array, decode: (answer: Uint8Array) => T, options?: CallOptions): Promise<T> {
-    if (this.endError !== null) return Promise.reject(this.endError);
-    if (options?.signal?.aborted) return Promise.reject(new CancelledError("the call was cancelled before it was sent"));
+  sendRequest<T>(endpoint: Endpoint, kind: Header_Kind, code: number, body: OutgoingBody, decode: (answer: Body) => T, options?: CallOptions): Promise<T> {
+    if (this.endError !== null) {
+      this.discard(body);
+      return Promise.reject(this.endError);
+    }
+    if (options?.signal?.aborted) {
+      this.discard(body);
+      return Promise.reject(new CancelledError("the call was cancelled before it was sent"));
+    }
+    const refused = this.wouldWait(body, options?.wait);
+    if (refused !== null) return Promise.reject(refused);
     const id = this.nextId;
     const bytes = this.frame(endpoint.id, kind, code, 0, body);
     return new Promise<T>((resolve, reject) => {
       const call = new PendingCall(this, endpoint.id, id, resolve as (value: unknown) => void, reject, decode);
       this.pending.set(id, call);
       if (options !== undefined) call.watch(options);
-      this.framed.send(bytes, options?.wait ?? true)?.catch((err: Error) => {
-        this.pending.delete(id);
-        call.reject(err);
-      });
+      void this.framed.send(bytes);
     });
   }
 
@@ -421,9 +573,14 @@ export class Session {
   }
 
   /** @internal */
-  async sendOneWay(endpoint: Endpoint, code: number, body: Uint8Array, wait: boolean): Promise<void> {
-    if (this.endError !== null) throw this.endError;
-    const queued = this.framed.send(this.frame(endpoint.id, Header_Kind.ONE_WAY, code, 0, body), wait);
+  async sendOneWay(endpoint: Endpoint, code: number, body: OutgoingBody, wait: boolean): Promise<void> {
+    if (this.endError !== null) {
+      this.discard(body);
+      throw this.endError;
+    }
+    const refused = this.wouldWait(body, wait);
+    if (refused !== null) throw refused;
+    const queued = this.framed.send(this.frame(endpoint.id, Header_Kind.ONE_WAY, code, 0, body));
     if (queued !== null) await queued;
   }
 
@@ -461,6 +618,7 @@ export class Session {
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const p of pending) p.reject(error);
+    this.memory?.close();
     for (const listener of this.endListeners) listener(error);
     this.endListeners = [];
   }
@@ -484,8 +642,16 @@ export class Session {
       this.fail("protocol-violation", "a frame carried the wrong session token");
       return;
     }
+    if (h.placed && h.kind !== Header_Kind.REQUEST && h.kind !== Header_Kind.RESPONSE && h.kind !== Header_Kind.ONE_WAY) {
+      this.fail("protocol-violation", `a frame of kind ${h.kind as number} marked placed`);
+      return;
+    }
     switch (h.kind) {
-      case Header_Kind.RESPONSE:
+      case Header_Kind.RESPONSE: {
+        const body = this.bodyOf(frame);
+        if (body !== null) this.settle(h.answers, h.kind, body);
+        return;
+      }
       case Header_Kind.ERROR:
       case Header_Kind.CHANNEL_OPENED:
         this.settle(h.answers, h.kind, frame.body);
@@ -499,11 +665,32 @@ export class Session {
         this.endByPeer(frame.body);
         return;
       case Header_Kind.ATTACHED: {
+        // Answering 0: the welcome's regions; answering a frame: the pool extent that frame announced.
+        if (h.answers !== 0) {
+          if (this.memory?.extentAttached(h.answers) !== true) this.fail("protocol-violation", `the peer mapped an extent frame ${h.answers} did not announce`);
+          return;
+        }
         const attached = this.onAttached;
         this.onAttached = null;
         attached?.();
         return;
       }
+      case Header_Kind.POOL_EXTENT:
+        if (this.memory === null) {
+          this.fail("protocol-violation", "the peer announced a message pool extent, but this side takes no placed messages");
+          return;
+        }
+        try {
+          this.memory.mapPeerExtent(frame.body);
+        } catch (err) {
+          this.fail("protocol-violation", `the peer's message pool extent cannot be mapped: ${(err as Error).message}`);
+          return;
+        }
+        this.sendFrame(0, Header_Kind.ATTACHED, 0, h.id, null);
+        return;
+      case Header_Kind.RELEASE:
+        if (this.memory?.released(h.answers) !== true) this.fail("protocol-violation", `the peer released frame ${h.answers}, which placed nothing it holds`);
+        return;
       case Header_Kind.OPEN_CHANNEL:
         this.acceptChannel(h.channel, h.id, frame.borrowed ? new Uint8Array(frame.body) : frame.body);
         return;
@@ -512,18 +699,37 @@ export class Session {
     }
     const endpoint = h.channel === 0 ? this.main : this.endpoints.get(h.channel);
     if (endpoint === undefined) {
-      // Frames already on their way when this side closed the channel are dropped.
+      // Frames already on their way when this side closed the channel are dropped (their placed messages released).
       if (!this.closedChannels.has(h.channel)) this.fail("protocol-violation", `a frame for channel ${h.channel}, which is not open`);
+      else if (h.placed) this.openPlaced(h.id, frame.body)?.release();
       return;
     }
     switch (h.kind) {
       // Handlers may keep a body past this call (async handlers do): a borrowed one is copied for them.
-      case Header_Kind.REQUEST:
-        this.answer(endpoint, h.id, h.code, frame.borrowed ? new Uint8Array(frame.body) : frame.body);
+      case Header_Kind.REQUEST: {
+        const body = this.bodyOf(frame);
+        if (body !== null) this.answer(endpoint, h.id, h.code, body);
         return;
-      case Header_Kind.ONE_WAY:
-        endpoint.oneWayHandler?.(h.code, frame.borrowed ? new Uint8Array(frame.body) : frame.body, endpoint);
+      }
+      case Header_Kind.ONE_WAY: {
+        const body = this.bodyOf(frame);
+        if (body === null) return;
+        if (endpoint.oneWayHandler === null) {
+          if (body instanceof PlacedMessage) body.release();
+          return;
+        }
+        let settled: unknown;
+        try {
+          settled = endpoint.oneWayHandler(h.code, body, endpoint);
+        } catch {
+          settled = undefined;
+        }
+        if (body instanceof PlacedMessage) {
+          if (settled instanceof Promise) settled.then(() => body.release(), () => body.release());
+          else body.release();
+        }
         return;
+      }
       case Header_Kind.CANCEL:
         this.running.get(h.answers)?.abort(new CancelledError("the caller cancelled the request"));
         return;
@@ -550,6 +756,28 @@ export class Session {
     }
   }
 
+  /**
+   * The body of a request, response or one-way frame as a handler may keep it: a copy of a borrowed one,
+   * or the placed message its handle names. Null when the handle is bad: the session is then over.
+   */
+  private bodyOf(frame: Frame): Body | null {
+    if (frame.header.placed) return this.openPlaced(frame.header.id, frame.body);
+    return frame.borrowed ? new Uint8Array(frame.body) : frame.body;
+  }
+
+  private openPlaced(id: number, handle: Uint8Array): PlacedMessage | null {
+    if (this.memory === null) {
+      this.fail("protocol-violation", "the peer sent a placed message, but this side takes none");
+      return null;
+    }
+    try {
+      return this.memory.open(id, handle);
+    } catch (err) {
+      this.fail("protocol-violation", `the peer sent a placed message with a bad handle: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
   private endByPeer(body: Uint8Array): void {
     let reason = "";
     try {
@@ -562,7 +790,9 @@ export class Session {
   }
 
   private acceptChannel(id: number, frameId: number, metadata: Uint8Array): void {
-    const reject = (message: string): void => this.sendFrame(id, Header_Kind.ERROR, 0, frameId, Failure.encode({ kind: Failure_Kind.REJECTED, message }));
+    const reject = (message: string): void => {
+      this.sendFrame(id, Header_Kind.ERROR, 0, frameId, Failure.encode({ kind: Failure_Kind.REJECTED, message }));
+    };
     // The peer's channel ids have the other parity: anything else (or an id in use) breaks the protocol.
     const peerParity = this.role === "client" ? 0 : 1;
     if (id === 0 || id % 2 !== peerParity || this.endpoints.has(id) || this.closedChannels.has(id)) {
@@ -594,10 +824,11 @@ export class Session {
       });
   }
 
-  private settle(id: number, kind: Header_Kind, body: Uint8Array): void {
+  private settle(id: number, kind: Header_Kind, body: Body): void {
     const p = this.pending.get(id);
     if (p !== undefined) this.pending.delete(id);
     if (p === undefined) {
+      if (body instanceof PlacedMessage) body.release();
       // Answers to requests given up on (timeout, cancel) are expected now and then: report, do not fail.
       this.droppedAnswers++;
       this.onDroppedAnswer?.(id, kind);
@@ -609,7 +840,7 @@ export class Session {
     }
     let failure: Failure.Plain;
     try {
-      failure = Failure.decode(body);
+      failure = Failure.decode(body as Uint8Array);
     } catch {
       p.reject(new RemoteError("malformed", "", "the peer sent a malformed error answer"));
       return;
@@ -617,36 +848,50 @@ export class Session {
     p.reject(remoteError(failure));
   }
 
-  private answer(endpoint: Endpoint, id: number, code: number, body: Uint8Array): void {
+  private answer(endpoint: Endpoint, id: number, code: number, body: Body): void {
     const running = new Running(this, endpoint, id);
     const handler = endpoint.requestHandler;
+    // A placed request is the handler's until it settles: then its memory goes back to the peer.
+    const placed = body instanceof PlacedMessage ? body : null;
     if (handler === null) {
+      placed?.release();
       running.failWith({ kind: Failure_Kind.UNKNOWN_METHOD, message: "this side serves no requests on this channel" });
       return;
     }
     // A handler that answers synchronously is answered in the same turn (no promise hops on the hot path).
-    let result: Uint8Array | Promise<Uint8Array>;
+    let result: OutgoingBody | Promise<OutgoingBody>;
     try {
       result = handler(code, body, running);
     } catch (err) {
+      placed?.release();
       running.failed(err);
       return;
     }
-    if (result instanceof Uint8Array) {
+    if (!(result instanceof Promise)) {
+      placed?.release();
       running.done(result);
       return;
     }
     // Only a request still running can be cancelled: registered here, after a synchronous answer could not be.
     this.running.set(id, running);
     result.then(
-        (r) => running.done(r),
-        (e: unknown) => running.failed(e),
-      );
+      (r) => {
+        placed?.release();
+        running.done(r);
+      },
+      (e: unknown) => {
+        placed?.release();
+        running.failed(e);
+      },
+    );
   }
 
   /** @internal Sends a request's answer, once, unless the session has ended. */
-  reply(running: Running, kind: Header_Kind, body: Uint8Array): void {
-    if (running.replied || this.endError !== null || running.channel.closed) return;
+  reply(running: Running, kind: Header_Kind, body: OutgoingBody): void {
+    if (running.replied || this.endError !== null || running.channel.closed) {
+      this.discard(body);
+      return;
+    }
     running.replied = true;
     this.running.delete(running.id);
     // Answers go out even past the queue limit: the request was accepted, and its caller waits.
@@ -693,9 +938,11 @@ class Running implements RequestContext {
     this.session.reply(this, Header_Kind.ERROR, Failure.encode(failure));
   }
 
-  done(result: Uint8Array): void {
-    if (this.aborted) this.failWith({ kind: Failure_Kind.CANCELLED, message: "the request was cancelled" });
-    else this.session.reply(this, Header_Kind.RESPONSE, result);
+  done(result: OutgoingBody): void {
+    if (this.aborted) {
+      this.session.discard(result);
+      this.failWith({ kind: Failure_Kind.CANCELLED, message: "the request was cancelled" });
+    } else this.session.reply(this, Header_Kind.RESPONSE, result);
   }
 
   failed(err: unknown): void {

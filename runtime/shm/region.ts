@@ -1,10 +1,10 @@
 /**
- * Named shared-memory objects of a server's sessions: their names, their creation and mapping, and the
- * sweep of what dead servers left behind.
+ * Named shared-memory objects of sessions: their names, their creation and mapping, and the sweep of what
+ * dead processes left behind. Servers make a session's regions; each side makes its own message pool.
  *
- * A name is `/ipcgen-<server pid>-<random>-<session>-<what>`: the pid lets a starting server tell objects
- * of dead processes from live ones, the random part makes names unguessable and keeps two servers of one
- * pid (after a restart) apart. Objects are removed by name as soon as the client has mapped them (mappings
+ * A name is `/ipcgen-<creator pid>-<random>-<n>-<what>`: the pid lets a starting server tell objects of
+ * dead processes from live ones, the random part makes names unguessable and keeps two processes of one
+ * pid (after a restart) apart. Objects are removed by name as soon as the peer has mapped them (mappings
  * outlive their names), so only a crash between creation and mapping leaves one, which the next sweep takes.
  */
 import { randomBytes } from "node:crypto";
@@ -16,7 +16,7 @@ export const NAME_PREFIX = "ipcgen-";
 const SHM_DIR = "/dev/shm";
 
 /** The purposes a session's regions serve, as the protocol names them. */
-export type RegionPurpose = "sharedBuffer" | "packetStream";
+export type RegionPurpose = "sharedBuffer" | "packetStream" | "messagePool";
 
 /** A region a service's sessions need: its purpose, which one (a packet stream's method number), its size. */
 export interface RegionSpec {
@@ -28,20 +28,20 @@ export interface RegionSpec {
 /** The key of a region in a session's table. */
 export const regionKey = (purpose: RegionPurpose, index: number): string => `${purpose}:${index}`;
 
-/** Makes names for one server's objects. */
+/** Makes names for one process's objects (one namer per server, or per process for message pools). */
 export class RegionNamer {
   readonly prefix = `${NAME_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`;
   private next = 1;
 
-  /** A new name for a region of a session. */
+  /** A new name for a region. */
   name(spec: RegionSpec): string {
     return `/${this.prefix}-${this.next++}-${spec.purpose}${spec.index}`;
   }
 }
 
-/** Whether a name is one an ipcgen server makes: clients refuse to map anything else. */
+/** Whether a name is one ipcgen makes: peers refuse to map anything else. */
 export function isRegionName(name: string): boolean {
-  return new RegExp(`^/${NAME_PREFIX}\\d+-[0-9a-f]{12}-\\d+-(sharedBuffer|packetStream)\\d+$`).test(name);
+  return new RegExp(`^/${NAME_PREFIX}\\d+-[0-9a-f]{12}-\\d+-(sharedBuffer|packetStream|messagePool)\\d+$`).test(name);
 }
 
 /** Creates and maps a new zero-filled object. */
@@ -49,7 +49,7 @@ export function createRegion(name: string, size: number): SharedMapping {
   return loadNativeAddon().shmCreate(name, size);
 }
 
-/** Maps an object a server made, checking its name and size. */
+/** Maps an object the peer made, checking its name and size (and, natively, that this uid owns it). */
 export function openRegion(name: string, size: number): SharedMapping {
   if (!isRegionName(name)) throw new RangeError(`${JSON.stringify(name)} is not the name of an ipcgen region`);
   return loadNativeAddon().shmOpen(name, size);

@@ -14,6 +14,7 @@ import { signalsOf } from "../rpc/signals.js";
 import { createRegion, openRegion, RegionNamer, type RegionSpec, regionKey, sweepRegions, unlinkRegion } from "../shm/region.js";
 import { SharedBuffer } from "../shm/shared-buffer.js";
 import { PacketSink, PacketSource, packetStreamLayout, type PacketStreamConfig } from "../shm/packet-stream.js";
+import { allocateBlock, type PoolBlock, zeroCopy, type ZeroCopyOptions } from "../shm/messages.js";
 import { DescriptorCodec, StreamSink, StreamSource } from "./streams.js";
 import type { Region } from "../protocol/protocol.capnp.js";
 
@@ -195,13 +196,14 @@ function streamOf(session: Session, service: StubDefinition, code: number): Stre
   return typed;
 }
 
-const PURPOSES = ["sharedBuffer", "packetStream"] as const;
+/** Region purposes by their ordinal in the protocol (a welcome names no message pool: pools grow mid-session). */
+const PURPOSES = ["sharedBuffer", "packetStream", "messagePool"] as const;
 
 /** Maps the regions a welcome names, after checking they are exactly the ones `specs` expects. */
 function attachRegions(session: Session, service: StubDefinition, specs: readonly RegionSpec[], regions: readonly Region.Plain[]): void {
   const offered = new Map<string, Region.Plain>();
   for (const r of regions) {
-    const purpose = PURPOSES[r.purpose];
+    const purpose = r.purpose < 2 ? PURPOSES[r.purpose as 0 | 1] : undefined;
     if (purpose === undefined || offered.has(regionKey(purpose, r.index))) throw new Error("the server offered unknown or duplicate regions");
     offered.set(regionKey(purpose, r.index), r);
   }
@@ -290,6 +292,14 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
   /** This side's end of packet stream number `code` (generated clients expose each by the method's name). */
   protected _stream(code: number): StreamSource<unknown, unknown> | StreamSink<unknown, unknown> {
     return streamOf(this.session, this.service, code);
+  }
+
+  /**
+   * A block of the session's message pool to fill and send as a Data value without a copy (see
+   * `PoolBlock`): sending hands it to the server until the server is done with that message.
+   */
+  allocate(size: number): PoolBlock {
+    return allocateBlock(this.session, size);
   }
 
   /** Resolves when this client's channel closes, from either side, or its session ends (`session.closed` says why). */
@@ -424,6 +434,11 @@ export class ServiceRemote {
     return streamOf(this.session, this.service, code);
   }
 
+  /** A block of the session's message pool to fill and return (or send) as a Data value without a copy. */
+  allocate(size: number): PoolBlock {
+    return allocateBlock(this.session, size);
+  }
+
   /** Resolves when this remote's channel closes, from either side, or its session ends. */
   get closed(): Promise<void> {
     return this.channel.whenClosed();
@@ -451,15 +466,28 @@ export class ServiceRemote {
   }
 }
 
-export type ConnectServiceOptions<CH> = Omit<ConnectOptions, "service"> & {
-  /** Handlers of channels the server opens toward this client, per metadata arm. */
-  channels?: CH;
-};
+/**
+ * Zero-copy messages (runtime/shm/messages.ts): on by default where the native addon is built; `false`
+ * sends every message over the socket.
+ */
+export interface ZeroCopySetting {
+  zeroCopy?: ZeroCopyOptions | false;
+}
 
-export type ListenServiceOptions<R> = Omit<ServerOptions, "service" | "onSession"> & {
-  /** Each new session's remote, after its handler is in place. */
-  onSession?(remote: R): void;
-};
+export type ConnectServiceOptions<CH> = Omit<ConnectOptions, "service" | "memory"> &
+  ZeroCopySetting & {
+    /** Handlers of channels the server opens toward this client, per metadata arm. */
+    channels?: CH;
+  };
+
+export type ListenServiceOptions<R> = Omit<ServerOptions, "service" | "onSession" | "memory"> &
+  ZeroCopySetting & {
+    /** Each new session's remote, after its handler is in place. */
+    onSession?(remote: R): void;
+  };
+
+/** The session option for a `zeroCopy` setting. */
+const memoryFor = (setting: ZeroCopyOptions | false | undefined) => (setting === false ? null : zeroCopy(setting));
 
 /** A handler object, or a function making one per session from the session's remote. */
 export type HandlerOrFactory<R, H> = H | ((remote: R) => H);
@@ -478,20 +506,22 @@ export function defineService<C, R, H, CH = never>(definition: StubDefinition): 
   const service: Service<C, R, H, CH> = {
     ...definition,
     async connect(path, options = {}) {
-      const { channels, ...rest } = options;
+      const { channels, zeroCopy: zc, ...rest } = options;
       const specs = regionSpecs(service);
       const attach = specs.length === 0 ? undefined : (session: Session, regions: readonly Region.Plain[]) => attachRegions(session, service, specs, regions);
-      const session = await connect(path, { ...rest, service, attach });
+      const session = await connect(path, { ...rest, service, attach, memory: memoryFor(zc) });
       return new service.Client(session, { ownsSession: true, channels }) as C;
     },
     listen(path, handler, options = {}) {
-      const { onSession, ...rest } = options;
+      const { onSession, zeroCopy: zc, ...rest } = options;
       const specs = regionSpecs(service);
-      // What dead servers left is removed before this one makes its own.
-      if (specs.length > 0) sweepRegions();
+      const memory = memoryFor(zc);
+      // What dead processes left is removed before this server makes its own.
+      if (specs.length > 0 || memory !== null) sweepRegions();
       return listen(path, {
         ...rest,
         service,
+        memory,
         attach: specs.length === 0 ? undefined : regionMaker(service, specs, new RegionNamer()),
         onSession(session) {
           let remote: R;

@@ -31,10 +31,10 @@ export class Block_InfoParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a info$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Block_InfoParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Block_InfoParams.Plain {
     return Block_InfoParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -103,10 +103,10 @@ export class Block_InfoResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a info$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Block_InfoResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Block_InfoResults.Plain {
     return Block_InfoResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -221,10 +221,10 @@ export class Request extends capnp.Struct {
 
   /**
    * Reads a message whose root is a Request into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Request.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Request.Plain {
     return Request._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -308,8 +308,8 @@ export class BlockClient extends ipcgen.ServiceClient<Record<never, never>> {
   }
 
   /** The device's geometry. */
-  info(options?: ipcgen.CallOptions): Promise<Block_InfoResults.Plain> {
-    return this._call(0, {}, options) as Promise<Block_InfoResults.Plain>;
+  info(options?: ipcgen.CallOptions): Promise<ipcgen.Received<Block_InfoResults.Plain>> {
+    return this._call(0, {}, options) as Promise<ipcgen.Received<Block_InfoResults.Plain>>;
   }
 }
 

@@ -102,10 +102,10 @@ export class Primes_Channels extends capnp.Struct {
 
   /**
    * Reads a message whose root is a Channels into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Primes_Channels.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Primes_Channels.Plain {
     return Primes_Channels._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -216,10 +216,10 @@ export class WorkerParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a WorkerParams into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): WorkerParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): WorkerParams.Plain {
     return WorkerParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -287,10 +287,10 @@ export class Worker_RunParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a run$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Worker_RunParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Worker_RunParams.Plain {
     return Worker_RunParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -366,10 +366,10 @@ export class Worker_RunResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a run$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Worker_RunResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Worker_RunResults.Plain {
     return Worker_RunResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -437,10 +437,10 @@ export class Worker_Busy extends capnp.Struct {
 
   /**
    * Reads a message whose root is a Busy into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Worker_Busy.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Worker_Busy.Plain {
     return Worker_Busy._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -495,10 +495,10 @@ export class Control_StatusParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a status$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Control_StatusParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Control_StatusParams.Plain {
     return Control_StatusParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -573,10 +573,10 @@ export class Control_StatusResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a status$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Control_StatusResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Control_StatusResults.Plain {
     return Control_StatusResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -635,10 +635,10 @@ export class Control_StopParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a stop$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Control_StopParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Control_StopParams.Plain {
     return Control_StopParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -713,10 +713,10 @@ export class Control_StopResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a stop$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Control_StopResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Control_StopResults.Plain {
     return Control_StopResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -813,10 +813,10 @@ export class WorkerStatus extends capnp.Struct {
 
   /**
    * Reads a message whose root is a WorkerStatus into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): WorkerStatus.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): WorkerStatus.Plain {
     return WorkerStatus._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -970,13 +970,13 @@ export class ControlClient extends ipcgen.ServiceClient<Record<never, never>> {
   }
 
   /** Every open worker of this session. */
-  status(options?: ipcgen.CallOptions): Promise<Control_StatusResults.Plain> {
-    return this._call(0, {}, options) as Promise<Control_StatusResults.Plain>;
+  status(options?: ipcgen.CallOptions): Promise<ipcgen.Received<Control_StatusResults.Plain>> {
+    return this._call(0, {}, options) as Promise<ipcgen.Received<Control_StatusResults.Plain>>;
   }
 
   /** Stops the running workers (their `run` answers, with `stopped` set); answers their names. */
-  stop(options?: ipcgen.CallOptions): Promise<Control_StopResults.Plain> {
-    return this._call(1, {}, options) as Promise<Control_StopResults.Plain>;
+  stop(options?: ipcgen.CallOptions): Promise<ipcgen.Received<Control_StopResults.Plain>> {
+    return this._call(1, {}, options) as Promise<ipcgen.Received<Control_StopResults.Plain>>;
   }
 }
 
@@ -1021,8 +1021,8 @@ export class WorkerClient extends ipcgen.ServiceClient<Record<never, never>> {
    * Counts until the end of the range or until the control channel stops it; a later `run` goes on from
    * where it stopped. Answers the primes found and the numbers checked so far.
    */
-  run(options?: ipcgen.CallOptions): Promise<Worker_RunResults.Plain> {
-    return this._call(0, {}, options) as Promise<Worker_RunResults.Plain>;
+  run(options?: ipcgen.CallOptions): Promise<ipcgen.Received<Worker_RunResults.Plain>> {
+    return this._call(0, {}, options) as Promise<ipcgen.Received<Worker_RunResults.Plain>>;
   }
 }
 

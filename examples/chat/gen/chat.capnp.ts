@@ -36,10 +36,10 @@ export class Chat_JoinParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a join$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Chat_JoinParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Chat_JoinParams.Plain {
     return Chat_JoinParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -125,10 +125,10 @@ export class Chat_JoinResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a join$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Chat_JoinResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Chat_JoinResults.Plain {
     return Chat_JoinResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -201,10 +201,10 @@ export class Chat_PostParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a post$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Chat_PostParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Chat_PostParams.Plain {
     return Chat_PostParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -270,10 +270,10 @@ export class Chat_PostResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a post$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Chat_PostResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Chat_PostResults.Plain {
     return Chat_PostResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -339,10 +339,10 @@ export class Chat_FetchParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a fetch$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Chat_FetchParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Chat_FetchParams.Plain {
     return Chat_FetchParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -428,10 +428,10 @@ export class Chat_FetchResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a fetch$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Chat_FetchResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Chat_FetchResults.Plain {
     return Chat_FetchResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -494,10 +494,10 @@ export class Chat_ParticipantsParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a participants$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Chat_ParticipantsParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Chat_ParticipantsParams.Plain {
     return Chat_ParticipantsParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -572,10 +572,10 @@ export class Chat_ParticipantsResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a participants$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Chat_ParticipantsResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Chat_ParticipantsResults.Plain {
     return Chat_ParticipantsResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -645,10 +645,10 @@ export class Chat_NameTaken extends capnp.Struct {
 
   /**
    * Reads a message whose root is a NameTaken into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Chat_NameTaken.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Chat_NameTaken.Plain {
     return Chat_NameTaken._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -718,10 +718,10 @@ export class Chat_AlreadyJoined extends capnp.Struct {
 
   /**
    * Reads a message whose root is a AlreadyJoined into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Chat_AlreadyJoined.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Chat_AlreadyJoined.Plain {
     return Chat_AlreadyJoined._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -781,10 +781,10 @@ export class Chat_NotJoined extends capnp.Struct {
 
   /**
    * Reads a message whose root is a NotJoined into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Chat_NotJoined.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Chat_NotJoined.Plain {
     return Chat_NotJoined._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -904,10 +904,10 @@ export class Message extends capnp.Struct {
 
   /**
    * Reads a message whose root is a Message into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Message.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Message.Plain {
     return Message._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -1069,26 +1069,26 @@ export class ChatClient extends ipcgen.ServiceClient<ChatEvents> {
    * Joins under `name` (at most 32 bytes). Answers who is here and where this participant's `fetch`es
    * start: the messages posted before joining are not its business.
    */
-  join(params: Chat_JoinParams.Init | Chat_JoinParams, options?: ipcgen.CallOptions): Promise<Chat_JoinResults.Plain> {
-    return this._call(0, params, options) as Promise<Chat_JoinResults.Plain>;
+  join(params: Chat_JoinParams.Init | Chat_JoinParams, options?: ipcgen.CallOptions): Promise<ipcgen.Received<Chat_JoinResults.Plain>> {
+    return this._call(0, params, options) as Promise<ipcgen.Received<Chat_JoinResults.Plain>>;
   }
 
   /** Posts `text` (at most 1024 bytes). Every other participant gets `posted`; the poster does not. */
-  post(params: Chat_PostParams.Init | Chat_PostParams, options?: ipcgen.CallOptions): Promise<Chat_PostResults.Plain> {
-    return this._call(1, params, options) as Promise<Chat_PostResults.Plain>;
+  post(params: Chat_PostParams.Init | Chat_PostParams, options?: ipcgen.CallOptions): Promise<ipcgen.Received<Chat_PostResults.Plain>> {
+    return this._call(1, params, options) as Promise<ipcgen.Received<Chat_PostResults.Plain>>;
   }
 
   /**
    * The messages numbered `since` and later (the server keeps the last 100), and the number to fetch
    * from next time.
    */
-  fetch(params: Chat_FetchParams.Init | Chat_FetchParams, options?: ipcgen.CallOptions): Promise<Chat_FetchResults.Plain> {
-    return this._call(2, params, options) as Promise<Chat_FetchResults.Plain>;
+  fetch(params: Chat_FetchParams.Init | Chat_FetchParams, options?: ipcgen.CallOptions): Promise<ipcgen.Received<Chat_FetchResults.Plain>> {
+    return this._call(2, params, options) as Promise<ipcgen.Received<Chat_FetchResults.Plain>>;
   }
 
   /** Who has joined, in the order they joined. */
-  participants(options?: ipcgen.CallOptions): Promise<Chat_ParticipantsResults.Plain> {
-    return this._call(3, {}, options) as Promise<Chat_ParticipantsResults.Plain>;
+  participants(options?: ipcgen.CallOptions): Promise<ipcgen.Received<Chat_ParticipantsResults.Plain>> {
+    return this._call(3, {}, options) as Promise<ipcgen.Received<Chat_ParticipantsResults.Plain>>;
   }
 
   /** Someone else posted, joined or left: fetch what is new. */

@@ -36,10 +36,10 @@ export class Log_WriteParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a write$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Log_WriteParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Log_WriteParams.Plain {
     return Log_WriteParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -98,10 +98,10 @@ export class Log_WriteResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a write$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Log_WriteResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Log_WriteResults.Plain {
     return Log_WriteResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 

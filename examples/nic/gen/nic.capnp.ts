@@ -26,10 +26,10 @@ export class Nic_MacAddressParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a macAddress$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Nic_MacAddressParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Nic_MacAddressParams.Plain {
     return Nic_MacAddressParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -103,10 +103,10 @@ export class Nic_MacAddressResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a macAddress$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Nic_MacAddressResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Nic_MacAddressResults.Plain {
     return Nic_MacAddressResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -188,10 +188,10 @@ export class Frame extends capnp.Struct {
 
   /**
    * Reads a message whose root is a Frame into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Frame.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Frame.Plain {
     return Frame._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -258,8 +258,8 @@ export class NicClient extends ipcgen.ServiceClient<Record<never, never>> {
   }
 
   /** The interface's address. */
-  macAddress(options?: ipcgen.CallOptions): Promise<Nic_MacAddressResults.Plain> {
-    return this._call(2, {}, options) as Promise<Nic_MacAddressResults.Plain>;
+  macAddress(options?: ipcgen.CallOptions): Promise<ipcgen.Received<Nic_MacAddressResults.Plain>> {
+    return this._call(2, {}, options) as Promise<ipcgen.Received<Nic_MacAddressResults.Plain>>;
   }
 }
 

@@ -33,10 +33,10 @@ export class Terminal_WriteParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a write$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Terminal_WriteParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Terminal_WriteParams.Plain {
     return Terminal_WriteParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -102,10 +102,10 @@ export class Terminal_WriteResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a write$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Terminal_WriteResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Terminal_WriteResults.Plain {
     return Terminal_WriteResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -171,10 +171,10 @@ export class Terminal_ReadParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a read$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Terminal_ReadParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Terminal_ReadParams.Plain {
     return Terminal_ReadParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -240,10 +240,10 @@ export class Terminal_ReadResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a read$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Terminal_ReadResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Terminal_ReadResults.Plain {
     return Terminal_ReadResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -302,10 +302,10 @@ export class Terminal_AvailParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a avail$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Terminal_AvailParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Terminal_AvailParams.Plain {
     return Terminal_AvailParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -367,10 +367,10 @@ export class Terminal_AvailResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a avail$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Terminal_AvailResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Terminal_AvailResults.Plain {
     return Terminal_AvailResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -436,18 +436,18 @@ export class TerminalClient extends ipcgen.ServiceClient<TerminalEvents> {
    * Prints the first `size` bytes of the shared buffer (the server takes at most the buffer's size).
    * Answers how many bytes it took.
    */
-  write(params: Terminal_WriteParams.Init | Terminal_WriteParams, options?: ipcgen.CallOptions): Promise<Terminal_WriteResults.Plain> {
-    return this._call(0, params, options) as Promise<Terminal_WriteResults.Plain>;
+  write(params: Terminal_WriteParams.Init | Terminal_WriteParams, options?: ipcgen.CallOptions): Promise<ipcgen.Received<Terminal_WriteResults.Plain>> {
+    return this._call(0, params, options) as Promise<ipcgen.Received<Terminal_WriteResults.Plain>>;
   }
 
   /** Puts at most `size` bytes of pending input at the start of the shared buffer; answers how many. */
-  read(params: Terminal_ReadParams.Init | Terminal_ReadParams, options?: ipcgen.CallOptions): Promise<Terminal_ReadResults.Plain> {
-    return this._call(1, params, options) as Promise<Terminal_ReadResults.Plain>;
+  read(params: Terminal_ReadParams.Init | Terminal_ReadParams, options?: ipcgen.CallOptions): Promise<ipcgen.Received<Terminal_ReadResults.Plain>> {
+    return this._call(1, params, options) as Promise<ipcgen.Received<Terminal_ReadResults.Plain>>;
   }
 
   /** How many bytes of input are pending. */
-  avail(options?: ipcgen.CallOptions): Promise<Terminal_AvailResults.Plain> {
-    return this._call(2, {}, options) as Promise<Terminal_AvailResults.Plain>;
+  avail(options?: ipcgen.CallOptions): Promise<ipcgen.Received<Terminal_AvailResults.Plain>> {
+    return this._call(2, {}, options) as Promise<ipcgen.Received<Terminal_AvailResults.Plain>>;
   }
 
   /** Input arrived: `read` it. */

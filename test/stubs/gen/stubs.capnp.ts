@@ -27,10 +27,10 @@ export class Base_VersionParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a version$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Base_VersionParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Base_VersionParams.Plain {
     return Base_VersionParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -95,10 +95,10 @@ export class Base_VersionResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a version$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Base_VersionResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Base_VersionResults.Plain {
     return Base_VersionResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -167,10 +167,10 @@ export class Desk_TakeParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a take$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_TakeParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_TakeParams.Plain {
     return Desk_TakeParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -256,10 +256,10 @@ export class Desk_TakeResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a take$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_TakeResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_TakeResults.Plain {
     return Desk_TakeResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -332,10 +332,10 @@ export class Desk_NoteParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a note$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_NoteParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_NoteParams.Plain {
     return Desk_NoteParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -394,10 +394,10 @@ export class Desk_NoteResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a note$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_NoteResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_NoteResults.Plain {
     return Desk_NoteResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -459,10 +459,10 @@ export class Desk_StallParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a stall$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_StallParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_StallParams.Plain {
     return Desk_StallParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -521,10 +521,10 @@ export class Desk_StallResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a stall$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_StallResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_StallResults.Plain {
     return Desk_StallResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -579,10 +579,10 @@ export class Desk_StatsParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a stats$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_StatsParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_StatsParams.Plain {
     return Desk_StatsParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -671,10 +671,10 @@ export class Desk_StatsResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a stats$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_StatsResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_StatsResults.Plain {
     return Desk_StatsResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -760,10 +760,10 @@ export class Desk_EchoParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a echo$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_EchoParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_EchoParams.Plain {
     return Desk_EchoParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -841,10 +841,10 @@ export class Desk_EchoResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a echo$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_EchoResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_EchoResults.Plain {
     return Desk_EchoResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -913,10 +913,10 @@ export class Desk_CloseParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a close$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_CloseParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_CloseParams.Plain {
     return Desk_CloseParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -985,10 +985,10 @@ export class Desk_CloseResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a close$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_CloseResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_CloseResults.Plain {
     return Desk_CloseResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -1054,10 +1054,10 @@ export class Desk_CallbackParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a callback$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_CallbackParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_CallbackParams.Plain {
     return Desk_CallbackParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -1123,10 +1123,10 @@ export class Desk_CallbackResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a callback$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_CallbackResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_CallbackResults.Plain {
     return Desk_CallbackResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -1282,10 +1282,10 @@ export class Desk_Channels extends capnp.Struct {
 
   /**
    * Reads a message whose root is a Channels into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_Channels.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_Channels.Plain {
     return Desk_Channels._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -1390,10 +1390,10 @@ export class Desk_Closed extends capnp.Struct {
 
   /**
    * Reads a message whose root is a Closed into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_Closed.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_Closed.Plain {
     return Desk_Closed._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -1453,10 +1453,10 @@ export class Desk_Duplicate extends capnp.Struct {
 
   /**
    * Reads a message whose root is a Duplicate into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Desk_Duplicate.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Desk_Duplicate.Plain {
     return Desk_Duplicate._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -1518,10 +1518,10 @@ export class Counter_AddParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a add$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Counter_AddParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Counter_AddParams.Plain {
     return Counter_AddParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -1587,10 +1587,10 @@ export class Counter_AddResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a add$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Counter_AddResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Counter_AddResults.Plain {
     return Counter_AddResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -1649,10 +1649,10 @@ export class Worker_WhoamiParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a whoami$Params into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Worker_WhoamiParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Worker_WhoamiParams.Plain {
     return Worker_WhoamiParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -1724,10 +1724,10 @@ export class Worker_WhoamiResults extends capnp.Struct {
 
   /**
    * Reads a message whose root is a whoami$Results into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Worker_WhoamiResults.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Worker_WhoamiResults.Plain {
     return Worker_WhoamiResults._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -1800,10 +1800,10 @@ export class WorkerParams extends capnp.Struct {
 
   /**
    * Reads a message whose root is a WorkerParams into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): WorkerParams.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): WorkerParams.Plain {
     return WorkerParams._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
@@ -1914,13 +1914,13 @@ export class DeskClient extends ipcgen.ServiceClient<DeskEvents> {
   }
 
   /** The server's version string. */
-  version(options?: ipcgen.CallOptions): Promise<Base_VersionResults.Plain> {
-    return this._call(0, {}, options) as Promise<Base_VersionResults.Plain>;
+  version(options?: ipcgen.CallOptions): Promise<ipcgen.Received<Base_VersionResults.Plain>> {
+    return this._call(0, {}, options) as Promise<ipcgen.Received<Base_VersionResults.Plain>>;
   }
 
   /** Takes a ticket for `name`. */
-  take(params: Desk_TakeParams.Init | Desk_TakeParams, options?: ipcgen.CallOptions): Promise<Desk_TakeResults.Plain> {
-    return this._call(1, params, options) as Promise<Desk_TakeResults.Plain>;
+  take(params: Desk_TakeParams.Init | Desk_TakeParams, options?: ipcgen.CallOptions): Promise<ipcgen.Received<Desk_TakeResults.Plain>> {
+    return this._call(1, params, options) as Promise<ipcgen.Received<Desk_TakeResults.Plain>>;
   }
 
   /** Answers after `ms` milliseconds, or when cancelled. */
@@ -1928,22 +1928,22 @@ export class DeskClient extends ipcgen.ServiceClient<DeskEvents> {
     return this._call(5, params, options) as Promise<void>;
   }
 
-  stats(options?: ipcgen.CallOptions): Promise<Desk_StatsResults.Plain> {
-    return this._call(6, {}, options) as Promise<Desk_StatsResults.Plain>;
+  stats(options?: ipcgen.CallOptions): Promise<ipcgen.Received<Desk_StatsResults.Plain>> {
+    return this._call(6, {}, options) as Promise<ipcgen.Received<Desk_StatsResults.Plain>>;
   }
 
-  echo(params: Desk_EchoParams.Init | Desk_EchoParams, options?: ipcgen.CallOptions): Promise<Desk_EchoResults.Plain> {
-    return this._call(7, params, options) as Promise<Desk_EchoResults.Plain>;
+  echo(params: Desk_EchoParams.Init | Desk_EchoParams, options?: ipcgen.CallOptions): Promise<ipcgen.Received<Desk_EchoResults.Plain>> {
+    return this._call(7, params, options) as Promise<ipcgen.Received<Desk_EchoResults.Plain>>;
   }
 
   /** Named like a member of the runtime's client (which closes it): generated as close_. */
-  close_(params: Desk_CloseParams.Init | Desk_CloseParams, options?: ipcgen.CallOptions): Promise<Desk_CloseResults.Plain> {
-    return this._call(8, params, options) as Promise<Desk_CloseResults.Plain>;
+  close_(params: Desk_CloseParams.Init | Desk_CloseParams, options?: ipcgen.CallOptions): Promise<ipcgen.Received<Desk_CloseResults.Plain>> {
+    return this._call(8, params, options) as Promise<ipcgen.Received<Desk_CloseResults.Plain>>;
   }
 
   /** The server opens a counter channel toward the client, adds `n` on it, and answers the total. */
-  callback(params: Desk_CallbackParams.Init | Desk_CallbackParams, options?: ipcgen.CallOptions): Promise<Desk_CallbackResults.Plain> {
-    return this._call(9, params, options) as Promise<Desk_CallbackResults.Plain>;
+  callback(params: Desk_CallbackParams.Init | Desk_CallbackParams, options?: ipcgen.CallOptions): Promise<ipcgen.Received<Desk_CallbackResults.Plain>> {
+    return this._call(9, params, options) as Promise<ipcgen.Received<Desk_CallbackResults.Plain>>;
   }
 
   /** Leaves a note, not waiting for the server. */
@@ -2063,8 +2063,8 @@ export class CounterClient extends ipcgen.ServiceClient<CounterEvents> {
     super(target, Counter, options);
   }
 
-  add(params: Counter_AddParams.Init | Counter_AddParams, options?: ipcgen.CallOptions): Promise<Counter_AddResults.Plain> {
-    return this._call(0, params, options) as Promise<Counter_AddResults.Plain>;
+  add(params: Counter_AddParams.Init | Counter_AddParams, options?: ipcgen.CallOptions): Promise<ipcgen.Received<Counter_AddResults.Plain>> {
+    return this._call(0, params, options) as Promise<ipcgen.Received<Counter_AddResults.Plain>>;
   }
 
   changed(options?: { signal?: AbortSignal }): AsyncIterableIterator<number> {
@@ -2109,8 +2109,8 @@ export class WorkerClient extends ipcgen.ServiceClient<Record<never, never>> {
     super(target, Worker, options);
   }
 
-  whoami(options?: ipcgen.CallOptions): Promise<Worker_WhoamiResults.Plain> {
-    return this._call(0, {}, options) as Promise<Worker_WhoamiResults.Plain>;
+  whoami(options?: ipcgen.CallOptions): Promise<ipcgen.Received<Worker_WhoamiResults.Plain>> {
+    return this._call(0, {}, options) as Promise<ipcgen.Received<Worker_WhoamiResults.Plain>>;
   }
 }
 

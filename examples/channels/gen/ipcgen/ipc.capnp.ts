@@ -26,10 +26,10 @@ export class Channel extends capnp.Struct {
 
   /**
    * Reads a message whose root is a Channel into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): Channel.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Channel.Plain {
     return Channel._read(codec.rootStruct(codec.readerFor(bytes, options)), codec.anyPointerCodec);
   }
 
@@ -101,10 +101,10 @@ export class ChannelWith extends capnp.Struct {
 
   /**
    * Reads a message whose root is a ChannelWith into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): ChannelWith.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): ChannelWith.Plain {
     return ChannelWith._read(codec.rootStruct(codec.readerFor(bytes, options)), codec.anyPointerCodec, codec.anyPointerCodec);
   }
 

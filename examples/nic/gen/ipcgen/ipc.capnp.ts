@@ -56,10 +56,10 @@ export class PacketStream extends capnp.Struct {
 
   /**
    * Reads a message whose root is a PacketStream into a plain object (framed and unpacked unless
-   * `options` says otherwise). Throws `MessageDecodeError` for bytes that are not a valid message, within
-   * the traversal and nesting limits of `options`.
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
    */
-  static decode(bytes: Uint8Array, options?: codec.DecodeOptions): PacketStream.Plain {
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): PacketStream.Plain {
     return PacketStream._read(codec.rootStruct(codec.readerFor(bytes, options)));
   }
 
