@@ -958,7 +958,9 @@ function plainPointer(ctx: Ctx, owner: StructTypeNode, type: Type, index: number
     }
     case "data": {
       const d = def !== null && def.which === "data" && def.data.length > 0 ? `, ${bytesLiteral(def.data)}` : "";
-      return { read: `codec.data(s, ${index}${d})`, write: (x) => `codec.setData(b, ${ptr}, ${x});`, present: def === null ? (x) => `${x}.length !== 0` : undefined };
+      // Without a default, an empty value leaves the pointer null; setDataField decides (see its comment).
+      if (def === null) return { read: `codec.data(s, ${index})`, write: (x) => `codec.setDataField(b, ${ptr}, ${x});` };
+      return { read: `codec.data(s, ${index}${d})`, write: (x) => `codec.setData(b, ${ptr}, ${x});` };
     }
     case "struct": {
       const c = ref(ctx, type.struct.typeId);

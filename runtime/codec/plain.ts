@@ -406,6 +406,15 @@ export function setData(b: MessageBuilder, ptrWord: number, value: Uint8Array): 
   b.setData(ptrWord, value);
 }
 
+/**
+ * A Data field without a default: an empty value leaves the pointer null. A zero-copy placer still sees it:
+ * an empty view may be one of a block already handed over (detached), which it refuses to send as nothing.
+ */
+export function setDataField(b: MessageBuilder, ptrWord: number, value: Uint8Array): void {
+  if (value.length !== 0) b.setData(ptrWord, value);
+  else b.placer?.place(value);
+}
+
 export function setAnyPointer(b: MessageBuilder, ptrWord: number, value: AnyPointerValue): void {
   if (value === null) return;
   b.copyPointer(ptrWord, MessageReader.fromFlat(value).root(), false);

@@ -856,7 +856,7 @@ export class Failure extends capnp.Struct {
     if (v.kind !== undefined) b.view.setUint16(at * 8 + 0, v.kind, true);
     if (v.code !== undefined && v.code !== "") codec.setText(b, at + 1, v.code);
     if (v.message !== undefined && v.message !== "") codec.setText(b, at + 2, v.message);
-    if (v.data !== undefined && v.data.length !== 0) codec.setData(b, at + 3, v.data);
+    if (v.data !== undefined) codec.setDataField(b, at + 3, v.data);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */

@@ -119,7 +119,7 @@ export class Nic_MacAddressResults extends capnp.Struct {
 
   /** @internal Writes the plain view into the struct at word `at` (generated code only). */
   static _write(b: codec.MessageBuilder, at: number, v: Nic_MacAddressResults.Init): void {
-    if (v.mac !== undefined && v.mac.length !== 0) codec.setData(b, at + 0, v.mac);
+    if (v.mac !== undefined) codec.setDataField(b, at + 0, v.mac);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */

@@ -776,7 +776,7 @@ export class Desk_EchoParams extends capnp.Struct {
 
   /** @internal Writes the plain view into the struct at word `at` (generated code only). */
   static _write(b: codec.MessageBuilder, at: number, v: Desk_EchoParams.Init): void {
-    if (v.data !== undefined && v.data.length !== 0) codec.setData(b, at + 0, v.data);
+    if (v.data !== undefined) codec.setDataField(b, at + 0, v.data);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -857,7 +857,7 @@ export class Desk_EchoResults extends capnp.Struct {
 
   /** @internal Writes the plain view into the struct at word `at` (generated code only). */
   static _write(b: codec.MessageBuilder, at: number, v: Desk_EchoResults.Init): void {
-    if (v.data !== undefined && v.data.length !== 0) codec.setData(b, at + 0, v.data);
+    if (v.data !== undefined) codec.setDataField(b, at + 0, v.data);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */

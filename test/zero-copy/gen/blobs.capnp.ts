@@ -61,7 +61,7 @@ export class Blobs_EchoParams extends capnp.Struct {
 
   /** @internal Writes the plain view into the struct at word `at` (generated code only). */
   static _write(b: codec.MessageBuilder, at: number, v: Blobs_EchoParams.Init): void {
-    if (v.data !== undefined && v.data.length !== 0) codec.setData(b, at + 0, v.data);
+    if (v.data !== undefined) codec.setDataField(b, at + 0, v.data);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -142,7 +142,7 @@ export class Blobs_EchoResults extends capnp.Struct {
 
   /** @internal Writes the plain view into the struct at word `at` (generated code only). */
   static _write(b: codec.MessageBuilder, at: number, v: Blobs_EchoResults.Init): void {
-    if (v.data !== undefined && v.data.length !== 0) codec.setData(b, at + 0, v.data);
+    if (v.data !== undefined) codec.setDataField(b, at + 0, v.data);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -244,7 +244,7 @@ export class Blobs_SumParams extends capnp.Struct {
 
   /** @internal Writes the plain view into the struct at word `at` (generated code only). */
   static _write(b: codec.MessageBuilder, at: number, v: Blobs_SumParams.Init): void {
-    if (v.data !== undefined && v.data.length !== 0) codec.setData(b, at + 0, v.data);
+    if (v.data !== undefined) codec.setDataField(b, at + 0, v.data);
     if (v.parts !== undefined && v.parts.length !== 0) codec.writePointerList(b, at + 1, v.parts, codec.setData);
   }
 
@@ -408,7 +408,7 @@ export class Blobs_KeepParams extends capnp.Struct {
 
   /** @internal Writes the plain view into the struct at word `at` (generated code only). */
   static _write(b: codec.MessageBuilder, at: number, v: Blobs_KeepParams.Init): void {
-    if (v.data !== undefined && v.data.length !== 0) codec.setData(b, at + 0, v.data);
+    if (v.data !== undefined) codec.setDataField(b, at + 0, v.data);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -693,7 +693,7 @@ export class Blobs_HoldParams extends capnp.Struct {
 
   /** @internal Writes the plain view into the struct at word `at` (generated code only). */
   static _write(b: codec.MessageBuilder, at: number, v: Blobs_HoldParams.Init): void {
-    if (v.data !== undefined && v.data.length !== 0) codec.setData(b, at + 1, v.data);
+    if (v.data !== undefined) codec.setDataField(b, at + 1, v.data);
     if (v.ms !== undefined) b.view.setUint32(at * 8 + 0, (v.ms) >>> 0, true);
   }
 
@@ -926,7 +926,7 @@ export class Blobs_FillResults extends capnp.Struct {
 
   /** @internal Writes the plain view into the struct at word `at` (generated code only). */
   static _write(b: codec.MessageBuilder, at: number, v: Blobs_FillResults.Init): void {
-    if (v.data !== undefined && v.data.length !== 0) codec.setData(b, at + 0, v.data);
+    if (v.data !== undefined) codec.setDataField(b, at + 0, v.data);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -1007,7 +1007,7 @@ export class Blobs_TellParams extends capnp.Struct {
 
   /** @internal Writes the plain view into the struct at word `at` (generated code only). */
   static _write(b: codec.MessageBuilder, at: number, v: Blobs_TellParams.Init): void {
-    if (v.data !== undefined && v.data.length !== 0) codec.setData(b, at + 0, v.data);
+    if (v.data !== undefined) codec.setDataField(b, at + 0, v.data);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -1228,7 +1228,154 @@ export namespace Blobs_ToldResults {
     bytes?: bigint;
   };
 }
+
+/**
+ * Data in every position a message can hold it: the far-pointer tests encode it with values placed in
+ * segments of their own, and the C++ library reads it.
+ */
+export class Bundle extends capnp.Struct {
+  static override readonly _capnp = {
+    displayName: "Bundle",
+    id: "c23c454e6a1d8393",
+    size: new capnp.ObjectSize(0, 4),
+  };
+  static _Parts: capnp.ListCtor<capnp.Data>;
+
+  get name(): string {
+    return capnp.Struct.getText(0, this);
+  }
+  set name(value: string) {
+    capnp.Struct.setText(0, value, this);
+  }
+  hasName(): boolean {
+    return !capnp.Struct.isNull(capnp.Struct.getPointer(0, this));
+  }
+
+  get data(): capnp.Data {
+    return capnp.Struct.getData(1, this);
+  }
+  set data(value: capnp.Data) {
+    capnp.Struct.copyFrom(value, capnp.Struct.getPointer(1, this));
+  }
+  hasData(): boolean {
+    return !capnp.Struct.isNull(capnp.Struct.getPointer(1, this));
+  }
+  adoptData(value: capnp.Orphan<capnp.Data>): void {
+    capnp.Struct.adopt(value, capnp.Struct.getPointer(1, this));
+  }
+  disownData(): capnp.Orphan<capnp.Data> {
+    return capnp.Struct.disown(this.data);
+  }
+  initData(length: number): capnp.Data {
+    return capnp.Struct.initData(1, length, this);
+  }
+
+  get parts(): capnp.List<capnp.Data> {
+    return capnp.Struct.getList(2, Bundle._Parts, this);
+  }
+  set parts(value: capnp.List<capnp.Data>) {
+    capnp.Struct.copyFrom(value, capnp.Struct.getPointer(2, this));
+  }
+  hasParts(): boolean {
+    return !capnp.Struct.isNull(capnp.Struct.getPointer(2, this));
+  }
+  adoptParts(value: capnp.Orphan<capnp.List<capnp.Data>>): void {
+    capnp.Struct.adopt(value, capnp.Struct.getPointer(2, this));
+  }
+  disownParts(): capnp.Orphan<capnp.List<capnp.Data>> {
+    return capnp.Struct.disown(this.parts);
+  }
+  initParts(length: number): capnp.List<capnp.Data> {
+    return capnp.Struct.initList(2, Bundle._Parts, length, this);
+  }
+
+  get inner(): Bundle {
+    return capnp.Struct.getStruct(3, Bundle, this);
+  }
+  set inner(value: Bundle) {
+    capnp.Struct.copyFrom(value, capnp.Struct.getPointer(3, this));
+  }
+  hasInner(): boolean {
+    return !capnp.Struct.isNull(capnp.Struct.getPointer(3, this));
+  }
+  adoptInner(value: capnp.Orphan<Bundle>): void {
+    capnp.Struct.adopt(value, capnp.Struct.getPointer(3, this));
+  }
+  disownInner(): capnp.Orphan<Bundle> {
+    return capnp.Struct.disown(this.inner);
+  }
+  initInner(): Bundle {
+    return capnp.Struct.initStructAt(3, Bundle, this);
+  }
+
+  override toString(): string {
+    return "Bundle_" + super.toString();
+  }
+
+  /** Builds a message whose root is a Bundle from a plain object; fields left out keep their defaults. */
+  static encode(value: Bundle.Init): Uint8Array {
+    const [b, at] = codec.newRoot(0, 4);
+    Bundle._write(b, at, value);
+    return codec.finishRoot(b);
+  }
+
+  /**
+   * Reads a message whose root is a Bundle into a plain object (framed and unpacked unless
+   * `options` says otherwise), or from a reader of one. Throws `MessageDecodeError` for bytes that are not
+   * a valid message, within the traversal and nesting limits of `options`.
+   */
+  static decode(bytes: Uint8Array | codec.MessageReader, options?: codec.DecodeOptions): Bundle.Plain {
+    return Bundle._read(codec.rootStruct(codec.readerFor(bytes, options)));
+  }
+
+  /** @internal Reads the plain view from a struct reader (generated code only). */
+  static _read(s: codec.StructReader): Bundle.Plain {
+    return {
+      name: codec.text(s, 0),
+      data: codec.data(s, 1),
+      parts: codec.pointerList(codec.list(s, 2), codec.dataElement),
+      inner: codec.structField(s, 3, Bundle._read),
+    };
+  }
+
+  /** @internal Writes the plain view into the struct at word `at` (generated code only). */
+  static _write(b: codec.MessageBuilder, at: number, v: Bundle.Init): void {
+    if (v.name !== undefined && v.name !== "") codec.setText(b, at + 0, v.name);
+    if (v.data !== undefined) codec.setDataField(b, at + 1, v.data);
+    if (v.parts !== undefined && v.parts.length !== 0) codec.writePointerList(b, at + 2, v.parts, codec.setData);
+    if (v.inner !== undefined && v.inner !== null) Bundle._write(b, b.initStruct(at + 3, 0, 4), v.inner);
+  }
+
+  /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
+  static _codec(): codec.PointerCodec<Bundle.Plain, Bundle.Init> {
+    return codec.structCodec(
+      (s: codec.StructReader) => Bundle._read(s),
+      (b: codec.MessageBuilder, at: number, v: Bundle.Init) => Bundle._write(b, at, v),
+      0,
+      4,
+    );
+  }
+}
+
+export namespace Bundle {
+  /** Bundle as a plain object, as `decode` returns it. */
+  export type Plain = {
+    name: string;
+    data: Uint8Array;
+    parts: Uint8Array[];
+    inner: Bundle.Plain | null;
+  };
+
+  /** Bundle as `encode` takes it: every field optional, absent fields keep their defaults. */
+  export type Init = {
+    name?: string;
+    data?: Uint8Array;
+    parts?: readonly Uint8Array[];
+    inner?: Bundle.Init | null;
+  };
+}
 Blobs_SumParams._Parts = capnp.DataList;
+Bundle._Parts = capnp.DataList;
 
 /**
  * A client of Blobs: `Blobs.connect(path)` makes one.

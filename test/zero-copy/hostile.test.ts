@@ -1,0 +1,178 @@
+/**
+ * A hostile client against a real Blobs server (support/blobs-server.ts): it speaks the protocol through
+ * the runtime's own session, but says things about shared memory that are not so (placed handles naming
+ * memory it never shared, extents that are not what it claims, releases of what it never had). Each must
+ * end that client's session with a clear protocol violation on the server, which goes on serving others;
+ * a message that lies in the pool but is not a valid message is only a malformed request.
+ */
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, type MessageMemory, type OutgoingBody, RemoteError, type Session } from "../../runtime/index.js";
+import { Header_Kind, Placed, Region, Region_Purpose } from "../../runtime/protocol/protocol.capnp.js";
+import type { SharedMapping } from "../../runtime/native/index.js";
+import { createRegion, RegionNamer, unlinkRegion } from "../../runtime/shm/region.js";
+import { Blobs, Blobs_EchoParams } from "./gen/blobs.capnp.js";
+import { killAll, Program } from "../examples/support.js";
+
+const dir = mkdtempSync(join(tmpdir(), "ipcgen-zero-copy-hostile-"));
+const path = join(dir, "blobs.sock");
+let server: Program;
+const namer = new RegionNamer();
+
+/**
+ * The hostile side's "memory": it keeps nothing and checks nothing, so that the session sends whatever
+ * handle it is given. (The server's pool is the one under test.)
+ */
+const careless: MessageMemory = {
+  sent: () => {},
+  discard: () => {},
+  released: () => true,
+  extentAttached: () => true,
+  mapPeerExtent: () => {},
+  open: () => {
+    throw new Error("the hostile client reads nothing");
+  },
+  place: (encode) => encode(),
+  close: () => {},
+};
+
+async function hostile(): Promise<Session> {
+  return connect(path, { service: Blobs, memory: () => careless });
+}
+
+/** A handle naming `segments`. */
+const handle = (segments: { extent: number; offset: bigint; words: number }[]): OutgoingBody => ({ handle: Placed.encode({ segments }) });
+
+/** Announces a real extent of `size` bytes (index `index`) on `session`; answers its name and this side's mapping. */
+function announce(session: Session, size: number, index = 0, claimed = size): { name: string; mapping: SharedMapping } {
+  const name = namer.name({ purpose: "messagePool", index, size });
+  const mapping = createRegion(name, size);
+  session.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ name, size: BigInt(claimed), purpose: Region_Purpose.MESSAGE_POOL, index }));
+  return { name, mapping };
+}
+
+/** Expects the server to end `session` with a protocol violation saying `why`, and to go on serving. */
+async function expectViolation(session: Session, why: RegExp): Promise<void> {
+  const line = await server.waitFor(new RegExp(`ended protocol-violation: .*${why.source}`));
+  expect(line).toMatch(why);
+  const end = await session.closed;
+  expect(["peer-died", "closed-by-peer"]).toContain(end.cause);
+  await using other = await Blobs.connect(path);
+  using answer = await other.echo({ data: new Uint8Array(200_000).fill(1) });
+  expect(answer.data.length).toBe(200_000);
+}
+
+beforeAll(async () => {
+  server = new Program("test/zero-copy/support/blobs-server.ts", [path]);
+  await server.waitFor(/listening/);
+});
+
+afterAll(() => {
+  killAll();
+  for (const name of readdirSync("/dev/shm")) if (name.startsWith(namer.prefix)) unlinkRegion(`/${name}`);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("placed handles", () => {
+  it("naming an extent never announced", async () => {
+    const s = await hostile();
+    s.sendFrame(0, Header_Kind.REQUEST, 0, 0, handle([{ extent: 5, offset: 0n, words: 4 }]));
+    await expectViolation(s, /segment 0 lies in extent 5, which the peer never announced/);
+  });
+
+  it("a segment running past its extent's end, at an offset past 2^63, or not on a word", async () => {
+    for (const [offset, words] of [
+      [1024n * 1024n - 8n, 2],
+      [1n << 63n, 1],
+      [4n, 1],
+    ] as const) {
+      const s = await hostile();
+      announce(s, 1024 * 1024);
+      s.sendFrame(0, Header_Kind.REQUEST, 0, 0, handle([{ extent: 0, offset, words }]));
+      await expectViolation(s, new RegExp(`segment 0 \\(${words * 8} bytes at ${offset}\\) does not lie within extent 0`));
+    }
+  });
+
+  it("no segments, too many segments, and bytes that are not a handle at all", async () => {
+    const none = await hostile();
+    none.sendFrame(0, Header_Kind.REQUEST, 0, 0, handle([]));
+    await expectViolation(none, /0 segments/);
+
+    const many = await hostile();
+    announce(many, 64 * 1024);
+    many.sendFrame(0, Header_Kind.REQUEST, 0, 0, handle(Array.from({ length: 1025 }, () => ({ extent: 0, offset: 0n, words: 1 }))));
+    await expectViolation(many, /1025 segments/);
+
+    const garbage = await hostile();
+    garbage.sendFrame(0, Header_Kind.REQUEST, 0, 0, { handle: new Uint8Array([0, 0, 0, 0, 200, 0, 0, 0, 1, 2, 3]) });
+    await expectViolation(garbage, /bad handle: message truncated/);
+  });
+
+  it("a frame that cannot be placed marked placed", async () => {
+    const s = await hostile();
+    // A signal frame carrying a handle: only requests, responses and one-way messages may be placed.
+    s.sendFrame(0, Header_Kind.SIGNAL, 0, 0, handle([{ extent: 0, offset: 0n, words: 1 }]));
+    await expectViolation(s, /a frame of kind 8 marked placed/);
+  });
+
+  it("a placed message that is no valid message is a malformed request; the session goes on", async () => {
+    const s = await hostile();
+    // Extent 0 is all zeros but the first word: a root pointer far out of its one-word segment.
+    const { mapping } = announce(s, 64 * 1024);
+    mapping.data.writeUInt32LE(0x7ffffff0, 0);
+    mapping.data.writeUInt32LE(0x00010001, 4);
+    const error = await s.request(0, handle([{ extent: 0, offset: 0n, words: 1 }])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteError);
+    expect((error as RemoteError).kind).toBe("malformed");
+    // The same session still gets answers (over the socket).
+    const answer = await s.request(0, Blobs_EchoParams.encode({ data: new Uint8Array([1, 2, 3]) }));
+    expect(answer.length).toBeGreaterThan(0);
+    await s.close();
+  });
+});
+
+describe("pool extents", () => {
+  it("of another purpose, out of order, under a name ipcgen does not make, or of a size the object does not have", async () => {
+    const purpose = await hostile();
+    purpose.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ name: namer.name({ purpose: "sharedBuffer", index: 0, size: 1 }), size: 4096n, purpose: Region_Purpose.SHARED_BUFFER, index: 0 }));
+    await expectViolation(purpose, /not a message pool extent/);
+
+    const order = await hostile();
+    announce(order, 4096, 3);
+    await expectViolation(order, /extent 3 where 0 was due/);
+
+    const name = await hostile();
+    name.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ name: "/etc-passwd", size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    await expectViolation(name, /is not the name of an ipcgen region/);
+
+    const size = await hostile();
+    announce(size, 4096, 0, 8192);
+    await expectViolation(size, /holds 4096 bytes, not the 8192 expected/);
+
+    const huge = await hostile();
+    huge.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ name: namer.name({ purpose: "messagePool", index: 0, size: 1 }), size: 1n << 60n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    await expectViolation(huge, /past this side's limit/);
+  });
+
+  it("releases of what the server never placed, and attachments of extents it never announced", async () => {
+    const release = await hostile();
+    release.sendFrame(0, Header_Kind.RELEASE, 0, 1, null);
+    await expectViolation(release, /released frame 1, which placed nothing it holds/);
+
+    const attached = await hostile();
+    attached.sendFrame(0, Header_Kind.ATTACHED, 0, 12345, null);
+    await expectViolation(attached, /mapped an extent frame 12345 did not announce/);
+  });
+
+  it("a real extent is mapped and its name removed at once", async () => {
+    const s = await hostile();
+    const { name } = announce(s, 64 * 1024);
+    // The server answers `attached` for it; by then the name is gone.
+    const deadline = Date.now() + 5000;
+    while (readdirSync("/dev/shm").includes(name.slice(1)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(readdirSync("/dev/shm")).not.toContain(name.slice(1));
+    await s.close();
+  });
+});
