@@ -5,6 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadNativeAddon } from "../../runtime/native/index.js";
 import { Doorbell } from "../../runtime/shm/doorbell.js";
@@ -75,6 +76,63 @@ describe("shared memory", () => {
     for (const bad of ["", "/", "no-slash", "/a/b", `/${"x".repeat(300)}`]) expect(() => native.shmCreate(bad, 10), bad).toThrow(RangeError);
     expect(() => native.shmCreate(42 as unknown as string, 10)).toThrow(TypeError);
     for (const size of [0, -1, 1.5, Number.NaN, 2 ** 41]) expect(() => native.shmCreate(newName(), size), String(size)).toThrow(RangeError);
+  });
+});
+
+describe("detachable views (zero-copy messages)", () => {
+  it("views part of a mapping, in place; detach empties the view and every typed array over it", () => {
+    const m = native.shmCreate(newName(), 65536);
+    const view = native.shmView(m.handle, 4096, 100);
+    expect(view.byteLength).toBe(100);
+    const bytes = new Uint8Array(view, 10, 5);
+    bytes.fill(9);
+    expect([...m.data.subarray(4106, 4111)]).toEqual([9, 9, 9, 9, 9]);
+    m.data[4096] = 42;
+    expect(new Uint8Array(view)[0]).toBe(42);
+    native.detach(view);
+    expect(view.byteLength).toBe(0);
+    expect(bytes.length).toBe(0);
+    expect(bytes[0]).toBeUndefined();
+    // The mapping itself is untouched, and a new view of the same bytes sees them.
+    expect(new Uint8Array(native.shmView(m.handle, 4096, 100))[14]).toBe(9);
+  });
+
+  it("refuses ranges outside the mapping, and handles that are not a mapping's", () => {
+    const m = native.shmCreate(newName(), 4096);
+    expect(native.shmView(m.handle, 4096, 0).byteLength).toBe(0);
+    for (const [offset, length] of [[4096, 1], [0, 4097], [4000, 97], [-1, 1], [2 ** 53, 1], [1.5, 1], [0, Number.NaN]]) {
+      expect(() => native.shmView(m.handle, offset, length), `${offset}+${length}`).toThrow(RangeError);
+    }
+    expect(() => native.shmView({}, 0, 1)).toThrow(TypeError);
+    expect(() => native.detach(new Uint8Array(4) as unknown as ArrayBuffer)).toThrow(TypeError);
+  });
+
+  it("a view transferred to a worker stays readable there after this side let go of everything", async () => {
+    let m: ReturnType<typeof native.shmCreate> | null = native.shmCreate(newName(), 1 << 20);
+    const view = native.shmView(m.handle, 512, 64);
+    new Uint8Array(view).fill(3);
+    const worker = new Worker(
+      `const { parentPort } = require("node:worker_threads");
+       parentPort.once("message", (view) => parentPort.once("message", () => parentPort.postMessage(new Uint8Array(view).reduce((a, b) => a + b, 0))));`,
+      { eval: true },
+    );
+    worker.postMessage(view, [view]);
+    expect(view.byteLength).toBe(0);
+    m = null;
+    const { setFlagsFromString } = await import("node:v8");
+    const { runInNewContext } = await import("node:vm");
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const sum = await new Promise<number>((resolve) => {
+      worker.once("message", resolve);
+      worker.postMessage("read");
+    });
+    expect(sum).toBe(3 * 64);
+    await worker.terminate();
   });
 });
 

@@ -17,6 +17,8 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include <v8.h>
 
@@ -181,8 +183,45 @@ static napi_value shm_unlink_js(napi_env env, napi_callback_info info) {
 
 /* shmView(handle, byteOffset, length): an ArrayBuffer over part of a mapping, which detach() can take
  * away. Zero-copy messages hand out such views and detach them when the memory goes back to its owner, so
- * that a view kept too long reads as empty instead of reading memory that now holds another message. */
-static void finalize_view(napi_env env, void *data, void *hint) { ipcgen_mapping_unref((ipcgen_mapping *)hint); }
+ * that a view kept too long reads as empty instead of reading memory that now holds another message.
+ *
+ * Its backing store has V8's empty deleter: V8 counts every other ArrayBuffer's length as memory this
+ * process allocated, and starts a full collection when that count grows by 64 MiB, so that a view of a
+ * 64 MiB message would cost one each time. The memory is the mapping's (counted once, by its Buffer).
+ * Without a deleter to say when the memory is no longer used, the mapping is held by a finalizer on the
+ * view, and after that for as long as the backing store lives anywhere else: a view transferred to a
+ * worker thread (which detaches it here) keeps the memory mapped there. */
+struct view_hold {
+  ipcgen_mapping *mapping;
+  std::weak_ptr<v8::BackingStore> store;
+};
+
+/* Holds whose view was collected while its backing store still lived (elsewhere, or not yet swept);
+ * shared by the threads that load the addon (workers), hence the lock. */
+static std::vector<view_hold *> lingering;
+static std::mutex lingering_lock;
+
+static void let_go_of_lingering() {
+  std::lock_guard<std::mutex> guard(lingering_lock);
+  for (size_t i = 0; i < lingering.size();) {
+    if (!lingering[i]->store.expired()) {
+      i++;
+      continue;
+    }
+    ipcgen_mapping_unref(lingering[i]->mapping);
+    delete lingering[i];
+    lingering[i] = lingering.back();
+    lingering.pop_back();
+  }
+}
+
+static void finalize_view(napi_env env, void *data, void *hint) {
+  {
+    std::lock_guard<std::mutex> guard(lingering_lock);
+    lingering.push_back((view_hold *)data);
+  }
+  let_go_of_lingering();
+}
 
 static napi_value shm_view(napi_env env, napi_callback_info info) {
   napi_value argv[3];
@@ -198,17 +237,25 @@ static napi_value shm_view(napi_env env, napi_callback_info info) {
   if (!(offset >= 0 && length >= 0 && offset == (double)(size_t)offset && length == (double)(size_t)length &&
         offset <= (double)m->size && length <= (double)m->size - offset))
     return ipcgen_throw_range_error(env, "shmView: %g bytes at %g do not lie within the mapping's %zu bytes", length, offset, m->size);
+  let_go_of_lingering();
+
+  v8::Isolate *isolate = v8::Isolate::GetCurrent();
+  std::shared_ptr<v8::BackingStore> store =
+      v8::ArrayBuffer::NewBackingStore((char *)m->addr + (size_t)offset, (size_t)length, v8::BackingStore::EmptyDeleter, nullptr);
+  view_hold *hold = new view_hold{m, store};
+  v8::Local<v8::ArrayBuffer> view = v8::ArrayBuffer::New(isolate, std::move(store));
+  napi_value result = reinterpret_cast<napi_value>(*view);
   ipcgen_mapping_ref(m);
-  napi_value result;
-  napi_status status = napi_create_external_arraybuffer(env, (char *)m->addr + (size_t)offset, (size_t)length, finalize_view, m, &result);
+  napi_status status = napi_add_finalizer(env, result, hold, finalize_view, NULL, NULL);
   if (status != napi_ok) {
     ipcgen_mapping_unref(m);
+    delete hold;
     return ipcgen_throw_napi(env, "shmView", status);
   }
   return result;
 }
 
-/* detach(arrayBuffer): empties an ArrayBuffer and every view of it, for good. */
+/* detach(arrayBuffer): empties an ArrayBuffer and every typed array over it, for good. */
 static napi_value detach_js(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   size_t argc = 1;
