@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackpressureError, ChannelClosedError, RemoteError, TimeoutError } from "../../runtime/errors.js";
+import { BackpressureError, CancelledError, ChannelClosedError, RemoteError, TimeoutError } from "../../runtime/errors.js";
 import { Header_Kind } from "../../runtime/protocol/protocol.capnp.js";
 import { Client, type ServiceDefinition, serve } from "../../runtime/rpc/service.js";
 import { connect } from "../../runtime/session/client.js";
@@ -180,6 +180,41 @@ describe("limits", () => {
     serverSide!.framed.socket.resume();
     await waiting;
     void client;
+    await session.close();
+    await server.close();
+  });
+
+  it("frames keep their order while some wait for the socket: a cancel made meanwhile goes behind them", async () => {
+    const local = join(dir, "ordered", "s.sock");
+    let serverSide: Session | null = null;
+    const server = await listen(local, {
+      service,
+      onSession: (s) => {
+        serverSide = s;
+        serve(s, service, { echo: (p: { text: string }) => ({ text: p.text }) });
+      },
+    });
+    const session = await connect(local, { service, maxQueuedBytes: 64 * 1024 });
+    await expect.poll(() => serverSide !== null).toBe(true);
+    serverSide!.framed.socket.pause();
+    const client = new Client(session, service);
+    const text = "x".repeat(16 * 1024);
+    const calls: Promise<unknown>[] = [];
+    // Until the socket's queue is full and calls wait their turn (the kernel takes a few hundred KiB first).
+    while (!session.framed.wouldWait(1) && calls.length < 2000) calls.push(client.call("echo", { text }));
+    calls.push(client.call("echo", { text }));
+    // A call that gives up while waiting sends its cancel now: it must not overtake the frames before it.
+    const controller = new AbortController();
+    const abandoned = client.call("echo", { text }, { signal: controller.signal });
+    controller.abort();
+    await expect(abandoned).rejects.toThrow(CancelledError);
+    // A call that must not wait is refused without taking a frame id.
+    await expect(client.call("echo", { text }, { wait: false })).rejects.toThrow(BackpressureError);
+    serverSide!.framed.socket.resume();
+    const answers = await Promise.all(calls);
+    expect(answers.every((a) => (a as { text: string }).text === text)).toBe(true);
+    expect(await client.call("echo", { text: "after" })).toMatchObject({ text: "after" });
+    expect(session.ended).toBe(false);
     await session.close();
     await server.close();
   });
