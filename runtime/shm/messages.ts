@@ -206,12 +206,18 @@ class OutgoingPlaced implements PlacedBody {
   ) {}
 }
 
-/** Decides, while one message is encoded, which Data values go into the pool. */
+/** The empty list placements share until they place something (never written to). */
+const NONE: never[] = [];
+
+/**
+ * Decides, while one message is encoded, which Data values go into the pool. Most messages place nothing:
+ * its lists are made on the first value placed.
+ */
 class Placement implements DataPlacer {
   /** Segment 0 is the encoder's own; it is placed when the message is finished. */
-  readonly segments: SegmentRef[] = [{ extent: 0, offset: 0, words: 0 }];
-  readonly owned: Allocation[] = [];
-  readonly lent: PoolBlock[] = [];
+  private segments: SegmentRef[] | null = null;
+  private owned: Allocation[] = NONE;
+  private lent: PoolBlock[] = NONE;
 
   constructor(private readonly pool: MessagePool) {}
 
@@ -219,9 +225,10 @@ class Placement implements DataPlacer {
     const block = blockOfBuffer.get(data.buffer as ArrayBuffer);
     // A view taken before the block was last sent or freed is empty now: sending it would send nothing.
     if (block !== undefined && !block.isCurrentView(data)) throw block.staleViewError();
-    if (data.length === 0 || this.segments.length >= MAX_SEGMENTS) return null;
+    if (data.length === 0 || (this.segments?.length ?? 0) >= MAX_SEGMENTS) return null;
     if (block !== undefined && block.pool === this.pool && data.byteOffset % 8 === 0) {
       block.lend();
+      if (this.lent === NONE) this.lent = [];
       this.lent.push(block);
       const { extent, offset } = block.allocation!;
       return this.add({ extent: extent.index, offset: offset + data.byteOffset, words: Math.ceil(data.length / 8) });
@@ -230,11 +237,13 @@ class Placement implements DataPlacer {
     const allocation = this.pool.allocate(data.length);
     if (allocation === null) return null;
     allocation.extent.mapping.data.set(data, allocation.offset);
+    if (this.owned === NONE) this.owned = [];
     this.owned.push(allocation);
     return this.add({ extent: allocation.extent.index, offset: allocation.offset, words: Math.ceil(data.length / 8) });
   }
 
   private add(ref: SegmentRef): { segment: number; word: number } {
+    this.segments ??= [{ extent: 0, offset: 0, words: 0 }];
     this.segments.push(ref);
     return { segment: this.segments.length - 1, word: 0 };
   }
@@ -244,7 +253,7 @@ class Placement implements DataPlacer {
    * are small; else placed, with the framed segments copied into a block. Null when the pool has no room.
    */
   finish(framed: Uint8Array): OutgoingBody | null {
-    const placedData = this.segments.length > 1;
+    const placedData = this.segments !== null;
     if (!placedData && framed.length < this.pool.options.threshold) return framed;
     // With placed Data the encoder wrote one segment (far pointers name the others); bytes built
     // elsewhere (capnp-ts) may have several, none placed.
@@ -254,8 +263,9 @@ class Placement implements DataPlacer {
     for (const seg of own) total += seg.length;
     const block = this.pool.allocate(total);
     if (block === null) return null;
+    if (this.owned === NONE) this.owned = [];
     this.owned.push(block);
-    const refs = placedData ? this.segments : own.map(() => ({ extent: 0, offset: 0, words: 0 }));
+    const refs = this.segments ?? own.map(() => ({ extent: 0, offset: 0, words: 0 }));
     let at = block.offset;
     own.forEach((seg, i) => {
       block.extent.mapping.data.set(seg, at);
