@@ -5,6 +5,7 @@
  * end that client's session with a clear protocol violation on the server, which goes on serving others;
  * a message that lies in the pool but is not a valid message is only a malformed request.
  */
+import { randomInt } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +14,7 @@ import { connect, type MessageMemory, type OutgoingBody, RemoteError, type Sessi
 import { Header_Kind, Placed, Region, Region_Purpose } from "../../runtime/protocol/protocol.capnp.js";
 import type { SharedMapping } from "../../runtime/native/index.js";
 import { createRegion, RegionNamer, unlinkRegion } from "../../runtime/shm/region.js";
+import { splitSegments } from "../../runtime/codec/wire.js";
 import { Blobs, Blobs_EchoParams } from "./gen/blobs.capnp.js";
 import { killAll, Program } from "../examples/support.js";
 
@@ -129,6 +131,30 @@ describe("placed handles", () => {
     // The same session still gets answers (over the socket).
     const answer = await s.request(0, Blobs_EchoParams.encode({ data: new Uint8Array([1, 2, 3]) }));
     expect(answer.length).toBeGreaterThan(0);
+    await s.close();
+  });
+});
+
+describe("a sender that keeps writing into what it sent", () => {
+  it("changes what the server reads, never where: every call is answered or refused as malformed", async () => {
+    const s = await hostile();
+    const { mapping } = announce(s, 64 * 1024);
+    const message = splitSegments(Blobs_EchoParams.encode({ data: new Uint8Array(4000).fill(1) }))[0];
+    const words = message.length / 8;
+    let answered = 0;
+    let malformed = 0;
+    for (let round = 0; round < 200; round++) {
+      mapping.data.set(message, 0);
+      const call = s.request(0, handle([{ extent: 0, offset: 0n, words }]));
+      // While the server reads, scribble over the message: pointers, lengths, bytes.
+      for (let i = 0; i < 64; i++) mapping.data.writeUInt32LE(randomInt(0, 2 ** 32), randomInt(0, words * 2) * 4);
+      const outcome = await call.catch((e: unknown) => e);
+      if (outcome instanceof Uint8Array) answered++;
+      else if (outcome instanceof RemoteError && outcome.kind === "malformed") malformed++;
+      else throw outcome;
+    }
+    expect(answered + malformed).toBe(200);
+    expect(s.ended).toBe(false);
     await s.close();
   });
 });
