@@ -86,7 +86,7 @@ const RESERVED_SERVICE_MEMBERS = new Set(
   (
     "constructor channel session service closed close credentials on once off emit addListener removeListener " +
     "removeAllListeners listeners rawListeners listenerCount prependListener prependOnceListener eventNames " +
-    "setMaxListeners getMaxListeners buffer _call _send _submit _open _watch _buffer _stream"
+    "setMaxListeners getMaxListeners buffer allocate zeroCopy _call _send _submit _open _watch _buffer _stream"
   ).split(" "),
 );
 

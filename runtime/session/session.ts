@@ -394,6 +394,11 @@ export class Session {
     );
   }
 
+  /** Whether large messages go through shared memory toward the peer (see `MessageMemory`). */
+  get zeroCopy(): boolean {
+    return this.memory !== null && this.peerTakesPlaced;
+  }
+
   /** Whether the session has ended. */
   get ended(): boolean {
     return this.endError !== null;

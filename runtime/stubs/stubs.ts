@@ -302,6 +302,11 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
     return allocateBlock(this.session, size);
   }
 
+  /** Whether large messages go through shared memory (both sides can map it, and neither turned it off). */
+  get zeroCopy(): boolean {
+    return this.session.zeroCopy;
+  }
+
   /** Resolves when this client's channel closes, from either side, or its session ends (`session.closed` says why). */
   get closed(): Promise<void> {
     return this.channel.whenClosed();
@@ -437,6 +442,11 @@ export class ServiceRemote {
   /** A block of the session's message pool to fill and return (or send) as a Data value without a copy. */
   allocate(size: number): PoolBlock {
     return allocateBlock(this.session, size);
+  }
+
+  /** Whether large messages go through shared memory (both sides can map it, and neither turned it off). */
+  get zeroCopy(): boolean {
+    return this.session.zeroCopy;
   }
 
   /** Resolves when this remote's channel closes, from either side, or its session ends. */
