@@ -7,14 +7,14 @@ import { Failure_Kind } from "../protocol/protocol.capnp.js";
 import type { ServiceIdentity } from "../session/server.js";
 import { type Body, type CallOptions, type Endpoint, type OutgoingBody, PlacedMessage, RequestFailure, type RequestContext, Session } from "../session/session.js";
 import { builtMessage } from "../codec/capnp-ts.js";
-import { MessageDecodeError, type MessageReader } from "../codec/wire.js";
+import { DEFAULT_TRAVERSAL_LIMIT_WORDS, MessageDecodeError, type MessageReader, type ReaderOptions } from "../codec/wire.js";
 import { RemoteError } from "../errors.js";
 
 /** Reads and writes one struct: what `X.encode` / `X.decode` of generated code provide. */
 export interface StructCodec<T, I = T> {
   encode(value: I): Uint8Array;
   /** Takes framed bytes, or a reader of a placed message. */
-  decode(bytes: Uint8Array | MessageReader): T;
+  decode(bytes: Uint8Array | MessageReader, options?: ReaderOptions): T;
 }
 
 /**
@@ -26,6 +26,16 @@ export type Received<T> = T extends object ? T & Disposable : T;
 
 /** What a body decodes from: its bytes, or a placed message's reader. */
 const messageOf = (body: Body): Uint8Array | MessageReader => (body instanceof PlacedMessage ? body.reader : body);
+
+/**
+ * The reader options for a body: a message larger than the default traversal limit (64 MiB) may be read
+ * once over, its own size. The limit is there to stop a message from standing for more than it holds;
+ * the frame limit bounds the size. (A placed message's reader has its limit set the same way.)
+ */
+function limitsOf(body: Body): ReaderOptions | undefined {
+  if (body instanceof PlacedMessage || body.length <= DEFAULT_TRAVERSAL_LIMIT_WORDS * 8) return undefined;
+  return { traversalLimitInWords: Math.ceil(body.length / 8) };
+}
 
 /** The dispose of results that hold no placed memory. */
 function releaseNothing(): void {}
@@ -161,7 +171,7 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
     const method = service.methods[code];
     let params: unknown;
     try {
-      params = method.params.decode(messageOf(body));
+      params = method.params.decode(messageOf(body), limitsOf(body));
     } catch (err) {
       if (err instanceof MessageDecodeError) throw new RequestFailure({ kind: Failure_Kind.MALFORMED, message: `${method.name}: ${err.message}` });
       throw err;
@@ -187,7 +197,7 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
     const method = service.methods[code];
     let params: unknown;
     try {
-      params = method.params.decode(messageOf(body));
+      params = method.params.decode(messageOf(body), limitsOf(body));
     } catch {
       return; // nothing answers a one-way message: a malformed one is dropped
     }
@@ -227,7 +237,7 @@ export class Client {
       }
       let results: unknown;
       try {
-        results = m.results.decode(messageOf(answer));
+        results = m.results.decode(messageOf(answer), limitsOf(answer));
         const broken = m.resultLimits === undefined ? null : brokenLimit(results, m.resultLimits);
         if (broken !== null) throw new RemoteError("malformed", "", `${service.name}.${m.name}: the answer broke a bound (${broken})`);
       } catch (err) {

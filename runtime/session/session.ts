@@ -513,6 +513,11 @@ export class Session {
     return id;
   }
 
+  /** @internal Sends a small control frame (a release) with the next frame written, or soon after. */
+  sendSoon(channel: number, kind: Header_Kind, answers: number): void {
+    if (this.endError === null) this.framed.sendSoon(this.frame(channel, kind, 0, answers, null));
+  }
+
   /** A frame with the next id. A placed body goes as its handle, and is the peer's from then on. */
   frame(channel: number, kind: Header_Kind, code: number, answers: number, body: OutgoingBody | null): Uint8Array {
     const id = this.nextId++;

@@ -480,7 +480,7 @@ export class MessagePool implements MessageMemory {
 
   private giveBackToPeer(id: number): void {
     this.held.delete(id);
-    if (!this.closed) this.session.sendFrame(0, Header_Kind.RELEASE, 0, id, null);
+    if (!this.closed) this.session.sendSoon(0, Header_Kind.RELEASE, id);
   }
 
   close(): void {

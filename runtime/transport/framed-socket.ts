@@ -24,6 +24,8 @@ export class FramedSocket {
   private readonly decoder: FrameDecoder;
   /** Frames waiting for the socket to drain, in order; `force` ones go regardless of the limit. */
   private backlog: { bytes: Uint8Array; force: boolean; written: () => void }[] = [];
+  /** Small frames that leave with the next frame written (see `sendSoon`). */
+  private held: Uint8Array[] = [];
   private isClosed = false;
 
   constructor(
@@ -42,6 +44,7 @@ export class FramedSocket {
     });
     socket.on("close", () => {
       this.isClosed = true;
+      this.held = [];
       // Frames still waiting are dropped with the connection; their senders stop waiting.
       const backlog = this.backlog;
       this.backlog = [];
@@ -112,8 +115,32 @@ export class FramedSocket {
       return null;
     }
     if (!wait) return Promise.reject(new BackpressureError(`${this.socket.writableLength} bytes are already queued for a peer that is not reading (limit ${this.maxQueuedBytes})`));
+    // Held frames came before this one: they go now, ahead of the backlog.
+    this.flushHeld();
     return new Promise<void>((written) => this.backlog.push({ bytes, force: false, written }));
   }
+
+  /**
+   * Queues a small control frame to leave with the next frame written, or when the current run of
+   * synchronous code ends: a release made just before an answer (or a call) costs no write of its own.
+   */
+  sendSoon(bytes: Uint8Array): void {
+    if (this.isClosed) return;
+    if (this.backlog.length > 0) {
+      this.backlog.push({ bytes, force: true, written: () => {} });
+      return;
+    }
+    this.held.push(bytes);
+    if (this.held.length === 1) queueMicrotask(this.flushHeld);
+  }
+
+  /** Writes the held frames, if the run ended without another frame to carry them. */
+  private readonly flushHeld = (): void => {
+    if (this.held.length === 0 || this.isClosed) return;
+    const held = this.held;
+    this.held = [];
+    for (const bytes of held) this.write(bytes);
+  };
 
   /**
    * Queues a frame regardless of the limit (control frames and answers: pongs, cancels, the final end);
@@ -144,6 +171,17 @@ export class FramedSocket {
    */
   private write(bytes: Uint8Array): void {
     const n = this.runWrites++;
+    if (this.held.length > 0) {
+      // Held frames go first, in the same system call (a corked socket writes its buffers as one writev).
+      if (n === 0 && !this.reading) queueMicrotask(this.endRun);
+      if (n <= 1) this.socket.cork();
+      const held = this.held;
+      this.held = [];
+      for (const frame of held) this.socket.write(frame);
+      this.socket.write(bytes);
+      if (n === 0) this.socket.uncork();
+      return;
+    }
     if (n === 0) {
       if (!this.reading) queueMicrotask(this.endRun);
     } else if (n === 1) {

@@ -214,6 +214,18 @@ describe("where shared memory cannot be used", () => {
     }
   });
 
+  it("a 64 MiB value over the socket, where the frame limit lets it through: read whole (its size is its traversal limit)", async () => {
+    const frames = { maxFrameBytes: 80 * MiB };
+    const { path: big } = await startServer("big-frames", { zeroCopy: false, ...frames });
+    await using blobs = await Blobs.connect(big, { zeroCopy: false, ...frames });
+    const data = new Uint8Array(64 * MiB).fill(6);
+    data[12345] = 7;
+    using answer = await blobs.echo({ data });
+    expect(answer.data.length).toBe(64 * MiB);
+    expect(answer.data[12345]).toBe(7);
+    expect(answer.data[64 * MiB - 1]).toBe(6);
+  });
+
   it("a full pool: messages go over the socket instead, and blocks cannot be had", async () => {
     await using blobs = await Blobs.connect(path, { zeroCopy: { maxPoolBytes: 8 * MiB, extentBytes: 4 * MiB } });
     const held = blobs.allocate(7 * MiB);
