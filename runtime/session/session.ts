@@ -106,8 +106,12 @@ export interface MessageMemory {
   extentAttached(id: number): boolean;
   /** A `poolExtent` body: maps the peer's new extent. Throws for a region this side will not map. */
   mapPeerExtent(body: Uint8Array): void;
-  /** A placed frame's handle: the message, in place. Throws for a handle naming memory it may not. */
-  open(id: number, handle: Uint8Array): PlacedMessage;
+  /**
+   * A placed frame's handle: the message, in place. Throws for a handle naming memory it may not.
+   * `collectable`: it may never be released explicitly (an answer's results), so garbage collection of
+   * its views releases it.
+   */
+  open(id: number, handle: Uint8Array, collectable: boolean): PlacedMessage;
   /**
    * Runs `encode` (a generated `encode` call, or one returning bytes built elsewhere) so that large Data
    * values land in this side's pool; answers the bytes, or a placed body when the message is large or
@@ -711,7 +715,7 @@ export class Session {
     if (endpoint === undefined) {
       // Frames already on their way when this side closed the channel are dropped (their placed messages released).
       if (!this.closedChannels.has(h.channel)) this.fail("protocol-violation", `a frame for channel ${h.channel}, which is not open`);
-      else if (h.placed) this.openPlaced(h.id, frame.body)?.release();
+      else if (h.placed) this.openPlaced(h.id, frame.body, false)?.release();
       return;
     }
     switch (h.kind) {
@@ -771,17 +775,17 @@ export class Session {
    * or the placed message its handle names. Null when the handle is bad: the session is then over.
    */
   private bodyOf(frame: Frame): Body | null {
-    if (frame.header.placed) return this.openPlaced(frame.header.id, frame.body);
+    if (frame.header.placed) return this.openPlaced(frame.header.id, frame.body, frame.header.kind === Header_Kind.RESPONSE);
     return frame.borrowed ? new Uint8Array(frame.body) : frame.body;
   }
 
-  private openPlaced(id: number, handle: Uint8Array): PlacedMessage | null {
+  private openPlaced(id: number, handle: Uint8Array, collectable: boolean): PlacedMessage | null {
     if (this.memory === null) {
       this.fail("protocol-violation", "the peer sent a placed message, but this side takes none");
       return null;
     }
     try {
-      return this.memory.open(id, handle);
+      return this.memory.open(id, handle, collectable);
     } catch (err) {
       this.fail("protocol-violation", `the peer sent a placed message with a bad handle: ${(err as Error).message}`);
       return null;

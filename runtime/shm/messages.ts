@@ -284,9 +284,13 @@ class Placement implements DataPlacer {
   }
 }
 
-/** A placed message of the peer's that this side holds, with weak hold of its views (see `open`). */
+/**
+ * A placed message of the peer's that this side holds: its views, to detach on release. An answer's are
+ * held weakly (its results may be dropped without being disposed of: the views' collection releases it);
+ * a request's or one-way message's strongly (the session releases it when its handler settles).
+ */
 interface Held {
-  readonly views: WeakRef<ArrayBuffer>[];
+  readonly views: (WeakRef<ArrayBuffer> | ArrayBuffer)[];
   /** Views not yet garbage collected. */
   live: number;
 }
@@ -438,7 +442,7 @@ export class MessagePool implements MessageMemory {
     this.peerNames.push(region.name);
   }
 
-  open(id: number, handle: Uint8Array): PlacedMessage {
+  open(id: number, handle: Uint8Array, collectable: boolean): PlacedMessage {
     const placed = Placed.decode(handle, { traversalLimitInWords: 8 + MAX_SEGMENTS * 3 });
     const count = placed.segments.length;
     if (count === 0 || count > MAX_SEGMENTS) throw new Error(`${count} segments (1 to ${MAX_SEGMENTS} are accepted)`);
@@ -460,6 +464,10 @@ export class MessagePool implements MessageMemory {
       buffers.map((b) => new Uint8Array(b)),
       { shareData: true, traversalLimitInWords: Math.max(DEFAULT_TRAVERSAL_LIMIT_WORDS, total / 8) },
     );
+    if (!collectable) {
+      this.held.set(id, { views: buffers, live: buffers.length });
+      return new PlacedMessage(reader, () => this.releaseHeld(id));
+    }
     const held: Held = { views: buffers.map((b) => new WeakRef(b)), live: buffers.length };
     this.held.set(id, held);
     for (const b of buffers) this.collected.register(b, { id, held }, held);
@@ -471,8 +479,8 @@ export class MessagePool implements MessageMemory {
     const held = this.held.get(id);
     if (held === undefined) return;
     this.collected.unregister(held);
-    for (const ref of held.views) {
-      const buffer = ref.deref();
+    for (const view of held.views) {
+      const buffer = view instanceof WeakRef ? view.deref() : view;
       if (buffer !== undefined) this.native.detach(buffer);
     }
     this.giveBackToPeer(id);
