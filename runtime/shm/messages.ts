@@ -285,14 +285,14 @@ class Placement implements DataPlacer {
 }
 
 /**
- * A placed message of the peer's that this side holds: its views, to detach on release. An answer's are
- * held weakly (its results may be dropped without being disposed of: the views' collection releases it);
- * a request's or one-way message's strongly (the session releases it when its handler settles).
+ * A placed message of the peer's that this side holds. Its views are not kept here but by its
+ * `PlacedMessage` (its release detaches them): an answer's results may be dropped without being disposed
+ * of, and then the collection of all its views releases it.
  */
 interface Held {
-  readonly views: (WeakRef<ArrayBuffer> | ArrayBuffer)[];
-  /** Views not yet garbage collected. */
+  /** Views not yet garbage collected (answers only). */
   live: number;
+  readonly collectable: boolean;
 }
 
 /**
@@ -464,25 +464,17 @@ export class MessagePool implements MessageMemory {
       buffers.map((b) => new Uint8Array(b)),
       { shareData: true, traversalLimitInWords: Math.max(DEFAULT_TRAVERSAL_LIMIT_WORDS, total / 8) },
     );
-    if (!collectable) {
-      this.held.set(id, { views: buffers, live: buffers.length });
-      return new PlacedMessage(reader, () => this.releaseHeld(id));
-    }
-    const held: Held = { views: buffers.map((b) => new WeakRef(b)), live: buffers.length };
+    const held: Held = { live: buffers.length, collectable };
     this.held.set(id, held);
-    for (const b of buffers) this.collected.register(b, { id, held }, held);
-    return new PlacedMessage(reader, () => this.releaseHeld(id));
+    if (collectable) for (const b of buffers) this.collected.register(b, { id, held }, held);
+    return new PlacedMessage(reader, () => this.releaseHeld(id, held, buffers));
   }
 
   /** This side is done with the peer's message of frame `id`: its views are emptied and it goes back. */
-  private releaseHeld(id: number): void {
-    const held = this.held.get(id);
-    if (held === undefined) return;
-    this.collected.unregister(held);
-    for (const view of held.views) {
-      const buffer = view instanceof WeakRef ? view.deref() : view;
-      if (buffer !== undefined) this.native.detach(buffer);
-    }
+  private releaseHeld(id: number, held: Held, views: readonly ArrayBuffer[]): void {
+    if (this.held.get(id) !== held) return;
+    if (held.collectable) this.collected.unregister(held);
+    for (const view of views) this.native.detach(view);
     this.giveBackToPeer(id);
   }
 
