@@ -76,10 +76,6 @@ export class PlacedMessage {
     private readonly onRelease: () => void,
   ) {}
 
-  get released(): boolean {
-    return this.done;
-  }
-
   release(): void {
     if (this.done) return;
     this.done = true;
@@ -282,7 +278,10 @@ export class Endpoint {
    */
   call<T>(code: number, body: OutgoingBody, decode: (answer: Body) => T, options?: CallOptions): Promise<T> {
     // Once the session has ended, its end error says more than "closed".
-    if (this.isClosed && !this.session.ended) return Promise.reject(new ChannelClosedError(`channel ${this.id} is closed`));
+    if (this.isClosed && !this.session.ended) {
+      this.session.discard(body);
+      return Promise.reject(new ChannelClosedError(`channel ${this.id} is closed`));
+    }
     return this.session.sendRequest(this, Header_Kind.REQUEST, code, body, decode, options);
   }
 
