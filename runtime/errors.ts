@@ -69,6 +69,14 @@ export class RemoteError extends Error {
   }
 }
 
+/**
+ * A message larger than the peer reads (the `maxFrameBytes` it said at log-in): refused before it is sent,
+ * and the session goes on. Large Data values fit in any size through zero-copy messages.
+ */
+export class MessageTooLargeError extends Error {
+  override name = "MessageTooLargeError";
+}
+
 /** Sending would queue more than the session's limit and the caller asked not to wait. */
 export class BackpressureError extends Error {
   override name = "BackpressureError";

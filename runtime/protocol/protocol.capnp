@@ -65,6 +65,8 @@ struct Hello {
   # A hash of the service's schema as the client was built with it: a different one is refused.
   zeroCopy @3 :Bool;
   # The client can map the server's message pool: the server may send it placed messages.
+  maxFrameBytes @4 :UInt32;
+  # The largest frame the client reads: the server refuses to send a larger one (0: not said).
 }
 
 struct Welcome {
@@ -75,6 +77,8 @@ struct Welcome {
   # answers `attached`, and the server removes their names.
   zeroCopy @3 :Bool;
   # The server can map the client's message pool: the client may send it placed messages.
+  maxFrameBytes @4 :UInt32;
+  # The largest frame the server reads: the client refuses to send a larger one (0: not said).
 }
 
 struct Region {

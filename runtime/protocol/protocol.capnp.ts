@@ -243,7 +243,7 @@ export class Hello extends capnp.Struct {
   static override readonly _capnp = {
     displayName: "Hello",
     id: "abce64d800746781",
-    size: new capnp.ObjectSize(24, 0),
+    size: new capnp.ObjectSize(32, 0),
   };
 
   get version(): number {
@@ -277,13 +277,21 @@ export class Hello extends capnp.Struct {
     capnp.Struct.setBit(32, value, this);
   }
 
+  /** The largest frame the client reads: the server refuses to send a larger one (0: not said). */
+  get maxFrameBytes(): number {
+    return capnp.Struct.getUint32(24, this);
+  }
+  set maxFrameBytes(value: number) {
+    capnp.Struct.setUint32(24, value, this);
+  }
+
   override toString(): string {
     return "Hello_" + super.toString();
   }
 
   /** Builds a message whose root is a Hello from a plain object; fields left out keep their defaults. */
   static encode(value: Hello.Init): Uint8Array {
-    const [b, at] = codec.newRoot(3, 0);
+    const [b, at] = codec.newRoot(4, 0);
     Hello._write(b, at, value);
     return codec.finishRoot(b);
   }
@@ -304,6 +312,7 @@ export class Hello extends capnp.Struct {
       service: s.u64(8),
       fingerprint: s.u64(16),
       zeroCopy: s.bool(32),
+      maxFrameBytes: s.u32(24),
     };
   }
 
@@ -313,6 +322,7 @@ export class Hello extends capnp.Struct {
     if (v.service !== undefined) b.view.setBigUint64(at * 8 + 8, BigInt(v.service), true);
     if (v.fingerprint !== undefined) b.view.setBigUint64(at * 8 + 16, BigInt(v.fingerprint), true);
     if (v.zeroCopy !== undefined) codec.setBool(b, at * 64 + 32, v.zeroCopy);
+    if (v.maxFrameBytes !== undefined) b.view.setUint32(at * 8 + 24, (v.maxFrameBytes) >>> 0, true);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -320,7 +330,7 @@ export class Hello extends capnp.Struct {
     return codec.structCodec(
       (s: codec.StructReader) => Hello._read(s),
       (b: codec.MessageBuilder, at: number, v: Hello.Init) => Hello._write(b, at, v),
-      3,
+      4,
       0,
     );
   }
@@ -336,6 +346,8 @@ export namespace Hello {
     fingerprint: bigint;
     /** The client can map the server's message pool: the server may send it placed messages. */
     zeroCopy: boolean;
+    /** The largest frame the client reads: the server refuses to send a larger one (0: not said). */
+    maxFrameBytes: number;
   };
 
   /** Hello as `encode` takes it: every field optional, absent fields keep their defaults. */
@@ -344,6 +356,7 @@ export namespace Hello {
     service?: bigint;
     fingerprint?: bigint;
     zeroCopy?: boolean;
+    maxFrameBytes?: number;
   };
 }
 
@@ -351,7 +364,7 @@ export class Welcome extends capnp.Struct {
   static override readonly _capnp = {
     displayName: "Welcome",
     id: "a78705395b2bbf8e",
-    size: new capnp.ObjectSize(16, 1),
+    size: new capnp.ObjectSize(24, 1),
   };
   static _Regions: capnp.ListCtor<Region>;
 
@@ -400,13 +413,21 @@ export class Welcome extends capnp.Struct {
     capnp.Struct.setBit(32, value, this);
   }
 
+  /** The largest frame the server reads: the client refuses to send a larger one (0: not said). */
+  get maxFrameBytes(): number {
+    return capnp.Struct.getUint32(16, this);
+  }
+  set maxFrameBytes(value: number) {
+    capnp.Struct.setUint32(16, value, this);
+  }
+
   override toString(): string {
     return "Welcome_" + super.toString();
   }
 
   /** Builds a message whose root is a Welcome from a plain object; fields left out keep their defaults. */
   static encode(value: Welcome.Init): Uint8Array {
-    const [b, at] = codec.newRoot(2, 1);
+    const [b, at] = codec.newRoot(3, 1);
     Welcome._write(b, at, value);
     return codec.finishRoot(b);
   }
@@ -427,6 +448,7 @@ export class Welcome extends capnp.Struct {
       token: s.u64(8),
       regions: codec.structList(codec.list(s, 0), Region._read, 3),
       zeroCopy: s.bool(32),
+      maxFrameBytes: s.u32(16),
     };
   }
 
@@ -434,8 +456,9 @@ export class Welcome extends capnp.Struct {
   static _write(b: codec.MessageBuilder, at: number, v: Welcome.Init): void {
     if (v.version !== undefined) b.view.setUint32(at * 8 + 0, (v.version) >>> 0, true);
     if (v.token !== undefined) b.view.setBigUint64(at * 8 + 8, BigInt(v.token), true);
-    if (v.regions !== undefined && v.regions.length !== 0) codec.writeStructList(b, at + 2, v.regions, 2, 1, Region._write);
+    if (v.regions !== undefined && v.regions.length !== 0) codec.writeStructList(b, at + 3, v.regions, 2, 1, Region._write);
     if (v.zeroCopy !== undefined) codec.setBool(b, at * 64 + 32, v.zeroCopy);
+    if (v.maxFrameBytes !== undefined) b.view.setUint32(at * 8 + 16, (v.maxFrameBytes) >>> 0, true);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -443,7 +466,7 @@ export class Welcome extends capnp.Struct {
     return codec.structCodec(
       (s: codec.StructReader) => Welcome._read(s),
       (b: codec.MessageBuilder, at: number, v: Welcome.Init) => Welcome._write(b, at, v),
-      2,
+      3,
       1,
     );
   }
@@ -461,6 +484,8 @@ export namespace Welcome {
     regions: Region.Plain[];
     /** The server can map the client's message pool: the client may send it placed messages. */
     zeroCopy: boolean;
+    /** The largest frame the server reads: the client refuses to send a larger one (0: not said). */
+    maxFrameBytes: number;
   };
 
   /** Welcome as `encode` takes it: every field optional, absent fields keep their defaults. */
@@ -469,6 +494,7 @@ export namespace Welcome {
     token?: bigint;
     regions?: readonly Region.Init[];
     zeroCopy?: boolean;
+    maxFrameBytes?: number;
   };
 }
 

@@ -110,6 +110,7 @@ export async function connect(path: string, options: ConnectOptions): Promise<Se
       }
       session.open(welcome.token);
       session.peerTakesPlaced = welcome.zeroCopy && session.memory !== null;
+      if (welcome.maxFrameBytes !== 0) session.peerMaxFrameBytes = welcome.maxFrameBytes;
       if (welcome.regions.length > 0 || options.attach !== undefined) {
         try {
           if (options.attach === undefined) throw new Error("this client expects no shared memory");
@@ -127,6 +128,6 @@ export async function connect(path: string, options: ConnectOptions): Promise<Se
     };
     if (options.memory != null) session.memory = options.memory(session);
     const zeroCopy = session.memory !== null;
-    session.sendFrame(0, Header_Kind.HELLO, 0, 0, Hello.encode({ version: protocolVersion, service: options.service.id, fingerprint: options.service.fingerprint, zeroCopy }));
+    session.sendFrame(0, Header_Kind.HELLO, 0, 0, Hello.encode({ version: protocolVersion, service: options.service.id, fingerprint: options.service.fingerprint, zeroCopy, maxFrameBytes: session.maxFrameBytes }));
   });
 }

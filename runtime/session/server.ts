@@ -210,9 +210,10 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
       }
       if (options.memory != null) session.memory = options.memory(session);
       session.peerTakesPlaced = hello.zeroCopy && session.memory !== null;
+      if (hello.maxFrameBytes !== 0) session.peerMaxFrameBytes = hello.maxFrameBytes;
       const token = newSessionToken();
       // The welcome is the server's frame 1, still without a token; every frame after carries it.
-      session.sendFrame(0, Header_Kind.WELCOME, 0, frame.header.id, Welcome.encode({ version: protocolVersion, token, regions: attached.regions, zeroCopy: session.memory !== null }));
+      session.sendFrame(0, Header_Kind.WELCOME, 0, frame.header.id, Welcome.encode({ version: protocolVersion, token, regions: attached.regions, zeroCopy: session.memory !== null, maxFrameBytes: session.maxFrameBytes }));
       session.open(token);
       server.track(session);
       options.onSession(session);

@@ -11,12 +11,12 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
-import { type EndCause, BackpressureError, CancelledError, ChannelClosedError, RemoteError, SessionEndedError, TimeoutError } from "../errors.js";
+import { type EndCause, BackpressureError, CancelledError, ChannelClosedError, MessageTooLargeError, RemoteError, SessionEndedError, TimeoutError } from "../errors.js";
 import type { MessageReader } from "../codec/wire.js";
 import { End, Failure, Failure_Kind, Header_Kind, Signal } from "../protocol/protocol.capnp.js";
 import type { SharedMapping } from "../native/index.js";
 import { DEFAULT_MAX_QUEUED_BYTES, FramedSocket } from "../transport/framed-socket.js";
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, type Frame, type FrameError } from "../transport/frames.js";
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, type Frame, type FrameError, HEADER_BYTES } from "../transport/frames.js";
 
 export interface SessionOptions {
   /** How often to ping the peer. Default 2,000 ms. */
@@ -362,6 +362,8 @@ export class Session {
   memory: MessageMemory | null = null;
   /** The peer said at log-in it can map this side's message pool: bodies may be placed toward it. */
   peerTakesPlaced = false;
+  /** The largest frame the peer said at log-in it reads: larger messages are refused here. */
+  peerMaxFrameBytes = Infinity;
   /** Answers that arrived for requests nobody waits for any more (cancelled, timed out). */
   droppedAnswers = 0;
   onDroppedAnswer: ((id: number, kind: Header_Kind) => void) | null = null;
@@ -395,6 +397,11 @@ export class Session {
       this.options.maxFrameBytes,
       this.options.maxQueuedBytes,
     );
+  }
+
+  /** The largest frame this side reads (the frame length is 32 bits), as it says at log-in. */
+  get maxFrameBytes(): number {
+    return Math.min(this.options.maxFrameBytes, 0xffffffff);
   }
 
   /** Whether large messages go through shared memory toward the peer (see `MessageMemory`). */
@@ -544,15 +551,21 @@ export class Session {
   }
 
   /**
-   * @internal Refuses a send that would wait when its caller asked not to, before the frame takes an id
+   * Refuses a send that would wait when its caller asked not to, before the frame takes an id
    * (an id taken and never sent would break the numbering the peer checks).
    */
   private wouldWait(body: OutgoingBody, wait: boolean | undefined): BackpressureError | null {
     if (wait !== false) return null;
     const length = 64 + (body instanceof Uint8Array ? body.length : body.handle.length);
     if (!this.framed.wouldWait(length)) return null;
-    this.discard(body);
     return new BackpressureError(`${this.framed.socket.writableLength} bytes are already queued for a peer that is not reading`);
+  }
+
+  /** The error for a body larger than the peer reads, or null. */
+  private tooLarge(body: OutgoingBody): MessageTooLargeError | null {
+    const length = HEADER_BYTES + (body instanceof Uint8Array ? body.length : body.handle.length);
+    if (length <= this.peerMaxFrameBytes) return null;
+    return new MessageTooLargeError(`a message of ${length} bytes is larger than the peer reads (${this.peerMaxFrameBytes} bytes)`);
   }
 
   /** @internal Sends a request and resolves to `decode` of its answer. */
@@ -565,8 +578,11 @@ export class Session {
       this.discard(body);
       return Promise.reject(new CancelledError("the call was cancelled before it was sent"));
     }
-    const refused = this.wouldWait(body, options?.wait);
-    if (refused !== null) return Promise.reject(refused);
+    const refused = this.tooLarge(body) ?? this.wouldWait(body, options?.wait);
+    if (refused !== null) {
+      this.discard(body);
+      return Promise.reject(refused);
+    }
     const id = this.nextId;
     const bytes = this.frame(endpoint.id, kind, code, 0, body);
     return new Promise<T>((resolve, reject) => {
@@ -591,8 +607,11 @@ export class Session {
       this.discard(body);
       throw this.endError;
     }
-    const refused = this.wouldWait(body, wait);
-    if (refused !== null) throw refused;
+    const refused = this.tooLarge(body) ?? this.wouldWait(body, wait);
+    if (refused !== null) {
+      this.discard(body);
+      throw refused;
+    }
     const queued = this.framed.send(this.frame(endpoint.id, Header_Kind.ONE_WAY, code, 0, body));
     if (queued !== null) await queued;
   }
@@ -907,6 +926,13 @@ export class Session {
     }
     running.replied = true;
     this.running.delete(running.id);
+    // An answer the caller would refuse to read becomes an error it can read.
+    const tooLarge = this.tooLarge(body);
+    if (tooLarge !== null) {
+      this.discard(body);
+      kind = Header_Kind.ERROR;
+      body = Failure.encode({ kind: Failure_Kind.INTERNAL, message: `the answer could not be sent: ${tooLarge.message}` });
+    }
     // Answers go out even past the queue limit: the request was accepted, and its caller waits.
     this.sendFrame(running.channel.id, kind, 0, running.id, body);
   }

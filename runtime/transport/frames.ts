@@ -29,6 +29,8 @@ const EMPTY = new Uint8Array(0);
 /** The header struct's sections, from its generated class. */
 const HEADER_DATA_WORDS = Header._capnp.size.dataByteLength / 8;
 const HEADER_POINTERS = Header._capnp.size.pointerLength;
+/** What a frame's length counts besides its body: the header message, segment table included. */
+export const HEADER_BYTES = 8 + (1 + HEADER_DATA_WORDS + HEADER_POINTERS) * 8;
 /** One builder for every header: a header is a few words, written afresh for each frame (the hot path). */
 const headerBuilder = new MessageBuilder(1 + HEADER_DATA_WORDS + HEADER_POINTERS);
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackpressureError, CancelledError, ChannelClosedError, RemoteError, TimeoutError } from "../../runtime/errors.js";
+import { BackpressureError, CancelledError, ChannelClosedError, MessageTooLargeError, RemoteError, TimeoutError } from "../../runtime/errors.js";
 import { Header_Kind } from "../../runtime/protocol/protocol.capnp.js";
 import { Client, type ServiceDefinition, serve } from "../../runtime/rpc/service.js";
 import { connect } from "../../runtime/session/client.js";
@@ -219,12 +219,27 @@ describe("limits", () => {
     await server.close();
   });
 
-  it("frames over the maximum size are refused before they are read", async () => {
+  it("frames over the peer's maximum size are refused by the sender, and, if sent anyway, before they are read", async () => {
     const local = join(dir, "small", "s.sock");
     const ends: string[] = [];
-    const server = await listen(local, { service, maxFrameBytes: 1024, onSession: (s) => void s.closed.then((e) => ends.push(e.cause)) });
+    const server = await listen(local, {
+      service,
+      maxFrameBytes: 1024,
+      onSession: (s) => {
+        serve(s, service, { echo: (p: { text: string }) => ({ text: p.text }) });
+        void s.closed.then((e) => ends.push(e.cause));
+      },
+    });
     const session = await connect(local, { service });
-    await session.oneWay(4, m.EchoParams.encode({ payload: new Uint8Array(4096) })).catch(() => {});
+    // The server said its limit at log-in: the client refuses, and the session goes on.
+    expect(session.peerMaxFrameBytes).toBe(1024);
+    const body = m.EchoParams.encode({ payload: new Uint8Array(4096) });
+    await expect(session.oneWay(4, body)).rejects.toThrow(MessageTooLargeError);
+    await expect(new Client(session, service).call("echo", { payload: new Uint8Array(4096) })).rejects.toThrow(/larger than the peer reads \(1024 bytes\)/);
+    expect(await new Client(session, service).call("echo", { text: "small" })).toMatchObject({ text: "small" });
+    // A peer that ignores the limit has its session ended by the server, which reads none of the frame.
+    session.peerMaxFrameBytes = Infinity;
+    await session.oneWay(4, body).catch(() => {});
     await session.closed;
     await expect.poll(() => ends).toEqual(["protocol-violation"]);
     await server.close();

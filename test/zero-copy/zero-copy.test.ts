@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackpressureError, CancelledError, PoolBlockError, SessionEndedError, TimeoutError } from "../../runtime/index.js";
+import { BackpressureError, CancelledError, MessageTooLargeError, PoolBlockError, RemoteError, SessionEndedError, TimeoutError } from "../../runtime/index.js";
 import { Blobs, type BlobsClient } from "./gen/blobs.capnp.js";
 import { killAll, Program, shmObjectsOf } from "../examples/support.js";
 
@@ -224,6 +224,23 @@ describe("where shared memory cannot be used", () => {
     expect(answer.data.length).toBe(64 * MiB);
     expect(answer.data[12345]).toBe(7);
     expect(answer.data[64 * MiB - 1]).toBe(6);
+  });
+
+  it("over the socket, a message larger than the peer reads is refused before it is sent, either way; through the pool it fits", async () => {
+    const { path: small } = await startServer("small-frames", { maxFrameBytes: MiB });
+    await using plain = await Blobs.connect(small, { zeroCopy: false, maxFrameBytes: MiB });
+    expect(plain.session.peerMaxFrameBytes).toBe(MiB);
+    await expect(plain.echo({ data: new Uint8Array(2 * MiB) })).rejects.toThrow(MessageTooLargeError);
+    // An answer too large for the client becomes an error the client can read.
+    const refused = await plain.fill({ size: 2 * MiB, byte: 1 }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RemoteError);
+    expect((refused as RemoteError).message).toMatch(/the answer could not be sent: a message of \d+ bytes is larger than the peer reads \(1048576 bytes\)/);
+    using small1 = await plain.echo({ data: new Uint8Array(1000).fill(2) });
+    expect(small1.data[999]).toBe(2);
+    // With zero-copy only handles cross the socket: the same sizes go through.
+    await using pooled = await Blobs.connect(small, { maxFrameBytes: MiB });
+    using big = await pooled.echo({ data: new Uint8Array(8 * MiB).fill(3) });
+    expect(big.data.length).toBe(8 * MiB);
   });
 
   it("a full pool: messages go over the socket instead, and blocks cannot be had", async () => {
