@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, type MessageMemory, type OutgoingBody, RemoteError, type Session } from "../../runtime/index.js";
+import { connect, listen, type MessageMemory, type OutgoingBody, RemoteError, type Session, SessionEndedError } from "../../runtime/index.js";
 import { Header_Kind, Placed, Region, Region_Purpose } from "../../runtime/protocol/protocol.capnp.js";
 import type { SharedMapping } from "../../runtime/native/index.js";
 import { createRegion, RegionNamer, unlinkRegion } from "../../runtime/shm/region.js";
@@ -202,3 +202,25 @@ describe("pool extents", () => {
     await s.close();
   });
 });
+
+describe("a hostile server's answers", () => {
+  it("a placed answer naming memory the server never shared ends the client's session, and the call fails once", async () => {
+    const at = join(dir, "hostile-server.sock");
+    const server = await listen(at, {
+      service: Blobs,
+      memory: () => careless,
+      onSession(session) {
+        // Every request is answered with a handle to an extent that was never announced.
+        session.setRequestHandler(() => handle([{ extent: 7, offset: 0n, words: 8 }]));
+      },
+    });
+    const blobs = await Blobs.connect(at);
+    expect(blobs.zeroCopy).toBe(true);
+    const error = await blobs.echo({ data: new Uint8Array(10) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionEndedError);
+    expect((error as SessionEndedError).cause).toBe("protocol-violation");
+    expect((error as SessionEndedError).message).toMatch(/bad handle: segment 0 lies in extent 7, which the peer never announced/);
+    await server.close();
+  });
+});
+
