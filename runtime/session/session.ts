@@ -550,22 +550,30 @@ export class Session {
     if (body !== null && !(body instanceof Uint8Array)) this.memory?.discard(body);
   }
 
-  /**
-   * Refuses a send that would wait when its caller asked not to, before the frame takes an id
-   * (an id taken and never sent would break the numbering the peer checks).
-   */
-  private wouldWait(body: OutgoingBody, wait: boolean | undefined): BackpressureError | null {
-    if (wait !== false) return null;
-    const length = 64 + (body instanceof Uint8Array ? body.length : body.handle.length);
-    if (!this.framed.wouldWait(length)) return null;
-    return new BackpressureError(`${this.framed.socket.writableLength} bytes are already queued for a peer that is not reading`);
+  /** The length a frame carrying `body` has on the wire (what the peer's frame limit counts). */
+  private frameLength(body: OutgoingBody): number {
+    return HEADER_BYTES + (body instanceof Uint8Array ? body.length : body.handle.length);
   }
 
-  /** The error for a body larger than the peer reads, or null. */
-  private tooLarge(body: OutgoingBody): MessageTooLargeError | null {
-    const length = HEADER_BYTES + (body instanceof Uint8Array ? body.length : body.handle.length);
+  /** The error for a frame larger than the peer reads, or null. */
+  private tooLarge(length: number): MessageTooLargeError | null {
     if (length <= this.peerMaxFrameBytes) return null;
     return new MessageTooLargeError(`a message of ${length} bytes is larger than the peer reads (${this.peerMaxFrameBytes} bytes)`);
+  }
+
+  /**
+   * Why a request or one-way message cannot be sent, found before its frame takes an id (an id taken and
+   * never sent would break the numbering the peer checks): it is larger than the peer reads, or it would
+   * wait when its caller asked not to. The body is freed then.
+   */
+  private refusal(body: OutgoingBody, wait: boolean | undefined): Error | null {
+    const length = this.frameLength(body);
+    let error: Error | null = this.tooLarge(length);
+    if (error === null && wait === false && this.framed.wouldWait(length)) {
+      error = new BackpressureError(`${this.framed.socket.writableLength} bytes are already queued for a peer that is not reading`);
+    }
+    if (error !== null) this.discard(body);
+    return error;
   }
 
   /** @internal Sends a request and resolves to `decode` of its answer. */
@@ -578,11 +586,8 @@ export class Session {
       this.discard(body);
       return Promise.reject(new CancelledError("the call was cancelled before it was sent"));
     }
-    const refused = this.tooLarge(body) ?? this.wouldWait(body, options?.wait);
-    if (refused !== null) {
-      this.discard(body);
-      return Promise.reject(refused);
-    }
+    const refused = this.refusal(body, options?.wait);
+    if (refused !== null) return Promise.reject(refused);
     const id = this.nextId;
     const bytes = this.frame(endpoint.id, kind, code, 0, body);
     return new Promise<T>((resolve, reject) => {
@@ -607,11 +612,8 @@ export class Session {
       this.discard(body);
       throw this.endError;
     }
-    const refused = this.tooLarge(body) ?? this.wouldWait(body, wait);
-    if (refused !== null) {
-      this.discard(body);
-      throw refused;
-    }
+    const refused = this.refusal(body, wait);
+    if (refused !== null) throw refused;
     const queued = this.framed.send(this.frame(endpoint.id, Header_Kind.ONE_WAY, code, 0, body));
     if (queued !== null) await queued;
   }
@@ -927,7 +929,7 @@ export class Session {
     running.replied = true;
     this.running.delete(running.id);
     // An answer the caller would refuse to read becomes an error it can read.
-    const tooLarge = this.tooLarge(body);
+    const tooLarge = this.tooLarge(this.frameLength(body));
     if (tooLarge !== null) {
       this.discard(body);
       kind = Header_Kind.ERROR;

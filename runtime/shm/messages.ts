@@ -88,6 +88,16 @@ interface SegmentRef {
   words: number;
 }
 
+function checkBlockSize(size: number): void {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`a block's size must be a positive integer, got ${size}`);
+}
+
+/** A block of ordinary memory: where the peer cannot map the pool, blocks are sent by copying. */
+function ordinaryBlock(size: number): PoolBlock {
+  checkBlockSize(size);
+  return new PoolBlock(size, null, null);
+}
+
 /** Each block's current ArrayBuffer (the one its `bytes` views), for the encoder to recognize them. */
 const blockOfBuffer = new WeakMap<ArrayBuffer, PoolBlock>();
 
@@ -265,7 +275,8 @@ class Placement implements DataPlacer {
     if (block === null) return null;
     if (this.owned === NONE) this.owned = [];
     this.owned.push(block);
-    const refs = this.segments ?? own.map(() => ({ extent: 0, offset: 0, words: 0 }));
+    // The framed segments come first: with placed values, one, in the place kept for it.
+    const refs = this.segments ?? [];
     let at = block.offset;
     own.forEach((seg, i) => {
       block.extent.mapping.data.set(seg, at);
@@ -333,8 +344,8 @@ export class MessagePool implements MessageMemory {
 
   /** A block of `size` bytes for the application to fill and send (see `PoolBlock`). */
   allocateBlock(size: number): PoolBlock {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`a block's size must be a positive integer, got ${size}`);
-    if (!this.session.peerTakesPlaced || this.closed) return new PoolBlock(size, null, null);
+    if (!this.session.peerTakesPlaced || this.closed) return ordinaryBlock(size);
+    checkBlockSize(size);
     const allocation = this.allocate(size);
     if (allocation === null) throw new BackpressureError(`the message pool has no room for ${size} bytes (${this.poolBytes} bytes in extents, limit ${this.options.maxPoolBytes}): the peer holds too many messages`);
     return new PoolBlock(size, this, allocation);
@@ -511,7 +522,5 @@ export function zeroCopy(options: ZeroCopyOptions = {}): ((session: Session) => 
 
 /** A block for the application to fill and send without a copy, from `session`'s pool when it has one. */
 export function allocateBlock(session: Session, size: number): PoolBlock {
-  if (session.memory instanceof MessagePool) return session.memory.allocateBlock(size);
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`a block's size must be a positive integer, got ${size}`);
-  return new PoolBlock(size, null, null);
+  return session.memory instanceof MessagePool ? session.memory.allocateBlock(size) : ordinaryBlock(size);
 }
