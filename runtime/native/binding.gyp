@@ -10,7 +10,10 @@
         "src/args.c",
         "src/peercred.c",
         "src/shm.cc",
-        "src/futex.c"
+        "src/futex.c",
+        "src/memfd.c",
+        "src/eventfd.c",
+        "src/fdpass.c"
       ],
       # N-API 8 is in every Node >= 12.22; package.json asks for Node >= 20.19.
       "defines": ["NAPI_VERSION=8"],

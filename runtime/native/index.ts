@@ -31,6 +31,25 @@ export interface FutexWatch {
   close(): void;
 }
 
+/** A watch of an eventfd (eventfdWatch): the callback runs on the event loop until close(). */
+export interface EventfdWatch {
+  /** Stops the watch at once: no callback runs after close() returns. Safe to call twice, and from
+   * inside the callback. */
+  close(): void;
+}
+
+/** The F_SEAL_* values of memfdCreate's `seals` mask (fcntl(2)). */
+export interface SealValues {
+  /** No more seals can be added (F_SEAL_SEAL). */
+  readonly SEAL: number;
+  /** The object cannot shrink (F_SEAL_SHRINK): without it a peer can make this side's reads die of SIGBUS. */
+  readonly SHRINK: number;
+  /** The object cannot grow (F_SEAL_GROW). */
+  readonly GROW: number;
+  /** The contents cannot change (F_SEAL_WRITE); a receiver cannot map such an object and refuses it. */
+  readonly WRITE: number;
+}
+
 /** What the compiled addon exports (runtime/native/src/). */
 export interface NativeBinding {
   peerCredentials(fd: number): PeerCredentials;
@@ -48,6 +67,79 @@ export interface NativeBinding {
   futexWake(handle: object, byteOffset: number): number;
   /** Calls `callback` on the event loop after the word at `byteOffset` changes (changes coalesce). */
   futexWatch(handle: object, byteOffset: number, callback: () => void): FutexWatch;
+
+  /** The F_SEAL_* values, for memfdCreate's `seals`. */
+  readonly SEALS: SealValues;
+  /**
+   * New anonymous shared memory of `size` zero bytes (1 to 2^40): memfd_create("ipcgen", MFD_CLOEXEC |
+   * MFD_ALLOW_SEALING), sized, sealed with `seals` (default SHRINK | GROW | SEAL), mapped read/write shared.
+   * `fd` stays open: the caller passes it (fdSend) and then closes it (closeFd). `seals` is for tests that
+   * need a hostile object (unsealed, or sealed without SHRINK); with WRITE the kernel refuses a shared
+   * writable mapping, so that object is mapped privately (this process's writes stay its own).
+   */
+  memfdCreate(size: number, seals?: number): { mapping: SharedMapping; fd: number };
+  /**
+   * Maps a descriptor received from a peer, whole, after checking that it is a memfd (F_GET_SEALS works;
+   * on shmem, not hugetlbfs) sealed with SHRINK and SEAL and not WRITE/FUTURE_WRITE, open read/write, and a
+   * regular file of exactly `size` bytes. Always closes `fd`, mapped or refused (except a number that is not
+   * an open descriptor, which it leaves alone). A refusal throws an Error with code
+   * "ERR_IPCGEN_BAD_DESCRIPTOR" and a message naming the failed check ("is not a sealable memfd", "is not
+   * sealed against shrinking", "holds N bytes, not the M expected", ...).
+   */
+  memfdMap(fd: number, size: number): SharedMapping;
+  /** A new eventfd (EFD_CLOEXEC | EFD_NONBLOCK, counter 0), for a doorbell. */
+  eventfdCreate(): number;
+  /**
+   * Throws an Error with code "ERR_IPCGEN_BAD_DESCRIPTOR" unless `fd` is an eventfd (its /proc/self/fd link
+   * reads "anon_inode:[eventfd]") in counter mode (not EFD_SEMAPHORE, where /proc/self/fdinfo says so: a
+   * semaphore's one big write would ring for ever). Check every eventfd a peer sends before using it.
+   */
+  eventfdCheck(fd: number): void;
+  /**
+   * Adds 1 to the counter (one write); a full counter (EAGAIN) is ignored, since the watcher has a
+   * wake-up pending anyway. Puts back O_NONBLOCK if the peer (which shares the file description) cleared it.
+   * Does not check that `fd` is an eventfd: eventfdCheck the peer's descriptor once, on receipt.
+   */
+  eventfdRing(fd: number): void;
+  /**
+   * Calls `callback` on the event loop whenever the eventfd is readable, after reading its counter back to
+   * 0, so that rings made in the meantime coalesce into one call. A libuv poll handle on the main loop, not
+   * a thread; it does not keep the process alive. The watch polls its own duplicate of `fd` (refused with
+   * ERR_IPCGEN_BAD_DESCRIPTOR unless eventfdCheck passes), and does not close `fd`: its owner does, after
+   * close(). Closing `fd` first does not crash or mislead the watch (it keeps watching the eventfd through
+   * its duplicate), but the contract is: close the watch first. A watch dropped without close() stops when
+   * it is garbage-collected. A throw from the callback is an uncaught exception, as from a timer.
+   */
+  eventfdWatch(fd: number, callback: () => void): EventfdWatch;
+  /** close(2); a descriptor that is not open throws EBADF. */
+  closeFd(fd: number): void;
+  /**
+   * A new Unix stream socket (SOCK_CLOEXEC | SOCK_NONBLOCK) connected to `path`. Never waits: a listener
+   * with a full backlog throws EAGAIN. Errors as Node's (code ECONNREFUSED, ENOENT, ...; `address`).
+   */
+  fdChannelConnect(path: string): number;
+  /**
+   * A duplicate of a descriptor (F_DUPFD_CLOEXEC), set O_NONBLOCK: keeps a connection that a net.Socket
+   * held (`socket._handle.fd`) after that socket is destroyed.
+   */
+  dupFd(fd: number): number;
+  /**
+   * One sendmsg (MSG_DONTWAIT | MSG_NOSIGNAL) of `bytes` (1 to 65536 of them) with `fds` (0 to 16) as one
+   * SCM_RIGHTS message; the descriptors stay open here (close them after). All bytes go, or it throws: the
+   * errno's name as `code` (EAGAIN when the peer's buffer is full, EPIPE, ...), or "ERR_IPCGEN_PARTIAL_SEND"
+   * (with `sent`) when only part went, after which the stream is out of step and must be closed.
+   */
+  fdSend(channel: number, bytes: Uint8Array, fds: readonly number[]): void;
+  /**
+   * One recvmsg (MSG_DONTWAIT | MSG_CMSG_CLOEXEC) of at most `maxBytes` (1 to 16 MiB) bytes and `maxFds` (0
+   * to 253) descriptors. null when nothing is waiting (EAGAIN); `bytes.length` 0 at the end of the stream.
+   * More descriptors than `maxFds`, or a control message the kernel cut short (MSG_CTRUNC): every
+   * descriptor received is closed and it throws code "ERR_IPCGEN_TOO_MANY_FDS". Control messages other
+   * than SCM_RIGHTS are ignored. One call may return the bytes of several sends, but not past the end of
+   * a send that carried descriptors, and it returns those descriptors with that send's first bytes: they
+   * come in the order sent, never after their bytes.
+   */
+  fdRecv(channel: number, maxBytes: number, maxFds: number): { bytes: Buffer; fds: number[] } | null;
 }
 
 /** The native addon is missing or cannot be loaded. `missing` names the build tools that were not found. */
@@ -117,12 +209,20 @@ function notBuiltError(dir: string): NativeAddonError {
 
 let binding: NativeBinding | undefined;
 
+/** Names another build of the addon to load instead of build/Release's (an absolute path): the sanitizer
+ * build of `npm run test:sanitize`. */
+export const NATIVE_ADDON_ENV = "IPCGEN_NATIVE_ADDON";
+
 /** The compiled addon, loaded on the first call; throws NativeAddonError when it is missing or broken.
  * A failure is not remembered, so a later call picks up an addon built in the meantime. */
 export function loadNativeAddon(): NativeBinding {
   if (binding) return binding;
   const dir = nativeDir();
-  const file = join(dir, "build", "Release", ADDON);
+  const override = process.env[NATIVE_ADDON_ENV];
+  const file = override || join(dir, "build", "Release", ADDON);
+  if (override && !existsSync(override)) {
+    throw new NativeAddonError(`ipcgen's native addon is not at ${override}, which ${NATIVE_ADDON_ENV} names`);
+  }
   if (!existsSync(file)) throw notBuiltError(dir);
   try {
     binding = createRequire(import.meta.url)(file) as NativeBinding;

@@ -108,6 +108,16 @@ napi_value ipcgen_throw_range_error(napi_env env, const char *fmt, ...) {
   return NULL;
 }
 
+napi_value ipcgen_throw_code(napi_env env, const char *code, const char *fmt, ...) {
+  char message[IPCGEN_MESSAGE_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(message, sizeof message, fmt, ap);
+  va_end(ap);
+  napi_throw_error(env, code, message);
+  return NULL;
+}
+
 napi_value ipcgen_throw_napi(napi_env env, const char *fn, napi_status status) {
   bool pending = false;
   /* A JavaScript exception already on its way (from a getter, say) says more than we could. */

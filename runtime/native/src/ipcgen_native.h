@@ -33,6 +33,12 @@ napi_value ipcgen_throw_fd_errno(napi_env env, int err, const char *fn, const ch
 napi_value ipcgen_throw_type_error(napi_env env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 napi_value ipcgen_throw_range_error(napi_env env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Throws an Error with the given code (e.g. "ERR_IPCGEN_BAD_DESCRIPTOR") and formatted message. */
+napi_value ipcgen_throw_code(napi_env env, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Error code for a descriptor that is not what it must be (a peer's memfd or eventfd that fails a check). */
+#define IPCGEN_BAD_DESCRIPTOR "ERR_IPCGEN_BAD_DESCRIPTOR"
+
 /* Throws for a failed N-API call itself (a bug or an exhausted engine, not bad input); NULL. */
 napi_value ipcgen_throw_napi(napi_env env, const char *fn, napi_status status);
 
@@ -51,13 +57,25 @@ void ipcgen_mapping_ref(ipcgen_mapping *m);
 void ipcgen_mapping_unref(ipcgen_mapping *m);
 void *ipcgen_mapping_addr(ipcgen_mapping *m);
 size_t ipcgen_mapping_size(ipcgen_mapping *m);
-/* The mapping behind a handle that shmCreate/shmOpen returned; throws and returns NULL for anything else. */
+/* Reads a mapping size: an integer from 1 to 2^40. */
+bool ipcgen_arg_size(napi_env env, napi_value value, const char *fn, size_t *out);
+/* Maps fd (size bytes; flags MAP_SHARED or MAP_PRIVATE) read/write and returns { handle, control, data,
+ * size }; fd stays open. Throws (naming `what`) and returns NULL on failure. */
+napi_value ipcgen_map_views(napi_env env, int fd, size_t size, int flags, const char *fn, const char *what);
+/* The mapping behind a handle that shmCreate/shmOpen/memfdCreate/memfdMap returned; throws and returns NULL for anything else. */
 ipcgen_mapping *ipcgen_arg_mapping(napi_env env, napi_value value, const char *fn);
+
+/* eventfd.c: refuses (throws ERR_IPCGEN_BAD_DESCRIPTOR, returns false) a descriptor that is not an eventfd
+ * in counter mode. */
+bool ipcgen_check_eventfd(napi_env env, int fd, const char *fn);
 
 /* One initialiser per concern; each adds its functions to exports. */
 napi_status ipcgen_init_peercred(napi_env env, napi_value exports);
 napi_status ipcgen_init_shm(napi_env env, napi_value exports);
 napi_status ipcgen_init_futex(napi_env env, napi_value exports);
+napi_status ipcgen_init_memfd(napi_env env, napi_value exports);
+napi_status ipcgen_init_eventfd(napi_env env, napi_value exports);
+napi_status ipcgen_init_fdpass(napi_env env, napi_value exports);
 
 #ifdef __cplusplus
 }

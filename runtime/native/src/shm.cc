@@ -57,7 +57,7 @@ static bool arg_name(napi_env env, napi_value value, const char *fn, char *out, 
   return true;
 }
 
-static bool arg_size(napi_env env, napi_value value, const char *fn, size_t *out) {
+extern "C" bool ipcgen_arg_size(napi_env env, napi_value value, const char *fn, size_t *out) {
   napi_valuetype type;
   double d;
   if (napi_typeof(env, value, &type) != napi_ok || type != napi_number || napi_get_value_double(env, value, &d) != napi_ok)
@@ -106,15 +106,21 @@ static napi_value views(napi_env env, ipcgen_mapping *m, const char *fn) {
   return result;
 }
 
-/* Maps fd (size bytes) and closes it; throws and returns NULL on failure. */
-static napi_value map_fd(napi_env env, int fd, size_t size, const char *fn, const char *name) {
-  void *addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  int err = errno;
-  close(fd);
-  if (addr == MAP_FAILED) return ipcgen_throw_errno(env, err, "mmap", "%s: cannot map %s", fn, name);
+/* Maps fd (size bytes, `flags` MAP_SHARED or MAP_PRIVATE) read/write and returns its views; leaves fd
+ * open. Throws and returns NULL on failure. */
+extern "C" napi_value ipcgen_map_views(napi_env env, int fd, size_t size, int flags, const char *fn, const char *what) {
+  void *addr = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+  if (addr == MAP_FAILED) return ipcgen_throw_errno(env, errno, "mmap", "%s: cannot map %s", fn, what);
   ipcgen_mapping *m = new ipcgen_mapping{addr, size, {1}};
   napi_value result = views(env, m, fn);
   ipcgen_mapping_unref(m); /* the views hold their own references */
+  return result;
+}
+
+/* Maps fd (size bytes) and closes it; throws and returns NULL on failure. */
+static napi_value map_fd(napi_env env, int fd, size_t size, const char *fn, const char *name) {
+  napi_value result = ipcgen_map_views(env, fd, size, MAP_SHARED, fn, name);
+  close(fd);
   return result;
 }
 
@@ -126,7 +132,7 @@ static napi_value shm_create(napi_env env, napi_callback_info info) {
   size_t size;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2)
     return ipcgen_throw_type_error(env, "shmCreate: expected (name, size)");
-  if (!arg_name(env, argv[0], "shmCreate", name, sizeof name) || !arg_size(env, argv[1], "shmCreate", &size)) return NULL;
+  if (!arg_name(env, argv[0], "shmCreate", name, sizeof name) || !ipcgen_arg_size(env, argv[1], "shmCreate", &size)) return NULL;
   int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ipcgen_throw_errno(env, errno, "shm_open", "shmCreate: cannot create %s", name);
   if (ftruncate(fd, (off_t)size) != 0) {
@@ -149,7 +155,7 @@ static napi_value shm_open_js(napi_env env, napi_callback_info info) {
   size_t expected;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2)
     return ipcgen_throw_type_error(env, "shmOpen: expected (name, size)");
-  if (!arg_name(env, argv[0], "shmOpen", name, sizeof name) || !arg_size(env, argv[1], "shmOpen", &expected)) return NULL;
+  if (!arg_name(env, argv[0], "shmOpen", name, sizeof name) || !ipcgen_arg_size(env, argv[1], "shmOpen", &expected)) return NULL;
   int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
   if (fd < 0) return ipcgen_throw_errno(env, errno, "shm_open", "shmOpen: cannot open %s", name);
   struct stat st;
