@@ -13,8 +13,8 @@
  * at 4 KiB and 64 KiB messages. Time runs from the sender's start to the receiver's last message, on
  * process.hrtime (the same monotonic clock in both processes). GB/s is 10^9 bytes of payload per second.
  * Each row is the median of BENCH_ROUNDS runs, the kinds interleaved so that drift hits them alike; the
- * ratios are of medians from the same run. The doorbell words count their rings, so the table also says
- * how many futex wake-ups the stream needed (both directions) per 1000 packets. Both settings of the
+ * ratios are of medians from the same run. Each stream end counts its rings, so the table also says
+ * how many doorbell rings (eventfd writes) the stream needed (both directions) per 1000 packets. Both settings of the
  * stream's `wake` option are measured: "operation" (the default: edges looked for after each operation)
  * and "turn" (once per turn of the event loop).
  *
@@ -75,7 +75,6 @@ const SIZES = [4096, 65536] as const;
 const SOCKET_READ_BUFFER = 256 * 1024;
 const TARGET_GBPS = 15;
 const TARGET_RATIO = 4;
-const SHM_PREFIX = `ipcgen-bench-${process.pid}-`;
 const MESSAGE_SIZES = [64, 1 << 20, 16 << 20, 64 << 20] as const;
 const MESSAGE_RUN_MS = Number(process.env.BENCH_MESSAGE_MS ?? 200);
 /** Round trips per run at the least: 16 MiB over the socket take tens of ms each. */
@@ -209,18 +208,17 @@ async function runOnce(sender: Peer, receiver: Peer, kind: Kind, size: number, w
     start = (await sender.ask({ cmd: "socket-go", size, count }, "sent")).start!;
     end = (await received).end!;
   } else {
-    const name = `/${SHM_PREFIX}${++runs}`;
-    await sender.ask({ cmd: "shm-create", name, config: CONFIG, wake }, "created");
-    try {
-      await receiver.ask({ cmd: "shm-open", name, config: CONFIG, wake, size, count, copy: kind === "copy" }, "opened");
-    } finally {
-      loadNativeAddon().shmUnlink(name);
-    }
+    const path = join(socketDir, `d${++runs}.sock`);
+    await receiver.ask({ cmd: "shm-listen", path }, "listening");
+    await sender.ask({ cmd: "shm-create", path, config: CONFIG, wake }, "created");
+    await receiver.ask({ cmd: "shm-open", config: CONFIG, wake, size, count, copy: kind === "copy" }, "opened");
     const received = receiver.next("received");
-    start = (await sender.ask({ cmd: "shm-go", size, count }, "sent")).start!;
+    const sent = await sender.ask({ cmd: "shm-go", size, count }, "sent");
+    start = sent.start!;
     const reply = await received;
     end = reply.end!;
-    rings = reply.rings;
+    // Each side counts the rings it made: both directions, during the run.
+    rings = reply.rings! + sent.rings!;
   }
   await Promise.all([sender.ask({ cmd: "close" }, "closed"), receiver.ask({ cmd: "close" }, "closed")]);
   const ns = Number(BigInt(end) - BigInt(start));
@@ -414,9 +412,6 @@ async function main(): Promise<void> {
     console.log(sections.join("\n\n"));
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    const left = readdirSync("/dev/shm").filter((n) => n.startsWith(SHM_PREFIX));
-    for (const n of left) loadNativeAddon().shmUnlink(`/${n}`);
-    if (left.length > 0) console.log(`(removed ${left.length} objects left in /dev/shm)`);
   }
 }
 

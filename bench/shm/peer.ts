@@ -2,7 +2,8 @@
  * One of the two processes of bench/shm.ts, compiled to JavaScript and forked by it: `peer.js sender` or
  * `peer.js receiver`. The parent drives both over the fork IPC channel, one run at a time, with the messages
  * of `Command`; each run moves `count` messages of `size` bytes from the sender to the receiver, either
- * through a packet stream (the sender is its source and made the region; the receiver its sink) or through
+ * through a packet stream (the sender is its source and made the region and doorbells, passed to the
+ * receiver over a descriptor channel as sessions pass them; the receiver is its sink) or through
  * a Unix socket (length-prefixed writes; the receiver reads with `onread` into one reused buffer). Time is
  * process.hrtime (CLOCK_MONOTONIC, the same clock in both processes): from the sender's start to the
  * receiver's last byte.
@@ -10,13 +11,16 @@
 import { once } from "node:events";
 import net from "node:net";
 import { loadNativeAddon, type SharedMapping } from "../../runtime/native/index.js";
-import { PacketSink, PacketSource, type PacketStreamConfig, type PacketStreamOptions, packetStreamLayout } from "../../runtime/shm/packet-stream.js";
+import { Doorbell } from "../../runtime/shm/doorbell.js";
+import { newBells, PacketSink, PacketSource, type PacketStreamConfig, type PacketStreamOptions, packetStreamLayout } from "../../runtime/shm/packet-stream.js";
+import { DescriptorChannel } from "../../runtime/transport/descriptor-channel.js";
 
 export type Wake = NonNullable<PacketStreamOptions["wake"]>;
 
 export type Command =
-  | { cmd: "shm-create"; name: string; config: PacketStreamConfig; wake: Wake }
-  | { cmd: "shm-open"; name: string; config: PacketStreamConfig; wake: Wake; size: number; count: number; copy: boolean }
+  | { cmd: "shm-listen"; path: string }
+  | { cmd: "shm-create"; path: string; config: PacketStreamConfig; wake: Wake }
+  | { cmd: "shm-open"; config: PacketStreamConfig; wake: Wake; size: number; count: number; copy: boolean }
   | { cmd: "shm-go"; size: number; count: number }
   | { cmd: "socket-listen"; path: string }
   | { cmd: "socket-connect"; path: string; size: number; count: number; readBuffer: number }
@@ -33,6 +37,8 @@ const send = (reply: Reply): void => void process.send!(reply);
 const now = (): string => process.hrtime.bigint().toString();
 
 let mapping: SharedMapping | null = null;
+/** The receiver's end of the descriptor channel the sender passes the region on. */
+let channel: Promise<DescriptorChannel> | null = null;
 let source: PacketSource | null = null;
 let sink: PacketSink | null = null;
 let server: net.Server | null = null;
@@ -139,25 +145,42 @@ function receiveFrames(path: string, size: number, count: number, readBuffer: nu
 
 async function handle(command: Command): Promise<void> {
   switch (command.cmd) {
+    case "shm-listen": {
+      server = net.createServer();
+      channel = new Promise((resolve) =>
+        server!.once("connection", (s) => {
+          resolve(DescriptorChannel.adopt(s));
+          s.destroy();
+        }),
+      );
+      server.listen(command.path);
+      await once(server, "listening");
+      return send({ ok: true, what: "listening" });
+    }
     case "shm-create": {
-      mapping = native.shmCreate(command.name, packetStreamLayout(command.config).regionSize);
-      source = PacketSource.create(mapping, command.config, { wake: command.wake });
+      const made = native.memfdCreate(packetStreamLayout(command.config).regionSize);
+      mapping = made.mapping;
+      const bells = newBells();
+      const passing = DescriptorChannel.connect(command.path);
+      passing.send([made.fd, bells.source.descriptor, bells.sink.descriptor]);
+      passing.close();
+      native.closeFd(made.fd);
+      source = PacketSource.create({ mapping, bells }, command.config, { wake: command.wake });
       return send({ ok: true, what: "created" });
     }
     case "shm-open": {
-      mapping = native.shmOpen(command.name, packetStreamLayout(command.config).regionSize);
-      sink = PacketSink.open(mapping, command.config, { wake: command.wake });
-      const bells = new Int32Array(mapping.control);
-      const layout = sink.layout;
-      const rings0 = Atomics.load(bells, layout.sinkBell / 4) + Atomics.load(bells, layout.sourceBell / 4);
+      const passing = await channel!;
+      const [fd, sourceBell, sinkBell] = passing.receive(3);
+      passing.close();
+      mapping = native.memfdMap(fd, packetStreamLayout(command.config).regionSize);
+      sink = PacketSink.open({ mapping, bells: { source: Doorbell.adopt(sourceBell), sink: Doorbell.adopt(sinkBell) } }, command.config, { wake: command.wake });
       send({ ok: true, what: "opened" });
       const end = await receivePackets(command.size, command.count, command.copy);
-      // Doorbell words count their rings: both directions, during the run.
-      const rings = Atomics.load(bells, layout.sinkBell / 4) + Atomics.load(bells, layout.sourceBell / 4) - rings0;
-      return send({ ok: true, what: "received", end, rings });
+      return send({ ok: true, what: "received", end, rings: sink.rings });
     }
     case "shm-go": {
-      return send({ ok: true, what: "sent", start: await sendPackets(command.size, command.count) });
+      const start = await sendPackets(command.size, command.count);
+      return send({ ok: true, what: "sent", start, rings: source!.rings });
     }
     case "socket-listen": {
       server = net.createServer((s) => {

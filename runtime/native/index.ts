@@ -235,7 +235,7 @@ export function loadNativeAddon(): NativeBinding {
 
 /** The descriptor under a connected net.Socket. Node keeps it on the private libuv handle (`_handle.fd`);
  * it is -1 or absent while connecting, after close, and for sockets not backed by a descriptor. */
-function socketFd(socket: Socket, fn: string): number {
+export function socketFd(socket: Socket, fn: string): number {
   const handle = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle;
   const fd = handle?.fd;
   if (typeof fd === "number" && fd >= 0) return fd;

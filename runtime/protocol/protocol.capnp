@@ -7,7 +7,7 @@
 #
 # Change this file only with a new `protocolVersion`: peers compare versions first at log-in.
 
-const protocolVersion :UInt32 = 3;
+const protocolVersion :UInt32 = 4;
 
 struct Header {
   token @0 :UInt64;
@@ -49,11 +49,16 @@ struct Header {
     channelOpened @12;   # no body
     end @13;             # body End: the sender closes the session
     closeChannel @14;    # no body: the sender closes the channel the header names
-    attached @15;        # no body: the sender has mapped the regions of the frame this answers (a welcome
-                         # or a poolExtent), whose names the other side may now remove
-    poolExtent @16;      # body Region: the sender's message pool grew by this extent; map it, answer `attached`
+    joined @15;          # server -> client, no body: the client's descriptor channel (see `join`) is taken,
+                         # and the descriptors of the welcome's regions wait on it, one message per region
+    poolExtent @16;      # body Region: the sender's message pool grew by this extent, whose descriptor waits
+                         # on the descriptor channel
     release @17;         # no body: the sender is done with the placed message of the frame this answers;
                          # its blocks go back to their owner
+    join @18;            # client -> server, the only frame of a second connection to the server's socket,
+                         # carrying the session's token: that connection becomes the session's descriptor
+                         # channel, where either side passes the other file descriptors (SCM_RIGHTS): sealed
+                         # memfds for shared memory, eventfds for doorbells
   }
 }
 
@@ -73,20 +78,23 @@ struct Welcome {
   version @0 :UInt32;
   token @1 :UInt64;
   regions @2 :List(Region);
-  # Shared memory the server made for this session (its schema says which): the client maps each, then
-  # answers `attached`, and the server removes their names.
+  # Shared memory the server made for this session (its schema says which). Their descriptors come on the
+  # descriptor channel, which the client must then join.
   zeroCopy @3 :Bool;
   # The server can map the client's message pool: the client may send it placed messages.
   maxFrameBytes @4 :UInt32;
   # The largest frame the server reads: the client refuses to send a larger one (0: not said).
+  descriptors @5 :Bool;
+  # The session passes descriptors (it has regions, or zero-copy messages both ways): the client joins the
+  # descriptor channel (`join`) and is logged in once the server answers `joined`.
 }
 
 struct Region {
-  # A named POSIX shared-memory object.
-  name @0 :Text;
-  size @1 :UInt64;
-  purpose @2 :Purpose;
-  index @3 :UInt32;
+  # Shared memory: a memfd sealed against shrinking, passed on the descriptor channel. A packet stream's
+  # message also carries its two doorbells (eventfds: the source's, then the sink's).
+  size @0 :UInt64;
+  purpose @1 :Purpose;
+  index @2 :UInt32;
   # Which one of its purpose: the method number of a packet stream, 0 for the shared buffer, the extent's
   # number (0, 1, 2, ... in order) for a message pool.
 

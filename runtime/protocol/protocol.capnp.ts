@@ -37,17 +37,27 @@ export enum Header_Kind {
   /** no body: the sender closes the channel the header names */
   CLOSE_CHANNEL = 14,
   /**
-   * no body: the sender has mapped the regions of the frame this answers (a welcome
-   * or a poolExtent), whose names the other side may now remove
+   * server -> client, no body: the client's descriptor channel (see `join`) is taken,
+   * and the descriptors of the welcome's regions wait on it, one message per region
    */
-  ATTACHED = 15,
-  /** body Region: the sender's message pool grew by this extent; map it, answer `attached` */
+  JOINED = 15,
+  /**
+   * body Region: the sender's message pool grew by this extent, whose descriptor waits
+   * on the descriptor channel
+   */
   POOL_EXTENT = 16,
   /**
    * no body: the sender is done with the placed message of the frame this answers;
    * its blocks go back to their owner
    */
   RELEASE = 17,
+  /**
+   * client -> server, the only frame of a second connection to the server's socket,
+   * carrying the session's token: that connection becomes the session's descriptor
+   * channel, where either side passes the other file descriptors (SCM_RIGHTS): sealed
+   * memfds for shared memory, eventfds for doorbells
+   */
+  JOIN = 18,
 }
 
 export enum Region_Purpose {
@@ -383,8 +393,8 @@ export class Welcome extends capnp.Struct {
   }
 
   /**
-   * Shared memory the server made for this session (its schema says which): the client maps each, then
-   * answers `attached`, and the server removes their names.
+   * Shared memory the server made for this session (its schema says which). Their descriptors come on the
+   * descriptor channel, which the client must then join.
    */
   get regions(): capnp.List<Region> {
     return capnp.Struct.getList(0, Welcome._Regions, this);
@@ -421,6 +431,17 @@ export class Welcome extends capnp.Struct {
     capnp.Struct.setUint32(16, value, this);
   }
 
+  /**
+   * The session passes descriptors (it has regions, or zero-copy messages both ways): the client joins the
+   * descriptor channel (`join`) and is logged in once the server answers `joined`.
+   */
+  get descriptors(): boolean {
+    return capnp.Struct.getBit(33, this);
+  }
+  set descriptors(value: boolean) {
+    capnp.Struct.setBit(33, value, this);
+  }
+
   override toString(): string {
     return "Welcome_" + super.toString();
   }
@@ -446,9 +467,10 @@ export class Welcome extends capnp.Struct {
     return {
       version: s.u32(0),
       token: s.u64(8),
-      regions: codec.structList(codec.list(s, 0), Region._read, 3),
+      regions: codec.structList(codec.list(s, 0), Region._read, 2),
       zeroCopy: s.bool(32),
       maxFrameBytes: s.u32(16),
+      descriptors: s.bool(33),
     };
   }
 
@@ -456,9 +478,10 @@ export class Welcome extends capnp.Struct {
   static _write(b: codec.MessageBuilder, at: number, v: Welcome.Init): void {
     if (v.version !== undefined) b.view.setUint32(at * 8 + 0, (v.version) >>> 0, true);
     if (v.token !== undefined) b.view.setBigUint64(at * 8 + 8, BigInt(v.token), true);
-    if (v.regions !== undefined && v.regions.length !== 0) codec.writeStructList(b, at + 3, v.regions, 2, 1, Region._write);
+    if (v.regions !== undefined && v.regions.length !== 0) codec.writeStructList(b, at + 3, v.regions, 2, 0, Region._write);
     if (v.zeroCopy !== undefined) codec.setBool(b, at * 64 + 32, v.zeroCopy);
     if (v.maxFrameBytes !== undefined) b.view.setUint32(at * 8 + 16, (v.maxFrameBytes) >>> 0, true);
+    if (v.descriptors !== undefined) codec.setBool(b, at * 64 + 33, v.descriptors);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -478,14 +501,19 @@ export namespace Welcome {
     version: number;
     token: bigint;
     /**
-     * Shared memory the server made for this session (its schema says which): the client maps each, then
-     * answers `attached`, and the server removes their names.
+     * Shared memory the server made for this session (its schema says which). Their descriptors come on the
+     * descriptor channel, which the client must then join.
      */
     regions: Region.Plain[];
     /** The server can map the client's message pool: the client may send it placed messages. */
     zeroCopy: boolean;
     /** The largest frame the server reads: the client refuses to send a larger one (0: not said). */
     maxFrameBytes: number;
+    /**
+     * The session passes descriptors (it has regions, or zero-copy messages both ways): the client joins the
+     * descriptor channel (`join`) and is logged in once the server answers `joined`.
+     */
+    descriptors: boolean;
   };
 
   /** Welcome as `encode` takes it: every field optional, absent fields keep their defaults. */
@@ -495,26 +523,20 @@ export namespace Welcome {
     regions?: readonly Region.Init[];
     zeroCopy?: boolean;
     maxFrameBytes?: number;
+    descriptors?: boolean;
   };
 }
 
-/** A named POSIX shared-memory object. */
+/**
+ * Shared memory: a memfd sealed against shrinking, passed on the descriptor channel. A packet stream's
+ * message also carries its two doorbells (eventfds: the source's, then the sink's).
+ */
 export class Region extends capnp.Struct {
   static override readonly _capnp = {
     displayName: "Region",
     id: "9a1e40c74fc6a603",
-    size: new capnp.ObjectSize(16, 1),
+    size: new capnp.ObjectSize(16, 0),
   };
-
-  get name(): string {
-    return capnp.Struct.getText(0, this);
-  }
-  set name(value: string) {
-    capnp.Struct.setText(0, value, this);
-  }
-  hasName(): boolean {
-    return !capnp.Struct.isNull(capnp.Struct.getPointer(0, this));
-  }
 
   get size(): bigint {
     return capnp.Struct.getUint64(0, this);
@@ -547,7 +569,7 @@ export class Region extends capnp.Struct {
 
   /** Builds a message whose root is a Region from a plain object; fields left out keep their defaults. */
   static encode(value: Region.Init): Uint8Array {
-    const [b, at] = codec.newRoot(2, 1);
+    const [b, at] = codec.newRoot(2, 0);
     Region._write(b, at, value);
     return codec.finishRoot(b);
   }
@@ -564,7 +586,6 @@ export class Region extends capnp.Struct {
   /** @internal Reads the plain view from a struct reader (generated code only). */
   static _read(s: codec.StructReader): Region.Plain {
     return {
-      name: codec.text(s, 0),
       size: s.u64(0),
       purpose: (s.u16(8)) as Region_Purpose,
       index: s.u32(12),
@@ -573,7 +594,6 @@ export class Region extends capnp.Struct {
 
   /** @internal Writes the plain view into the struct at word `at` (generated code only). */
   static _write(b: codec.MessageBuilder, at: number, v: Region.Init): void {
-    if (v.name !== undefined && v.name !== "") codec.setText(b, at + 2, v.name);
     if (v.size !== undefined) b.view.setBigUint64(at * 8 + 0, BigInt(v.size), true);
     if (v.purpose !== undefined) b.view.setUint16(at * 8 + 8, v.purpose, true);
     if (v.index !== undefined) b.view.setUint32(at * 8 + 12, (v.index) >>> 0, true);
@@ -585,7 +605,7 @@ export class Region extends capnp.Struct {
       (s: codec.StructReader) => Region._read(s),
       (b: codec.MessageBuilder, at: number, v: Region.Init) => Region._write(b, at, v),
       2,
-      1,
+      0,
     );
   }
 }
@@ -593,7 +613,6 @@ export class Region extends capnp.Struct {
 export namespace Region {
   /** Region as a plain object, as `decode` returns it. */
   export type Plain = {
-    name: string;
     size: bigint;
     purpose: Region_Purpose;
     /**
@@ -605,7 +624,6 @@ export namespace Region {
 
   /** Region as `encode` takes it: every field optional, absent fields keep their defaults. */
   export type Init = {
-    name?: string;
     size?: bigint;
     purpose?: Region_Purpose;
     index?: number;
@@ -1060,6 +1078,6 @@ export namespace End {
   };
 }
 
-export const protocolVersion: number = 3;
+export const protocolVersion: number = 4;
 Welcome._Regions = capnp.CompositeList(Region);
 Placed._Segments = capnp.CompositeList(PlacedSegment);

@@ -4,9 +4,12 @@
  */
 import { createConnection, type Socket } from "node:net";
 import { ConnectError, LoginError } from "../errors.js";
+import { peerCredentials } from "../native/index.js";
 import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, type Region, Welcome } from "../protocol/protocol.capnp.js";
 import type { ServiceIdentity } from "./server.js";
+import { closeAll, DescriptorChannel, MAX_DESCRIPTORS_PER_MESSAGE } from "../transport/descriptor-channel.js";
 import { FramedSocket } from "../transport/framed-socket.js";
+import { encodeFrame } from "../transport/frames.js";
 import { Session, type SessionOptions } from "./session.js";
 
 export interface ConnectOptions extends SessionOptions {
@@ -17,9 +20,11 @@ export interface ConnectOptions extends SessionOptions {
   loginTimeoutMs?: number;
   /**
    * Maps the shared memory the welcome names into `session.regions` (the layer above knows what to
-   * expect); throwing refuses the session. Without it, a welcome naming regions is refused.
+   * expect), given each region's descriptors as they came on the descriptor channel (the region's memfd,
+   * then any doorbells); it owns them and closes what it does not keep, also when it throws. Throwing
+   * refuses the session. Without it, a welcome naming regions is refused.
    */
-  attach?(session: Session, regions: readonly Region.Plain[]): void;
+  attach?(session: Session, regions: readonly Region.Plain[], descriptors: readonly (readonly number[])[]): void;
 }
 
 const RETRY_MS = 20;
@@ -61,6 +66,41 @@ const LOGIN_ERRORS: Partial<Record<Failure_Kind, LoginError["kind"]>> = {
   [Failure_Kind.NOT_ALLOWED]: "not-allowed",
 };
 
+/**
+ * Joins the session's descriptor channel: a second connection to the server, which must be the same
+ * process as the first (a server replaced in between would otherwise hand over its own memory).
+ */
+function joinDescriptorChannel(path: string, session: Session): DescriptorChannel {
+  const channel = DescriptorChannel.connect(path);
+  try {
+    const first = peerCredentials(session.framed.socket);
+    const second = peerCredentials(channel.descriptor);
+    if (first.pid !== second.pid || first.uid !== second.uid) throw new Error(`the second connection reached process ${second.pid}, not ${first.pid}`);
+    // The channel's only frame: ids count per connection, and the token names the session.
+    channel.write(encodeFrame({ token: session.token, channel: 0, id: 1, answers: 0, kind: Header_Kind.JOIN, code: 0 }, null));
+  } catch (err) {
+    channel.close();
+    throw err;
+  }
+  return channel;
+}
+
+/** The descriptors of each region the welcome named, one message per region on the descriptor channel. */
+function receiveRegions(channel: DescriptorChannel, regions: readonly Region.Plain[]): number[][] {
+  const received: number[][] = [];
+  try {
+    for (const region of regions) {
+      // A packet stream's message also carries its two doorbells.
+      const count = region.purpose === 1 ? MAX_DESCRIPTORS_PER_MESSAGE : 1;
+      received.push(channel.receive(count));
+    }
+  } catch (err) {
+    closeAll(received.flat());
+    throw err;
+  }
+  return received;
+}
+
 /** Connects to the server on `path` and logs in; resolves to the open session. */
 export async function connect(path: string, options: ConnectOptions): Promise<Session> {
   const target: ReadTarget = { framed: null };
@@ -77,10 +117,15 @@ export async function connect(path: string, options: ConnectOptions): Promise<Se
       clearTimeout(timer);
       reject(new ConnectError(`the session ended during log-in: ${error.message}`));
     });
+    const refuse = (message: string): void => {
+      clearTimeout(timer);
+      session.fail("refused", message);
+      reject(new ConnectError(message));
+    };
     session.loginHandler = (frame) => {
       session.loginHandler = null;
-      clearTimeout(timer);
       if (frame.header.kind === Header_Kind.REFUSED) {
+        clearTimeout(timer);
         let failure: Failure.Plain | null = null;
         try {
           failure = Failure.decode(frame.body);
@@ -94,6 +139,7 @@ export async function connect(path: string, options: ConnectOptions): Promise<Se
         return;
       }
       if (frame.header.kind !== Header_Kind.WELCOME) {
+        clearTimeout(timer);
         session.fail("protocol-violation", "the server's first frame was neither welcome nor refused");
         return;
       }
@@ -109,22 +155,45 @@ export async function connect(path: string, options: ConnectOptions): Promise<Se
         return;
       }
       session.open(welcome.token);
-      session.peerTakesPlaced = welcome.zeroCopy && session.memory !== null;
       if (welcome.maxFrameBytes !== 0) session.peerMaxFrameBytes = welcome.maxFrameBytes;
-      if (welcome.regions.length > 0 || options.attach !== undefined) {
+      if (welcome.regions.length > 0 && options.attach === undefined) {
+        refuse("the session's shared memory could not be mapped: this client expects no shared memory");
+        return;
+      }
+      const loggedIn = (): void => {
+        clearTimeout(timer);
+        resolve(session);
+      };
+      if (!welcome.descriptors) {
+        if (options.attach !== undefined) {
+          try {
+            options.attach(session, [], []);
+          } catch (err) {
+            refuse(`the session's shared memory could not be mapped: ${(err as Error).message}`);
+            return;
+          }
+        }
+        loggedIn();
+        return;
+      }
+      try {
+        session.descriptors = joinDescriptorChannel(path, session);
+      } catch (err) {
+        refuse(`the session's descriptor channel could not be joined: ${(err as Error).message}`);
+        return;
+      }
+      // The server answers `joined` once the channel is its, with the regions' descriptors waiting on it.
+      session.onJoined = () => {
         try {
-          if (options.attach === undefined) throw new Error("this client expects no shared memory");
-          options.attach(session, welcome.regions);
+          const descriptors = receiveRegions(session.descriptors!, welcome.regions);
+          options.attach?.(session, welcome.regions, descriptors);
         } catch (err) {
-          const message = `the session's shared memory could not be mapped: ${(err as Error).message}`;
-          session.fail("refused", message);
-          reject(new ConnectError(message));
+          refuse(`the session's shared memory could not be mapped: ${(err as Error).message}`);
           return;
         }
-        // The server may now remove the names: the mappings stay.
-        session.sendFrame(0, Header_Kind.ATTACHED, 0, 0, null);
-      }
-      resolve(session);
+        session.peerTakesPlaced = welcome.zeroCopy && session.memory !== null;
+        loggedIn();
+      };
     };
     if (options.memory != null) session.memory = options.memory(session);
     const zeroCopy = session.memory !== null;

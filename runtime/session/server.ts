@@ -10,6 +10,8 @@ import { createConnection, createServer, type Server as NetServer, type Socket }
 import { dirname } from "node:path";
 import { AddressInUseError } from "../errors.js";
 import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, type Region, Welcome } from "../protocol/protocol.capnp.js";
+import type { Frame } from "../transport/frames.js";
+import { DescriptorChannel } from "../transport/descriptor-channel.js";
 import { Pool } from "./pool.js";
 import { newSessionToken, type PeerCredentials, Session, type SessionOptions } from "./session.js";
 
@@ -43,15 +45,27 @@ export interface ServerOptions extends SessionOptions {
   credentials?: CredentialReader;
   /**
    * The shared memory each session gets at log-in (the layer above makes it): called before the welcome,
-   * which names the regions; `release` runs once, when the client has mapped them or the session ends.
+   * which names the regions; their descriptors go once the client joins the descriptor channel.
    */
   attach?(session: Session): SessionRegions;
 }
 
-/** Shared memory made for one session: what the welcome tells the client, and how to remove the names. */
+/** Shared memory made for one session: what the welcome tells the client, and what goes on the descriptor channel. */
 export interface SessionRegions {
   regions: Region.Init[];
+  /** Per region, in the welcome's order: the descriptors of its message (the region, then any doorbells). */
+  descriptors: (readonly number[])[];
+  /** Runs once, when the descriptors have been sent or the session ended: closes those this side no longer needs. */
   release(): void;
+}
+
+/** A logged-in session whose client has yet to join its descriptor channel. */
+interface AwaitingJoin {
+  session: Session;
+  regions: SessionRegions;
+  /** The client may place messages toward this side once the channel exists. */
+  peerTakesPlaced: boolean;
+  timer: NodeJS.Timeout;
 }
 
 export class Server {
@@ -130,6 +144,49 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
   const net = createServer((socket) => accept(socket));
   const server = new Server(path, net);
 
+  /** Sessions waiting for their client's `join`, by token. */
+  const awaiting = new Map<bigint, AwaitingJoin>();
+
+  /** A connection whose first frame is `join`: it becomes the descriptor channel of the session it names. */
+  const join = (connection: Session, frame: Frame, peer: PeerCredentials): void => {
+    const target = awaiting.get(frame.header.token);
+    // A join must come from the very process that logged in: the token alone could have leaked.
+    if (target === undefined || target.session.peer?.pid !== peer.pid || target.session.peer.uid !== peer.uid) {
+      options.onRefused?.("a join for no session of this process awaiting one", peer);
+      connection.fail("protocol-violation", "a join for no session awaiting one");
+      return;
+    }
+    awaiting.delete(frame.header.token);
+    clearTimeout(target.timer);
+    const { session, regions } = target;
+    let channel: DescriptorChannel;
+    try {
+      channel = DescriptorChannel.adopt(connection.framed.socket);
+    } catch (err) {
+      connection.fail("protocol-violation", "the join's connection cannot be taken");
+      session.fail("refused", `the descriptor channel cannot be taken: ${(err as Error).message}`);
+      return;
+    }
+    // Node reads no more from it: the channel's descriptor is this side's own copy.
+    connection.end("closed-locally", "the connection became a descriptor channel");
+    connection.framed.socket.destroy();
+    if (session.ended) {
+      channel.close();
+      return;
+    }
+    session.descriptors = channel;
+    try {
+      for (const fds of regions.descriptors) channel.send(fds);
+    } catch (err) {
+      session.fail("refused", `the session's shared memory cannot be passed: ${(err as Error).message}`);
+      return;
+    } finally {
+      regions.release();
+    }
+    session.peerTakesPlaced = target.peerTakesPlaced;
+    session.sendFrame(0, Header_Kind.JOINED, 0, 0, null);
+  };
+
   const accept = (socket: Socket): void => {
     let peer: PeerCredentials | null = null;
     try {
@@ -158,6 +215,11 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
 
     session.loginHandler = (frame) => {
       session.loginHandler = null;
+      if (frame.header.kind === Header_Kind.JOIN) {
+        clearTimeout(timer);
+        join(session, frame, peer!);
+        return;
+      }
       if (frame.header.kind !== Header_Kind.HELLO) {
         clearTimeout(timer);
         session.fail("protocol-violation", "the first frame was not a hello");
@@ -190,7 +252,7 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
         return;
       }
       clearTimeout(timer);
-      let attached: SessionRegions = { regions: [], release: () => {} };
+      let attached: SessionRegions = { regions: [], descriptors: [], release: () => {} };
       if (options.attach !== undefined) {
         try {
           attached = options.attach(session);
@@ -200,21 +262,35 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
         }
         const release = attached.release;
         let released = false;
-        const once = (): void => {
+        attached.release = (): void => {
           if (released) return;
           released = true;
           release();
         };
-        session.onAttached = once;
-        void session.closed.then(once);
+        void session.closed.then(attached.release);
       }
       if (options.memory != null) session.memory = options.memory(session);
-      session.peerTakesPlaced = hello.zeroCopy && session.memory !== null;
+      const peerTakesPlaced = hello.zeroCopy && session.memory !== null;
+      // Descriptors travel only on the descriptor channel, which the client joins after the welcome.
+      const descriptors = attached.regions.length > 0 || peerTakesPlaced;
       if (hello.maxFrameBytes !== 0) session.peerMaxFrameBytes = hello.maxFrameBytes;
       const token = newSessionToken();
       // The welcome is the server's frame 1, still without a token; every frame after carries it.
-      session.sendFrame(0, Header_Kind.WELCOME, 0, frame.header.id, Welcome.encode({ version: protocolVersion, token, regions: attached.regions, zeroCopy: session.memory !== null, maxFrameBytes: session.maxFrameBytes }));
+      session.sendFrame(0, Header_Kind.WELCOME, 0, frame.header.id, Welcome.encode({ version: protocolVersion, token, regions: attached.regions, zeroCopy: session.memory !== null, maxFrameBytes: session.maxFrameBytes, descriptors }));
       session.open(token);
+      if (descriptors) {
+        const loginTimeoutMs = options.loginTimeoutMs ?? 5000;
+        const timer = setTimeout(() => {
+          awaiting.delete(token);
+          session.fail("refused", `the client did not join its descriptor channel within ${loginTimeoutMs} ms`);
+        }, loginTimeoutMs);
+        timer.unref();
+        awaiting.set(token, { session, regions: attached, peerTakesPlaced, timer });
+        void session.closed.then(() => {
+          clearTimeout(timer);
+          awaiting.delete(token);
+        });
+      }
       server.track(session);
       options.onSession(session);
     };

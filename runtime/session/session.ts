@@ -15,6 +15,7 @@ import { type EndCause, BackpressureError, CancelledError, ChannelClosedError, M
 import type { MessageReader } from "../codec/wire.js";
 import { End, Failure, Failure_Kind, Header_Kind, Signal } from "../protocol/protocol.capnp.js";
 import type { SharedMapping } from "../native/index.js";
+import type { DescriptorChannel } from "../transport/descriptor-channel.js";
 import { DEFAULT_MAX_QUEUED_BYTES, FramedSocket } from "../transport/framed-socket.js";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, type Frame, type FrameError, HEADER_BYTES } from "../transport/frames.js";
 
@@ -98,10 +99,11 @@ export interface MessageMemory {
   discard(body: PlacedBody): void;
   /** The peer released frame `id`'s message; false when no such message is in flight (a violation). */
   released(id: number): boolean;
-  /** The peer mapped the extent announced in frame `id`; false when there was no such announcement. */
-  extentAttached(id: number): boolean;
-  /** A `poolExtent` body: maps the peer's new extent. Throws for a region this side will not map. */
-  mapPeerExtent(body: Uint8Array): void;
+  /**
+   * A `poolExtent` body and the descriptor that came with it: maps the peer's new extent. Throws for a
+   * region this side will not map. Takes the descriptor (it is closed either way).
+   */
+  mapPeerExtent(body: Uint8Array, fd: number): void;
   /**
    * A placed frame's handle: the message, in place. Throws for a handle naming memory it may not.
    * `collectable`: it may never be released explicitly (an answer's results), so garbage collection of
@@ -356,8 +358,13 @@ export class Session {
   loginHandler: ((frame: Frame) => void) | null = null;
   /** The shared memory made for this session at log-in (its schema's shared buffer, packet streams), by `regionKey`. */
   readonly regions = new Map<string, SharedMapping>();
-  /** Server side: runs once when the client says it has mapped the regions. */
-  onAttached: (() => void) | null = null;
+  /**
+   * The connection descriptors are passed on (transport/descriptor-channel.ts), once the client has joined
+   * it; null for sessions that pass none. Closed when the session ends.
+   */
+  descriptors: DescriptorChannel | null = null;
+  /** Client side: runs once, when the server answers `joined` (the login waits for it). */
+  onJoined: (() => void) | null = null;
   /** Zero-copy messages, when the layer above set them up (runtime/shm/messages.ts). */
   memory: MessageMemory | null = null;
   /** The peer said at log-in it can map this side's message pool: bodies may be placed toward it. */
@@ -653,6 +660,7 @@ export class Session {
     this.pending.clear();
     for (const p of pending) p.reject(error);
     this.memory?.close();
+    this.descriptors?.close();
     for (const listener of this.endListeners) listener(error);
     this.endListeners = [];
   }
@@ -698,30 +706,27 @@ export class Session {
       case Header_Kind.END:
         this.endByPeer(frame.body);
         return;
-      case Header_Kind.ATTACHED: {
-        // Answering 0: the welcome's regions; answering a frame: the pool extent that frame announced.
-        if (h.answers !== 0) {
-          if (this.memory?.extentAttached(h.answers) !== true) this.fail("protocol-violation", `the peer mapped an extent frame ${h.answers} did not announce`);
-          return;
-        }
-        const attached = this.onAttached;
-        this.onAttached = null;
-        attached?.();
+      case Header_Kind.JOINED: {
+        const joined = this.onJoined;
+        this.onJoined = null;
+        if (joined === null || this.role !== "client") this.fail("protocol-violation", "a joined frame nobody waited for");
+        else joined();
         return;
       }
-      case Header_Kind.POOL_EXTENT:
-        if (this.memory === null) {
+      case Header_Kind.POOL_EXTENT: {
+        if (this.memory === null || this.descriptors === null) {
           this.fail("protocol-violation", "the peer announced a message pool extent, but this side takes no placed messages");
           return;
         }
         try {
-          this.memory.mapPeerExtent(frame.body);
+          const [fd] = this.descriptors.receive(1);
+          this.memory.mapPeerExtent(frame.body, fd);
         } catch (err) {
           this.fail("protocol-violation", `the peer's message pool extent cannot be mapped: ${(err as Error).message}`);
           return;
         }
-        this.sendFrame(0, Header_Kind.ATTACHED, 0, h.id, null);
         return;
+      }
       case Header_Kind.RELEASE:
         if (this.memory?.released(h.answers) !== true) this.fail("protocol-violation", `the peer released frame ${h.answers}, which placed nothing it holds`);
         return;

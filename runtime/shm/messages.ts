@@ -4,8 +4,8 @@
  * where it lies.
  *
  * Each side of a session owns a **message pool**: extents of shared memory that only it allocates in,
- * made as they are needed and announced to the peer (`poolExtent`), which maps them and removes their
- * names. A message goes placed when the peer said at log-in it can map the pool and the message is large:
+ * made as they are needed (sealed memfds, region.ts) and announced to the peer (`poolExtent`, the
+ * descriptor on the session's descriptor channel), which maps them. A message goes placed when the peer said at log-in it can map the pool and the message is large:
  * a Data value of `threshold` bytes or more gets a segment of its own in the pool (copied there once, or
  * not at all when it already lies in a `PoolBlock` the application filled), and so does the rest of a
  * message that holds one, or that is that large itself.
@@ -17,8 +17,8 @@
  * - The receiver releases a request or one-way message when its handler settles, and an answer when the
  *   caller disposes of the results (or they are garbage collected). Its views are detached on release: a
  *   Data value kept past that reads as empty, never as another message's bytes.
- * - Everything the peer says is checked: extents must come in order, be named as ipcgen names them, belong
- *   to this uid and fit the limits; segments must lie inside an extent. A bad handle ends the session. A
+ * - Everything the peer says is checked: extents must come in order, be sealed memfds of the size
+ *   announced and fit the limits; segments must lie inside an extent. A bad handle ends the session. A
  *   peer that writes into a message it sent can change what the receiver reads, never where it reads.
  */
 import { DEFAULT_TRAVERSAL_LIMIT_WORDS, MessageReader, splitSegments, type DataPlacer } from "../codec/wire.js";
@@ -28,7 +28,8 @@ import { loadNativeAddon, type NativeBinding, type SharedMapping } from "../nati
 import { Header_Kind, Placed, Region, Region_Purpose } from "../protocol/protocol.capnp.js";
 import { type MessageMemory, type OutgoingBody, type PlacedBody, PlacedMessage, type Session } from "../session/session.js";
 import { BulkAllocator } from "./allocator.js";
-import { createRegion, openRegion, RegionNamer, unlinkRegion } from "./region.js";
+import { closeAll } from "../transport/descriptor-channel.js";
+import { createRegion, mapRegion } from "./region.js";
 
 export interface ZeroCopyOptions {
   /** Data values, and whole messages, of at least this many bytes go through the pool. Default 64 KiB. */
@@ -62,16 +63,11 @@ const MAX_EXTENTS = 256;
 
 const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 
-/** Names this process's pool extents. */
-let namer: RegionNamer | null = null;
-
 /** One extent of this side's pool. */
 interface Extent {
   readonly index: number;
-  readonly name: string;
   readonly mapping: SharedMapping;
   readonly allocator: BulkAllocator;
-  unlinked: boolean;
 }
 
 /** Bytes allocated in one extent. */
@@ -316,13 +312,10 @@ export class MessagePool implements MessageMemory {
   readonly native: NativeBinding;
   private readonly extents: Extent[] = [];
   private poolBytes = 0;
-  /** Extents announced in frame id, not yet reported mapped by the peer. */
-  private readonly announced = new Map<number, Extent>();
   /** This side's placed messages in the peer's hands, by the id of the frame that carried them. */
   private readonly inFlight = new Map<number, OutgoingPlaced>();
 
   private readonly peerExtents: SharedMapping[] = [];
-  private peerNames: string[] = [];
   private peerBytes = 0;
   /** The peer's placed messages this side holds, by frame id. */
   private readonly held = new Map<number, Held>();
@@ -362,6 +355,7 @@ export class MessagePool implements MessageMemory {
     const size = Math.max(this.options.extentBytes, roundUp(n, EXTENT_GRAIN));
     if (this.poolBytes + size > this.options.maxPoolBytes || this.extents.length >= MAX_EXTENTS) return null;
     const extent = this.grow(size);
+    if (extent === null) return null;
     return { extent, offset: extent.allocator.alloc(n), length: n };
   }
 
@@ -371,17 +365,32 @@ export class MessagePool implements MessageMemory {
     if (allocation !== null && !this.closed) allocation.extent.allocator.free(allocation.offset, allocation.length);
   }
 
-  /** Makes and announces a new extent; the peer maps it before any frame after the announcement. */
-  private grow(size: number): Extent {
-    namer ??= new RegionNamer();
+  /**
+   * Makes and announces a new extent: its descriptor goes on the descriptor channel, then the frame that
+   * announces it; the peer maps it before any frame after that. Null when that cannot be done (no memory,
+   * no descriptors left, a descriptor channel that is gone): the message then goes over the socket.
+   */
+  private grow(size: number): Extent | null {
+    const channel = this.session.descriptors;
+    if (channel === null) return null;
+    let made: { mapping: SharedMapping; fd: number };
+    try {
+      made = createRegion(size);
+    } catch {
+      return null;
+    }
+    try {
+      channel.send([made.fd]);
+    } catch {
+      return null;
+    } finally {
+      closeAll([made.fd]);
+    }
     const index = this.extents.length;
-    const name = namer.name({ purpose: "messagePool", index, size });
-    const mapping = createRegion(name, size);
-    const extent: Extent = { index, name, mapping, allocator: new BulkAllocator(size), unlinked: false };
+    const extent: Extent = { index, mapping: made.mapping, allocator: new BulkAllocator(size) };
     this.extents.push(extent);
     this.poolBytes += size;
-    const id = this.session.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ name, size: BigInt(size), purpose: Region_Purpose.MESSAGE_POOL, index }));
-    this.announced.set(id, extent);
+    this.session.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ size: BigInt(size), purpose: Region_Purpose.MESSAGE_POOL, index }));
     return extent;
   }
 
@@ -421,36 +430,25 @@ export class MessagePool implements MessageMemory {
     for (const b of body.lent) b.giveBack();
   }
 
-  extentAttached(id: number): boolean {
-    const extent = this.announced.get(id);
-    if (extent === undefined) return false;
-    this.announced.delete(id);
-    this.unlink(extent);
-    return true;
-  }
-
-  private unlink(extent: Extent): void {
-    if (extent.unlinked) return;
-    extent.unlinked = true;
-    unlinkRegion(extent.name);
-  }
-
   // ---- the peer's pool ----
 
-  mapPeerExtent(body: Uint8Array): void {
-    const region = Region.decode(body, { traversalLimitInWords: 64 });
-    if (region.purpose !== Region_Purpose.MESSAGE_POOL) throw new Error("the region is not a message pool extent");
-    if (region.index !== this.peerExtents.length) throw new Error(`extent ${region.index} where ${this.peerExtents.length} was due`);
-    if (this.peerExtents.length >= MAX_EXTENTS) throw new Error(`more than ${MAX_EXTENTS} extents`);
-    if (region.size < 1n || region.size > BigInt(this.options.maxPeerPoolBytes - this.peerBytes)) {
-      throw new Error(`an extent of ${region.size} bytes takes the peer's pool past this side's limit of ${this.options.maxPeerPoolBytes}`);
+  mapPeerExtent(body: Uint8Array, fd: number): void {
+    let region: Region.Plain;
+    try {
+      region = Region.decode(body, { traversalLimitInWords: 64 });
+      if (region.purpose !== Region_Purpose.MESSAGE_POOL) throw new Error("the region is not a message pool extent");
+      if (region.index !== this.peerExtents.length) throw new Error(`extent ${region.index} where ${this.peerExtents.length} was due`);
+      if (this.peerExtents.length >= MAX_EXTENTS) throw new Error(`more than ${MAX_EXTENTS} extents`);
+      if (region.size < 1n || region.size > BigInt(this.options.maxPeerPoolBytes - this.peerBytes)) {
+        throw new Error(`an extent of ${region.size} bytes takes the peer's pool past this side's limit of ${this.options.maxPeerPoolBytes}`);
+      }
+    } catch (err) {
+      closeAll([fd]);
+      throw err;
     }
     const size = Number(region.size);
-    this.peerExtents.push(openRegion(region.name, size));
+    this.peerExtents.push(mapRegion(fd, size));
     this.peerBytes += size;
-    // Mapped: the name can go now, so that a crash of either side leaves nothing behind.
-    unlinkRegion(region.name);
-    this.peerNames.push(region.name);
   }
 
   open(id: number, handle: Uint8Array, collectable: boolean): PlacedMessage {
@@ -497,13 +495,9 @@ export class MessagePool implements MessageMemory {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    // The peer is gone or going: names it did not report mapped go now; the memory goes with the last view.
-    for (const extent of this.extents) this.unlink(extent);
-    for (const name of this.peerNames) unlinkRegion(name);
-    this.peerNames = [];
+    // The memory goes with the last view of it, on either side.
     for (const body of this.inFlight.values()) for (const b of body.lent) b.giveBack();
     this.inFlight.clear();
-    this.announced.clear();
   }
 }
 

@@ -15,7 +15,7 @@
  * calls answer at once; the promise calls and the async iterators wait, woken by two doorbells (doorbell.ts,
  * one watched by each side) that are rung only on the four edges of Genode's protocol: packet_avail (the
  * submit ring went from empty to non-empty), ready_to_submit (it went from full to not full), ack_avail and
- * ready_to_ack (the same for the acknowledgement ring). A ring is a futex system call; when this side looks
+ * ready_to_ack (the same for the acknowledgement ring). A ring is one write to an eventfd; when this side looks
  * for edges is the `wake` option (after each operation, or once per turn of the event loop).
  *
  * Everything read from the region is the peer's word and is checked before use: ring indices, descriptors
@@ -26,7 +26,7 @@
  * next turn), so a peer that refills a ring as fast as it is emptied cannot hold the event loop.
  */
 import { BulkAllocator } from "./allocator.js";
-import type { FutexWatch, SharedMapping } from "../native/index.js";
+import type { SharedMapping } from "../native/index.js";
 import { Doorbell } from "./doorbell.js";
 import {
   checkHeader,
@@ -67,6 +67,37 @@ export interface PacketStreamOptions {
    *     a peer that ran dry waits for this side's whole turn, however long (bench/shm.ts measures both).
    */
   wake?: "operation" | "turn";
+}
+
+/**
+ * What a stream runs over: its region and its two doorbells (the source watches `source` and rings `sink`;
+ * the sink the other way round). The end made over it owns the doorbells and closes them when it closes.
+ */
+export interface StreamRegion {
+  mapping: SharedMapping;
+  bells: { source: Doorbell; sink: Doorbell };
+}
+
+/** An end made over `region`; if making it fails, its doorbells are closed (they were given to it). */
+function made<T>(region: StreamRegion, make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    region.bells.source.close();
+    region.bells.sink.close();
+    throw err;
+  }
+}
+
+/** Two new doorbells for a stream (the side that makes the region makes them, and passes them on). */
+export function newBells(): StreamRegion["bells"] {
+  const source = Doorbell.create();
+  try {
+    return { source, sink: Doorbell.create() };
+  } catch (err) {
+    source.close();
+    throw err;
+  }
 }
 
 export interface WaitOptions {
@@ -255,8 +286,9 @@ export abstract class PacketStreamEnd {
 
   private readonly ownBell: Doorbell;
   private readonly peerBell: Doorbell;
-  private watch: FutexWatch | null = null;
-  /** Holds the process alive while promises wait on the peer (the futex watch does not). */
+  /** Times this side rang the peer's doorbell (edges crossed, not operations). */
+  private ringCount = 0;
+  /** Holds the process alive while promises wait on the peer (the doorbell's watch does not). */
   private readonly keepAlive: NodeJS.Timeout;
   private readonly eager: boolean;
 
@@ -267,13 +299,17 @@ export abstract class PacketStreamEnd {
   private budget: number;
   private turnScheduled = false;
 
+  readonly mapping: SharedMapping;
+
   protected constructor(
-    readonly mapping: SharedMapping,
+    region: StreamRegion,
     layout: PacketStreamLayout,
     private readonly options: PacketStreamOptions,
     role: "source" | "sink",
   ) {
     if (!LITTLE_ENDIAN) throw new RangeError("packet stream: descriptors are little-endian, and this host is not");
+    const mapping = region.mapping;
+    this.mapping = mapping;
     this.layout = layout;
     this.bulk = mapping.data.subarray(layout.bulkOffset, layout.bulkOffset + layout.bulkSize);
     this.words = new Uint32Array(mapping.data.buffer, mapping.data.byteOffset, layout.bulkOffset / 4);
@@ -286,15 +322,25 @@ export abstract class PacketStreamEnd {
     this.extraWords = Array.from({ length: layout.slotBytes / 4 }, (_, w) => w).filter((w) => !taken(w));
     this.budget = layout.ringSize;
     this.eager = (options.wake ?? "operation") === "operation";
-    this.ownBell = new Doorbell(mapping, role === "source" ? layout.sourceBell : layout.sinkBell);
-    this.peerBell = new Doorbell(mapping, role === "source" ? layout.sinkBell : layout.sourceBell);
+    this.ownBell = role === "source" ? region.bells.source : region.bells.sink;
+    this.peerBell = role === "source" ? region.bells.sink : region.bells.source;
     this.keepAlive = setInterval(() => {}, 2 ** 30).unref();
   }
 
   /** Starts watching this side's doorbell; the subclass calls it once its rings exist. */
   protected start(): void {
-    this.watch = this.ownBell.watch(this.wake);
+    this.ownBell.watch(this.wake);
     setImmediate(this.wake);
+  }
+
+  /** How many times this side has rung the peer's doorbell: once per edge crossed, not per operation. */
+  get rings(): number {
+    return this.ringCount;
+  }
+
+  private ring(): void {
+    this.ringCount++;
+    this.peerBell.ring();
   }
 
   /** The error the stream failed with (a peer's violation), or null. */
@@ -314,16 +360,16 @@ export abstract class PacketStreamEnd {
   flush(): void {
     if (this.failure !== null || this.isClosed) return;
     try {
-      if (this.flushEdges()) this.peerBell.ring();
+      if (this.flushEdges()) this.ring();
     } catch (error) {
       throw this.failed(error);
     }
   }
 
   /**
-   * Stops watching the doorbell, after a last flush. Promises waiting reject with a PacketStreamError
-   * ("closed"), iterators end, and every later call throws it. The mapping stays until its views are gone.
-   * Every stream must be closed (or fail): until then the native watch holds it, and its mapping, alive.
+   * Stops watching the doorbell and closes both doorbells, after a last flush. Promises waiting reject
+   * with a PacketStreamError ("closed"), iterators end, and every later call throws it. The mapping stays
+   * until its views are gone.
    */
   close(): void {
     if (this.isClosed) return;
@@ -385,7 +431,7 @@ export abstract class PacketStreamEnd {
 
   /** A slot was published or released: look for edges now (wake: "operation") or when the turn ends. */
   protected moved(): void {
-    if (this.eager && this.flushEdges()) this.peerBell.ring();
+    if (this.eager && this.flushEdges()) this.ring();
     this.endTurnLater();
   }
 
@@ -401,7 +447,7 @@ export abstract class PacketStreamEnd {
     const exhausted = this.budget === 0;
     this.budget = this.layout.ringSize;
     try {
-      if (this.flushEdges()) this.peerBell.ring();
+      if (this.flushEdges()) this.ring();
     } catch (error) {
       if (!(error instanceof PacketStreamError && error.violation)) throw error;
       this.fail(error);
@@ -420,8 +466,9 @@ export abstract class PacketStreamEnd {
   }
 
   private stop(error: PacketStreamError): void {
-    this.watch?.close();
-    this.watch = null;
+    // A failed stream rings no more either: both doorbells go.
+    this.ownBell.close();
+    this.peerBell.close();
     clearInterval(this.keepAlive);
     this.rejectAll(error);
   }
@@ -528,19 +575,19 @@ export class PacketSource extends PacketStreamEnd {
    * packets in flight, each acknowledged once). */
   private readonly backlog: Packet[] = [];
 
-  /** A source over a fresh region (zero-filled, as shmCreate makes it): writes its header. */
-  static create(mapping: SharedMapping, config: PacketStreamConfig, options: PacketStreamOptions = {}): PacketSource {
-    return new PacketSource(mapping, prepare(mapping, config, true), options);
+  /** A source over a fresh region (zero-filled, as a new region is): writes its header. */
+  static create(region: StreamRegion, config: PacketStreamConfig, options: PacketStreamOptions = {}): PacketSource {
+    return made(region, () => new PacketSource(region, prepare(region.mapping, config, true), options));
   }
 
   /** A source over a region the sink made: checks its header against `config` (PacketStreamError if it differs). */
-  static open(mapping: SharedMapping, config: PacketStreamConfig, options: PacketStreamOptions = {}): PacketSource {
-    return new PacketSource(mapping, prepare(mapping, config, false), options);
+  static open(region: StreamRegion, config: PacketStreamConfig, options: PacketStreamOptions = {}): PacketSource {
+    return made(region, () => new PacketSource(region, prepare(region.mapping, config, false), options));
   }
 
-  private constructor(mapping: SharedMapping, layout: PacketStreamLayout, options: PacketStreamOptions) {
-    super(mapping, layout, options, "source");
-    ({ submit: this.submitRing, ack: this.ackRing } = sourceRings(mapping.control, layout));
+  private constructor(region: StreamRegion, layout: PacketStreamLayout, options: PacketStreamOptions) {
+    super(region, layout, options, "source");
+    ({ submit: this.submitRing, ack: this.ackRing } = sourceRings(region.mapping.control, layout));
     this.allocator = new BulkAllocator(layout.bulkSize);
     this.start();
   }
@@ -758,19 +805,19 @@ export class PacketSink extends PacketStreamEnd {
   private readonly gets = new WaitQueue<Packet>(this.waitersChanged);
   private readonly pendingAcks = new WaitQueue<void, Packet>(this.waitersChanged);
 
-  /** A sink over a fresh region (zero-filled, as shmCreate makes it): writes its header. */
-  static create(mapping: SharedMapping, config: PacketStreamConfig, options: PacketStreamOptions = {}): PacketSink {
-    return new PacketSink(mapping, prepare(mapping, config, true), options);
+  /** A sink over a fresh region (zero-filled, as a new region is): writes its header. */
+  static create(region: StreamRegion, config: PacketStreamConfig, options: PacketStreamOptions = {}): PacketSink {
+    return made(region, () => new PacketSink(region, prepare(region.mapping, config, true), options));
   }
 
   /** A sink over a region the source made: checks its header against `config` (PacketStreamError if it differs). */
-  static open(mapping: SharedMapping, config: PacketStreamConfig, options: PacketStreamOptions = {}): PacketSink {
-    return new PacketSink(mapping, prepare(mapping, config, false), options);
+  static open(region: StreamRegion, config: PacketStreamConfig, options: PacketStreamOptions = {}): PacketSink {
+    return made(region, () => new PacketSink(region, prepare(region.mapping, config, false), options));
   }
 
-  private constructor(mapping: SharedMapping, layout: PacketStreamLayout, options: PacketStreamOptions) {
-    super(mapping, layout, options, "sink");
-    ({ submit: this.submitRing, ack: this.ackRing } = sinkRings(mapping.control, layout));
+  private constructor(region: StreamRegion, layout: PacketStreamLayout, options: PacketStreamOptions) {
+    super(region, layout, options, "sink");
+    ({ submit: this.submitRing, ack: this.ackRing } = sinkRings(region.mapping.control, layout));
     this.start();
   }
 

@@ -28,7 +28,7 @@ export const LINE = 64;
 /** "IGPS" (ipcgen packet stream) in the first four bytes. */
 export const MAGIC = 0x53504749;
 /** Changes whenever the layout does: a peer built against another layout is refused. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 /** The largest ring: its slots live in the control part, and a peer's claims must stay small. */
 export const MAX_RING_SIZE = 65536;
@@ -49,14 +49,13 @@ const HEADER_BULK_SIZE_HI = 7;
 const HEADER_REGION_SIZE_LO = 8;
 const HEADER_REGION_SIZE_HI = 9;
 
-/** Byte offsets of the index and doorbell words; each side's indices on a line of their own. */
+/** Byte offsets of the index words; each side's indices on a line of their own. (The doorbells are not in
+ * the region: they are eventfds passed beside it, see doorbell.ts.) */
 const SUBMIT_HEAD = LINE; // source
 const ACK_TAIL = LINE + 4; // source
 const SUBMIT_TAIL = 2 * LINE; // sink
 const ACK_HEAD = 2 * LINE + 4; // sink
-const SINK_BELL = 3 * LINE;
-const SOURCE_BELL = 4 * LINE;
-const SLOTS = 5 * LINE;
+const SLOTS = 3 * LINE;
 
 /**
  * Where a descriptor struct's `offset` and `size` fields lie in its data section, in bytes (Cap'n Proto
@@ -90,10 +89,6 @@ export interface PacketStreamLayout {
   readonly submitTail: number;
   readonly ackHead: number;
   readonly ackTail: number;
-  /** The doorbell the source rings and the sink watches. */
-  readonly sinkBell: number;
-  /** The doorbell the sink rings and the source watches. */
-  readonly sourceBell: number;
   readonly submitSlots: number;
   readonly ackSlots: number;
   readonly bulkOffset: number;
@@ -137,8 +132,6 @@ export function packetStreamLayout(config: PacketStreamConfig): PacketStreamLayo
     submitTail: SUBMIT_TAIL,
     ackHead: ACK_HEAD,
     ackTail: ACK_TAIL,
-    sinkBell: SINK_BELL,
-    sourceBell: SOURCE_BELL,
     submitSlots: SLOTS,
     ackSlots,
     bulkOffset,

@@ -11,9 +11,11 @@ import { listen, type Server, type ServerOptions } from "../session/server.js";
 import { type CallOptions, type Endpoint, type PeerCredentials, type RequestContext, Session } from "../session/session.js";
 import { Client, serve, type Implementation, type ServiceDefinition, type StructCodec } from "../rpc/service.js";
 import { signalsOf } from "../rpc/signals.js";
-import { createRegion, openRegion, RegionNamer, type RegionSpec, regionKey, sweepRegions, unlinkRegion } from "../shm/region.js";
+import { closeAll } from "../transport/descriptor-channel.js";
+import { createRegion, mapRegion, type RegionSpec, regionKey } from "../shm/region.js";
 import { SharedBuffer } from "../shm/shared-buffer.js";
-import { PacketSink, PacketSource, packetStreamLayout, type PacketStreamConfig } from "../shm/packet-stream.js";
+import { Doorbell } from "../shm/doorbell.js";
+import { newBells, PacketSink, PacketSource, packetStreamLayout, type PacketStreamConfig, type StreamRegion } from "../shm/packet-stream.js";
 import { allocateBlock, type PoolBlock, zeroCopy, type ZeroCopyOptions } from "../shm/messages.js";
 import { DescriptorCodec, StreamSink, StreamSource } from "./streams.js";
 import type { Region } from "../protocol/protocol.capnp.js";
@@ -153,24 +155,23 @@ type StreamEnd = PacketSource | PacketSink;
 const streams = new WeakMap<Session, Map<number, StreamEnd>>();
 
 /**
- * Sets up the end of packet stream `code` that this side of `session` holds, over its region: the server
- * makes the region and writes its header (before the welcome names it), the client checks it. The source
- * is the client for `toServer` streams, the server for `toClient` ones. A peer breaking the stream's rules
- * ends the session.
+ * Sets up the end of packet stream `code` that this side of `session` holds, over its region and
+ * doorbells: the server makes them and writes the region's header (before the welcome names it), the
+ * client checks it. The source is the client for `toServer` streams, the server for `toClient` ones. A
+ * peer breaking the stream's rules ends the session.
  */
-function startStream(session: Session, service: StubDefinition, code: number, create: boolean): void {
+function startStream(session: Session, service: StubDefinition, code: number, region: StreamRegion, create: boolean): void {
   const method = service.methods[code];
-  const mapping = session.regions.get(regionKey("packetStream", code))!;
   const config: PacketStreamConfig = method.stream!;
   const source = (method.direction === "toServer") !== (session.role === "server");
   const options = { onViolation: (error: Error) => session.fail("protocol-violation", `packet stream ${method.name}: ${error.message}`) };
   const end = source
     ? create
-      ? PacketSource.create(mapping, config, options)
-      : PacketSource.open(mapping, config, options)
+      ? PacketSource.create(region, config, options)
+      : PacketSource.open(region, config, options)
     : create
-      ? PacketSink.create(mapping, config, options)
-      : PacketSink.open(mapping, config, options);
+      ? PacketSink.create(region, config, options)
+      : PacketSink.open(region, config, options);
   let ends = streams.get(session);
   if (ends === undefined) {
     streams.set(session, (ends = new Map()));
@@ -199,48 +200,92 @@ function streamOf(session: Session, service: StubDefinition, code: number): Stre
 /** Region purposes by their ordinal in the protocol (a welcome names no message pool: pools grow mid-session). */
 const PURPOSES = ["sharedBuffer", "packetStream", "messagePool"] as const;
 
-/** Maps the regions a welcome names, after checking they are exactly the ones `specs` expects. */
-function attachRegions(session: Session, service: StubDefinition, specs: readonly RegionSpec[], regions: readonly Region.Plain[]): void {
-  const offered = new Map<string, Region.Plain>();
-  for (const r of regions) {
-    const purpose = r.purpose < 2 ? PURPOSES[r.purpose as 0 | 1] : undefined;
-    if (purpose === undefined || offered.has(regionKey(purpose, r.index))) throw new Error("the server offered unknown or duplicate regions");
-    offered.set(regionKey(purpose, r.index), r);
+/**
+ * Maps the regions a welcome names, after checking they are exactly the ones `specs` expects, from the
+ * descriptors that came for each (the region's memfd; for a packet stream, then its two doorbells).
+ * Every descriptor is either kept or closed, also when a check fails.
+ */
+function attachRegions(session: Session, service: StubDefinition, specs: readonly RegionSpec[], regions: readonly Region.Plain[], descriptors: readonly (readonly number[])[]): void {
+  const unused = new Set(descriptors.flat());
+  /** Hands a descriptor over to whatever keeps or closes it. */
+  const take = (fd: number): number => (unused.delete(fd), fd);
+  /** Doorbells adopted for streams not started yet (a started stream closes its own). */
+  const streamRegions = new Map<number, StreamRegion>();
+  try {
+    const offered = new Map<string, { region: Region.Plain; fds: readonly number[] }>();
+    regions.forEach((r, i) => {
+      const purpose = r.purpose < 2 ? PURPOSES[r.purpose as 0 | 1] : undefined;
+      if (purpose === undefined || offered.has(regionKey(purpose, r.index))) throw new Error("the server offered unknown or duplicate regions");
+      offered.set(regionKey(purpose, r.index), { region: r, fds: descriptors[i] ?? [] });
+    });
+    for (const spec of specs) {
+      const key = regionKey(spec.purpose, spec.index);
+      const found = offered.get(key);
+      if (found === undefined) throw new Error(`the server offered no ${spec.purpose} ${spec.index}`);
+      const { region, fds } = found;
+      if (region.size !== BigInt(spec.size)) throw new Error(`the server's ${spec.purpose} ${spec.index} has ${region.size} bytes, not ${spec.size}`);
+      const expected = spec.purpose === "packetStream" ? 3 : 1;
+      if (fds.length !== expected) throw new Error(`the server passed ${fds.length} descriptors for its ${spec.purpose} ${spec.index}, not ${expected}`);
+      const mapping = mapRegion(take(fds[0]), spec.size);
+      session.regions.set(key, mapping);
+      if (spec.purpose === "packetStream") {
+        const source = Doorbell.adopt(take(fds[1]));
+        let sink: Doorbell;
+        try {
+          sink = Doorbell.adopt(take(fds[2]));
+        } catch (err) {
+          source.close();
+          throw err;
+        }
+        streamRegions.set(spec.index, { mapping, bells: { source, sink } });
+      }
+      offered.delete(key);
+    }
+    if (offered.size > 0) throw new Error(`the server offered regions this client does not know: ${[...offered.keys()].join(", ")}`);
+    for (const [code, region] of [...streamRegions]) {
+      streamRegions.delete(code);
+      startStream(session, service, code, region, false);
+    }
+  } catch (err) {
+    for (const region of streamRegions.values()) (region.bells.source.close(), region.bells.sink.close());
+    throw err;
+  } finally {
+    closeAll([...unused]);
   }
-  for (const spec of specs) {
-    const key = regionKey(spec.purpose, spec.index);
-    const region = offered.get(key);
-    if (region === undefined) throw new Error(`the server offered no ${spec.purpose} ${spec.index}`);
-    if (region.size !== BigInt(spec.size)) throw new Error(`the server's ${spec.purpose} ${spec.index} has ${region.size} bytes, not ${spec.size}`);
-    session.regions.set(key, openRegion(region.name, spec.size));
-    // Both sides have it mapped now: the name goes at once, so that a crash of either leaves nothing behind.
-    unlinkRegion(region.name);
-    offered.delete(key);
-  }
-  for (const spec of specs) if (spec.purpose === "packetStream") startStream(session, service, spec.index, false);
-  if (offered.size > 0) throw new Error(`the server offered regions this client does not know: ${[...offered.keys()].join(", ")}`);
 }
 
-/** Makes the regions of each new session of a server, named by `namer`; their names go once the client has mapped them. */
-function regionMaker(service: StubDefinition, specs: readonly RegionSpec[], namer: RegionNamer): NonNullable<ServerOptions["attach"]> {
+/**
+ * Makes the regions of each new session of a server: sealed memfds and, for packet streams, their
+ * doorbells. The memfds' descriptors are closed once passed to the client (the mappings stay); the
+ * doorbells belong to the streams.
+ */
+function regionMaker(service: StubDefinition, specs: readonly RegionSpec[]): NonNullable<ServerOptions["attach"]> {
   return (session) => {
-    const made: { spec: RegionSpec; name: string }[] = [];
+    const made: { spec: RegionSpec; fds: number[] }[] = [];
+    const memfds: number[] = [];
     try {
       for (const spec of specs) {
-        const name = namer.name(spec);
-        session.regions.set(regionKey(spec.purpose, spec.index), createRegion(name, spec.size));
-        made.push({ spec, name });
-        if (spec.purpose === "packetStream") startStream(session, service, spec.index, true);
+        const { mapping, fd } = createRegion(spec.size);
+        memfds.push(fd);
+        session.regions.set(regionKey(spec.purpose, spec.index), mapping);
+        if (spec.purpose !== "packetStream") {
+          made.push({ spec, fds: [fd] });
+          continue;
+        }
+        const bells = newBells();
+        startStream(session, service, spec.index, { mapping, bells }, true);
+        made.push({ spec, fds: [fd, bells.source.descriptor, bells.sink.descriptor] });
       }
     } catch (err) {
-      for (const m of made) unlinkRegion(m.name);
-      // Streams already started stop watching their doorbells: the session will not start.
+      closeAll(memfds);
+      // Streams already started close their doorbells: the session will not start.
       streams.get(session)?.forEach((end) => end.close());
       throw err;
     }
     return {
-      regions: made.map(({ spec, name }) => ({ name, size: BigInt(spec.size), purpose: PURPOSES.indexOf(spec.purpose), index: spec.index })),
-      release: () => made.forEach((m) => unlinkRegion(m.name)),
+      regions: made.map(({ spec }) => ({ size: BigInt(spec.size), purpose: PURPOSES.indexOf(spec.purpose), index: spec.index })),
+      descriptors: made.map(({ fds }) => fds),
+      release: () => closeAll(memfds),
     };
   };
 }
@@ -518,21 +563,21 @@ export function defineService<C, R, H, CH = never>(definition: StubDefinition): 
     async connect(path, options = {}) {
       const { channels, zeroCopy: zc, ...rest } = options;
       const specs = regionSpecs(service);
-      const attach = specs.length === 0 ? undefined : (session: Session, regions: readonly Region.Plain[]) => attachRegions(session, service, specs, regions);
+      const attach =
+        specs.length === 0
+          ? undefined
+          : (session: Session, regions: readonly Region.Plain[], descriptors: readonly (readonly number[])[]) => attachRegions(session, service, specs, regions, descriptors);
       const session = await connect(path, { ...rest, service, attach, memory: memoryFor(zc) });
       return new service.Client(session, { ownsSession: true, channels }) as C;
     },
     listen(path, handler, options = {}) {
       const { onSession, zeroCopy: zc, ...rest } = options;
       const specs = regionSpecs(service);
-      const memory = memoryFor(zc);
-      // What dead processes left is removed before this server makes its own.
-      if (specs.length > 0 || memory !== null) sweepRegions();
       return listen(path, {
         ...rest,
         service,
-        memory,
-        attach: specs.length === 0 ? undefined : regionMaker(service, specs, new RegionNamer()),
+        memory: memoryFor(zc),
+        attach: specs.length === 0 ? undefined : regionMaker(service, specs),
         onSession(session) {
           let remote: R;
           try {

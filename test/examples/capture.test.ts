@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { PoolBlockError } from "ipcgen";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Encoder, Encoder_BadFrameError } from "../../examples/capture/gen/capture.capnp.js";
-import { killAll, Program, shmObjectsOf } from "./support.js";
+import { killAll, Program, shmLeftovers } from "./support.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ipcgen-capture-test-"));
 const path = join(dir, "capture.sock");
@@ -47,8 +47,7 @@ describe("the capture example", () => {
     expect(socket.frames).toBe(30 * FRAME);
     expect(socket.out + socket.in).toBeLessThan(socket.frames / 100);
     await server.waitFor(new RegExp(`\\[${client.pid}\\] 30 frames encoded; the session ended: closed-by-peer`));
-    expect(shmObjectsOf(server.pid)).toEqual([]);
-    expect(shmObjectsOf(client.pid)).toEqual([]);
+    expect(shmLeftovers()).toEqual([]);
   });
 
   it("with --no-zero-copy the same frames go through the socket", async () => {
@@ -103,8 +102,7 @@ describe("the capture example", () => {
     const next = new Program("examples/capture/client.ts", [path, "5"]);
     expect(await next.exited).toBe(0);
     expect(next.out).toContainEqual(expect.stringMatching(/^5 frames encoded and checked/));
-    expect(shmObjectsOf(server.pid)).toEqual([]);
-    expect(shmObjectsOf(victim.pid)).toEqual([]);
+    expect(shmLeftovers()).toEqual([]);
   });
 
   it("an encoder killed with SIGKILL mid-stream: the capture process reports one error and exits 1, /dev/shm is clean", async () => {
@@ -116,8 +114,7 @@ describe("the capture example", () => {
     doomed.child.kill("SIGKILL");
     expect(await client.exited).toBe(1);
     expect(client.err.trim().split("\n")).toEqual([expect.stringMatching(/^capture: the encoder's session ended \(peer-died\)/)]);
-    expect(shmObjectsOf(doomed.pid)).toEqual([]);
-    expect(shmObjectsOf(client.pid)).toEqual([]);
+    expect(shmLeftovers()).toEqual([]);
   });
 
   it("runs as a demo: npm run example:capture exits 0", async () => {

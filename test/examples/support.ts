@@ -86,7 +86,10 @@ export function killAll(): void {
   for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
 }
 
-/** The ipcgen shared-memory objects in /dev/shm that process `pid` made (their names start with its pid). */
-export function shmObjectsOf(pid: number): string[] {
-  return readdirSync("/dev/shm").filter((n) => n.startsWith(`ipcgen-${pid}-`));
+/**
+ * Objects of ipcgen's in /dev/shm: none, ever, since a session's memory is unnamed (sealed memfds passed
+ * over its socket); a crash must not leave any either.
+ */
+export function shmLeftovers(): string[] {
+  return readdirSync("/dev/shm").filter((n) => n.startsWith("ipcgen"));
 }

@@ -1,17 +1,17 @@
 /**
  * examples/terminal: a session's shared buffer between real processes. Bytes go through the buffer both
- * ways, sizes from the client are clamped, the `readAvail` signal announces input, the buffer's name is
- * gone from /dev/shm once the client has mapped it, and a killed client or server leaves nothing behind.
+ * ways, sizes from the client are clamped, the `readAvail` signal announces input, the buffer is a sealed
+ * memfd with no name, and a killed client or server leaves nothing behind.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { spawnSync } from "node:child_process";
+import { fstatSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SessionEndedError } from "ipcgen";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Terminal } from "../../examples/terminal/gen/terminal.capnp.js";
-import { openRegion, sweepRegions } from "../../runtime/shm/region.js";
-import { killAll, Program, shmObjectsOf } from "./support.js";
+import { loadNativeAddon } from "../../runtime/native/index.js";
+import { createRegion, mapRegion } from "../../runtime/shm/region.js";
+import { killAll, Program, shmLeftovers } from "./support.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ipcgen-terminal-test-"));
 const path = join(dir, "terminal.sock");
@@ -32,8 +32,8 @@ describe("the terminal example", () => {
   it("moves bytes through the shared buffer both ways, announcing input with readAvail", async () => {
     await using terminal = await Terminal.connect(path);
     expect(terminal.buffer.size).toBe(4096);
-    // Once connect has resolved the client has mapped the buffer; the server then removes its name.
-    await expect.poll(() => shmObjectsOf(server.pid)).toEqual([]);
+    // The buffer has no name: nothing of it is in /dev/shm.
+    expect(shmLeftovers()).toEqual([]);
     const announced = new Promise<number>((resolve) => terminal.once("readAvail", resolve));
     const written = await terminal.buffer.use(async (buffer) => {
       const n = buffer.write("shared memory\n");
@@ -76,7 +76,7 @@ describe("the terminal example", () => {
     await victim.exited;
     await using other = await Terminal.connect(path);
     expect((await other.avail()).bytes).toBe(0);
-    expect(shmObjectsOf(server.pid)).toEqual([]);
+    expect(shmLeftovers()).toEqual([]);
   });
 
   it("a server killed with SIGKILL: its client sees one end of the session, and /dev/shm holds nothing of either", async () => {
@@ -89,8 +89,7 @@ describe("the terminal example", () => {
     const ended = await terminal.session.closed;
     expect(ended.cause).toBe("peer-died");
     await pending.catch((err: unknown) => expect(err).toBeInstanceOf(SessionEndedError));
-    expect(shmObjectsOf(doomed.pid)).toEqual([]);
-    expect(shmObjectsOf(process.pid)).toEqual([]);
+    expect(shmLeftovers()).toEqual([]);
   });
 
   it("runs as a demo: npm run example:terminal exits 0", async () => {
@@ -100,33 +99,21 @@ describe("the terminal example", () => {
   });
 });
 
-describe("shared-memory names", () => {
-  it("a starting server removes what dead ipcgen processes left, and nothing else", () => {
-    const dead = spawnSync(process.execPath, ["-e", "0"]).pid!;
-    const left = `ipcgen-${dead}-0123456789ab-1-sharedBuffer0`;
-    const live = `ipcgen-${process.pid}-0123456789ab-1-sharedBuffer0`;
-    const other = `not-ipcgen-${dead}`;
-    for (const name of [left, live, other]) writeFileSync(`/dev/shm/${name}`, "");
-    try {
-      expect(sweepRegions()).toContain(`/${left}`);
-      const remaining = readdirSync("/dev/shm");
-      expect(remaining).not.toContain(left);
-      expect(remaining).toContain(live);
-      expect(remaining).toContain(other);
-    } finally {
-      for (const name of [left, live, other]) rmSync(`/dev/shm/${name}`, { force: true });
-    }
-  });
-
-  it("a client maps only ipcgen's region names, of the size it expects", () => {
-    expect(() => openRegion("/etc-passwd", 4096)).toThrow(/not the name of an ipcgen region/);
-    expect(() => openRegion("/ipcgen-1-0123456789ab-1-sharedBuffer0/../x", 4096)).toThrow(/not the name/);
-    const name = `/ipcgen-${process.pid}-0123456789ab-9-sharedBuffer0`;
-    writeFileSync(`/dev/shm${name}`, Buffer.alloc(100));
-    try {
-      expect(() => openRegion(name, 4096)).toThrow(/holds 100 bytes, not the 4096 expected/);
-    } finally {
-      rmSync(`/dev/shm${name}`, { force: true });
-    }
+describe("regions", () => {
+  it("a client maps only a memfd sealed against shrinking, of the size it expects, and closes what it refuses", () => {
+    const native = loadNativeAddon();
+    const file = join(dir, "region-file");
+    writeFileSync(file, Buffer.alloc(4096));
+    const fd = openSync(file, "r+");
+    expect(() => mapRegion(fd, 4096)).toThrow(/memfd/);
+    // Refused, and closed: the descriptor is no longer open.
+    expect(() => fstatSync(fd)).toThrow(/EBADF/);
+    const small = createRegion(100);
+    expect(() => mapRegion(small.fd, 4096)).toThrow(/holds 100 bytes, not the 4096 expected/);
+    const unsealed = native.memfdCreate(4096, 0);
+    expect(() => mapRegion(unsealed.fd, 4096)).toThrow(/seal/);
+    const good = createRegion(4096);
+    good.mapping.data[7] = 42;
+    expect(mapRegion(good.fd, 4096).data[7]).toBe(42);
   });
 });

@@ -1,10 +1,9 @@
 // Packet streams (runtime/shm/packet-stream.ts) over real shared memory through the native addon: in one
-// process (source and sink on two mappings of one object, with the futex threads), across two processes, and
+// process (source and sink on two mappings of one memfd, with eventfd doorbells), across two processes, and
 // against a hostile peer that writes the region's bytes by hand. Needs the addon built (npm run build:native).
 import { type ChildProcess } from "node:child_process";
-import { readdirSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { loadNativeAddon, type SharedMapping } from "../../runtime/native/index.js";
+import { loadNativeAddon } from "../../runtime/native/index.js";
 import { BulkAllocator } from "../../runtime/shm/allocator.js";
 import { Doorbell } from "../../runtime/shm/doorbell.js";
 import {
@@ -15,6 +14,8 @@ import {
   PacketStreamError,
   type PacketStreamLayout,
   packetStreamLayout,
+  newBells,
+  type StreamRegion,
 } from "../../runtime/shm/packet-stream.js";
 import { REPO } from "./support/echo.js";
 import { CHECKED, CONFIG, consume, CRC_AT, DESCRIPTOR, produce, SEQ_AT, STATUS_AT } from "./support/packets.js";
@@ -22,8 +23,6 @@ import { killAll, line, run } from "./support/processes.js";
 
 const native = loadNativeAddon();
 const PEER = `${REPO}/test/runtime/support/packet-peer.ts`;
-const PREFIX = `ipcgen-test-${process.pid}-`;
-let counter = 0;
 
 /** A small stream: 7 packets in flight at most, 4 KiB of bulk buffer. */
 const SMALL: PacketStreamConfig = { ringSize: 8, bufferSize: 4096, descriptor: DESCRIPTOR };
@@ -34,20 +33,23 @@ afterEach(() => {
 });
 afterAll(() => {
   killAll();
-  // Every object was unlinked as soon as both sides had it mapped.
-  expect(readdirSync("/dev/shm").filter((n) => n.startsWith(PREFIX))).toEqual([]);
 });
 
-/** A new object of `config`'s size: the creator's mapping and a second one, as the other side maps it. Unlinked at once. */
-function region(config: PacketStreamConfig): { name: string; a: SharedMapping; b: SharedMapping; layout: PacketStreamLayout } {
+/** Another side's doorbells: copies of the descriptors, as the peer holds them. */
+const copyOf = (bells: StreamRegion["bells"]): StreamRegion["bells"] => ({
+  source: Doorbell.adopt(native.dupFd(bells.source.descriptor)),
+  sink: Doorbell.adopt(native.dupFd(bells.sink.descriptor)),
+});
+
+/**
+ * A new region of `config`'s size as both sides hold it: the creator's mapping and doorbells (a), and a
+ * second mapping of the same memfd with copies of the doorbells (b).
+ */
+function region(config: PacketStreamConfig): { a: StreamRegion; b: StreamRegion; layout: PacketStreamLayout } {
   const layout = packetStreamLayout(config);
-  const name = `/${PREFIX}${++counter}`;
-  const a = native.shmCreate(name, layout.regionSize);
-  try {
-    return { name, a, b: native.shmOpen(name, layout.regionSize), layout };
-  } finally {
-    native.shmUnlink(name);
-  }
+  const { mapping, fd } = native.memfdCreate(layout.regionSize);
+  const bells = newBells();
+  return { a: { mapping, bells }, b: { mapping: native.memfdMap(fd, layout.regionSize), bells: copyOf(bells) }, layout };
 }
 
 const track = <T extends PacketSource | PacketSink>(s: T): T => (streams.push(s), s);
@@ -95,10 +97,10 @@ function thrown(fn: () => unknown): PacketStreamError {
 }
 
 describe("layout", () => {
-  it("puts each side's indices, each doorbell, the rings and the bulk buffer on 64-byte lines", () => {
+  it("puts each side's indices, the rings and the bulk buffer on 64-byte lines", () => {
     const layout = packetStreamLayout(CONFIG);
-    expect(layout).toMatchObject({ ringSize: 64, slotBytes: 24, submitHead: 64, ackTail: 68, submitTail: 128, ackHead: 132, sinkBell: 192, sourceBell: 256, submitSlots: 320 });
-    expect(layout.ackSlots).toBe(320 + 64 * 24);
+    expect(layout).toMatchObject({ ringSize: 64, slotBytes: 24, submitHead: 64, ackTail: 68, submitTail: 128, ackHead: 132, submitSlots: 192 });
+    expect(layout.ackSlots).toBe(192 + 64 * 24);
     expect(layout.bulkOffset % 64).toBe(0);
     expect(layout.bulkSize).toBe(1 << 20);
     expect(layout.regionSize).toBe(layout.bulkOffset + layout.bulkSize);
@@ -412,12 +414,12 @@ describe("in one process, over two mappings of one object", () => {
 
   it("doorbells ring only on edges: at once with wake 'operation' (the default), when the turn ends with wake 'turn'", async () => {
     for (const wake of ["operation", "turn"] as const) {
-      const { a, b, layout } = region(SMALL);
+      const { a, b } = region(SMALL);
       const source = track(PacketSource.create(a, SMALL, { wake }));
       const sink = track(PacketSink.open(b, SMALL, { wake }));
-      const bells = new Int32Array(a.control);
-      const sinkRings = () => Atomics.load(bells, layout.sinkBell / 4);
-      const sourceRings = () => Atomics.load(bells, layout.sourceBell / 4);
+      // The source rings the sink's doorbell, the sink the source's.
+      const sinkRings = () => source.rings;
+      const sourceRings = () => sink.rings;
       // Five submits into an empty ring: one packet_avail edge, on the first.
       for (let i = 0; i < 5; i++) expect(source.trySubmit(source.tryAlloc(64)!)).toBe(true);
       expect(sinkRings(), wake).toBe(wake === "operation" ? 1 : 0);
@@ -457,20 +459,22 @@ describe("in one process, over two mappings of one object", () => {
 describe("across two processes", () => {
   const COUNT = 12000;
 
-  /** A new object of CONFIG's size, with a stream this process made on it, and a child playing `mode` on it;
-   * resolves once the child has mapped it (the name is unlinked then). */
-  async function withChild<T extends PacketSource | PacketSink>(make: (mapping: SharedMapping) => T, mode: string, options: object): Promise<{ stream: T; report: Promise<unknown> }> {
-    const name = `/${PREFIX}${++counter}`;
+  /** A new region of CONFIG's size, with a stream this process made on it, and a child playing `mode` on it
+   * (the region and doorbells passed as its descriptors 3 to 5); resolves once the child has mapped it. */
+  async function withChild<T extends PacketSource | PacketSink>(make: (region: StreamRegion) => T, mode: string, options: object): Promise<{ stream: T; report: Promise<unknown> }> {
+    const { mapping, fd } = native.memfdCreate(packetStreamLayout(CONFIG).regionSize);
     let child: ChildProcess;
     try {
-      const stream = track(make(native.shmCreate(name, packetStreamLayout(CONFIG).regionSize)));
-      child = run(PEER, [mode, name, JSON.stringify(options)]);
+      const bells = newBells();
+      const fds = [fd, bells.source.descriptor, bells.sink.descriptor];
+      const stream = track(make({ mapping, bells }));
+      child = run(PEER, [mode, JSON.stringify(options)], { fds });
       const report = finalReport(child);
       report.catch(() => {}); // awaited by the test; this only keeps a child killed at a timeout from being unhandled
       await line(child, /^ready$/);
       return { stream, report };
     } finally {
-      native.shmUnlink(name);
+      native.closeFd(fd);
     }
   }
 
@@ -571,20 +575,20 @@ describe("a hostile peer writing the region by hand", () => {
     const { a, b, layout } = region(config);
     const violations: PacketStreamError[] = [];
     const sink = track(PacketSink.create(a, config, { onViolation: (e) => violations.push(e) }));
-    const words = new Int32Array(b.control);
-    const bell = new Doorbell(b, layout.sinkBell);
+    const words = new Int32Array(b.mapping.control);
+    const bell = b.bells.sink;
     /** Writes a descriptor into submit slot `slot` (offset as two 32-bit halves). */
     const descriptor = (slot: number, offsetLo: number, offsetHi: number, size: number) => {
       const at = layout.submitSlots + slot * layout.slotBytes;
-      b.data.writeUInt32LE(offsetLo >>> 0, at + DESCRIPTOR.offsetAt);
-      b.data.writeUInt32LE(offsetHi >>> 0, at + DESCRIPTOR.offsetAt + 4);
-      b.data.writeUInt32LE(size >>> 0, at + DESCRIPTOR.sizeAt);
+      b.mapping.data.writeUInt32LE(offsetLo >>> 0, at + DESCRIPTOR.offsetAt);
+      b.mapping.data.writeUInt32LE(offsetHi >>> 0, at + DESCRIPTOR.offsetAt + 4);
+      b.mapping.data.writeUInt32LE(size >>> 0, at + DESCRIPTOR.sizeAt);
     };
     const setHead = (head: number) => {
       Atomics.store(words, layout.submitHead / 4, head);
       bell.ring();
     };
-    return { sink, layout, violations, descriptor, setHead, words, b };
+    return { sink, layout, violations, descriptor, setHead, words, b: b.mapping };
   }
 
   /** A real source on one mapping, and the raw bytes of the other, where the test plays the sink. */
@@ -592,14 +596,14 @@ describe("a hostile peer writing the region by hand", () => {
     const { a, b, layout } = region(config);
     const violations: PacketStreamError[] = [];
     const source = track(PacketSource.create(a, config, { onViolation: (e) => violations.push(e) }));
-    const words = new Int32Array(b.control);
-    const bell = new Doorbell(b, layout.sourceBell);
+    const words = new Int32Array(b.mapping.control);
+    const bell = b.bells.source;
     let head = 0;
     const ack = (offset: number, size: number) => {
       const at = layout.ackSlots + head * layout.slotBytes;
-      b.data.fill(0, at, at + layout.slotBytes);
-      b.data.writeUInt32LE(offset, at + DESCRIPTOR.offsetAt);
-      b.data.writeUInt32LE(size, at + DESCRIPTOR.sizeAt);
+      b.mapping.data.fill(0, at, at + layout.slotBytes);
+      b.mapping.data.writeUInt32LE(offset, at + DESCRIPTOR.offsetAt);
+      b.mapping.data.writeUInt32LE(size, at + DESCRIPTOR.sizeAt);
       head = (head + 1) % layout.ringSize;
       Atomics.store(words, layout.ackHead / 4, head);
       bell.ring();
@@ -739,20 +743,20 @@ describe("a hostile peer writing the region by hand", () => {
     function openSpoiled(spoil: (words: Int32Array) => void, config: PacketStreamConfig = CONFIG): PacketStreamError {
       const { a, b } = region(CONFIG);
       track(PacketSource.create(a, CONFIG));
-      spoil(new Int32Array(b.control, 0, 16));
+      spoil(new Int32Array(b.mapping.control, 0, 16));
       return thrown(() => track(PacketSink.open(b, config)));
     }
 
     const cases: [string, (w: Int32Array) => void, string, RegExp][] = [
       ["a zero-filled region (no header)", (w) => w.fill(0), "header-mismatch", /does not start with a packet stream header \(magic 0x0/],
       ["a wrong magic", (w) => (w[0] = 0x12345678), "header-mismatch", /magic 0x12345678, expected 0x53504749/],
-      ["another layout version", (w) => (w[1] = 2), "header-mismatch", /layout version 2, this side expects 1/],
+      ["another layout version", (w) => (w[1] = 3), "header-mismatch", /layout version 3, this side expects 2/],
       ["another ring size", (w) => (w[2] = 128), "header-mismatch", /ringSize 128, this side expects 64/],
       ["another descriptor size", (w) => (w[3] = 16), "header-mismatch", /descriptor bytes 16, this side expects 24/],
       ["descriptor fields elsewhere", (w) => (w[4] = w[4] ^ (4 << 16)), "header-mismatch", /descriptor fields at offset 0\/8, size 12\/4/],
       ["another bulk offset", (w) => (w[5] = w[5] - 64), "header-mismatch", /bulk offset/],
       ["a smaller bulk buffer", (w) => (w[6] = w[6] - 64), "header-mismatch", /bulk size 1048512, this side expects 1048576/],
-      ["a bulk buffer beyond the region", (w) => (w[7] = 1), "region-too-small", /puts the bulk buffer's end at byte 4296019264/],
+      ["a bulk buffer beyond the region", (w) => (w[7] = 1), "region-too-small", /puts the bulk buffer's end at byte 4296019136/],
       ["a region bigger than it is", (w) => (w[8] = w[8] + 64), "region-too-small", /claims \d+ bytes, but the region holds \d+/],
       ["a region size of 2^40", (w) => (w[9] = 256), "region-too-small", /claims 1099512\d{6} bytes/],
     ];
@@ -772,12 +776,14 @@ describe("a hostile peer writing the region by hand", () => {
 
     it("a region smaller than the layout needs", () => {
       const small = packetStreamLayout(SMALL);
-      const name = `/${PREFIX}${++counter}`;
-      const mapping = native.shmCreate(name, small.regionSize);
-      native.shmUnlink(name);
-      expect(() => PacketSink.create(mapping, CONFIG)).toThrow(/the region holds \d+ bytes, the stream needs \d+/);
-      PacketSource.create(mapping, SMALL).close();
-      const error = thrown(() => PacketSink.open(mapping, CONFIG));
+      const { mapping, fd } = native.memfdCreate(small.regionSize);
+      native.closeFd(fd);
+      const bells = newBells();
+      expect(() => PacketSink.create({ mapping, bells }, CONFIG)).toThrow(/the region holds \d+ bytes, the stream needs \d+/);
+      // A failed end closed the doorbells it was given.
+      expect(() => bells.source.descriptor).toThrow(/closed/);
+      PacketSource.create({ mapping, bells: newBells() }, SMALL).close();
+      const error = thrown(() => PacketSink.open({ mapping, bells: newBells() }, CONFIG));
       expect(error.reason).toBe("header-mismatch");
     });
   });

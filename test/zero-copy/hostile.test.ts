@@ -6,14 +6,13 @@
  * a message that lies in the pool but is not a valid message is only a malformed request.
  */
 import { randomInt } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, listen, type MessageMemory, type OutgoingBody, RemoteError, type Session, SessionEndedError } from "../../runtime/index.js";
 import { Header_Kind, Placed, Region, Region_Purpose } from "../../runtime/protocol/protocol.capnp.js";
-import type { SharedMapping } from "../../runtime/native/index.js";
-import { createRegion, RegionNamer, unlinkRegion } from "../../runtime/shm/region.js";
+import { loadNativeAddon, type SharedMapping } from "../../runtime/native/index.js";
 import { splitSegments } from "../../runtime/codec/wire.js";
 import { Blobs, Blobs_EchoParams } from "./gen/blobs.capnp.js";
 import { killAll, Program } from "../examples/support.js";
@@ -21,7 +20,7 @@ import { killAll, Program } from "../examples/support.js";
 const dir = mkdtempSync(join(tmpdir(), "ipcgen-zero-copy-hostile-"));
 const path = join(dir, "blobs.sock");
 let server: Program;
-const namer = new RegionNamer();
+const native = loadNativeAddon();
 
 /**
  * The hostile side's "memory": it keeps nothing and checks nothing, so that the session sends whatever
@@ -31,7 +30,6 @@ const careless: MessageMemory = {
   sent: () => {},
   discard: () => {},
   released: () => true,
-  extentAttached: () => true,
   mapPeerExtent: () => {},
   open: () => {
     throw new Error("the hostile client reads nothing");
@@ -47,12 +45,17 @@ async function hostile(): Promise<Session> {
 /** A handle naming `segments`. */
 const handle = (segments: { extent: number; offset: bigint; words: number }[]): OutgoingBody => ({ handle: Placed.encode({ segments }) });
 
-/** Announces a real extent of `size` bytes (index `index`) on `session`; answers its name and this side's mapping. */
-function announce(session: Session, size: number, index = 0, claimed = size): { name: string; mapping: SharedMapping } {
-  const name = namer.name({ purpose: "messagePool", index, size });
-  const mapping = createRegion(name, size);
-  session.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ name, size: BigInt(claimed), purpose: Region_Purpose.MESSAGE_POOL, index }));
-  return { name, mapping };
+/**
+ * Announces an extent of `size` bytes (index `index`, `claimed` bytes) on `session`, passing a memfd with
+ * `seals` (the runtime's own: sealed against shrinking); answers this side's mapping and, when `keep`, the
+ * descriptor (for the test to try to shrink).
+ */
+function announce(session: Session, size: number, options: { index?: number; claimed?: number | bigint; seals?: number; purpose?: Region_Purpose } = {}): { mapping: SharedMapping; fd: number } {
+  const { mapping, fd } = native.memfdCreate(size, options.seals);
+  session.descriptors!.send([fd]);
+  const { index = 0, claimed = size, purpose = Region_Purpose.MESSAGE_POOL } = options;
+  session.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ size: BigInt(claimed), purpose, index }));
+  return { mapping, fd };
 }
 
 /** Expects the server to end `session` with a protocol violation saying `why`, and to go on serving. */
@@ -73,7 +76,6 @@ beforeAll(async () => {
 
 afterAll(() => {
   killAll();
-  for (const name of readdirSync("/dev/shm")) if (name.startsWith(namer.prefix)) unlinkRegion(`/${name}`);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -160,46 +162,86 @@ describe("a sender that keeps writing into what it sent", () => {
 });
 
 describe("pool extents", () => {
-  it("of another purpose, out of order, under a name ipcgen does not make, or of a size the object does not have", async () => {
+  it("of another purpose, out of order, or larger than the server maps", async () => {
     const purpose = await hostile();
-    purpose.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ name: namer.name({ purpose: "sharedBuffer", index: 0, size: 1 }), size: 4096n, purpose: Region_Purpose.SHARED_BUFFER, index: 0 }));
+    announce(purpose, 4096, { purpose: Region_Purpose.SHARED_BUFFER });
     await expectViolation(purpose, /not a message pool extent/);
 
     const order = await hostile();
-    announce(order, 4096, 3);
+    announce(order, 4096, { index: 3 });
     await expectViolation(order, /extent 3 where 0 was due/);
 
-    const name = await hostile();
-    name.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ name: "/etc-passwd", size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
-    await expectViolation(name, /is not the name of an ipcgen region/);
-
-    const size = await hostile();
-    announce(size, 4096, 0, 8192);
-    await expectViolation(size, /holds 4096 bytes, not the 8192 expected/);
-
     const huge = await hostile();
-    huge.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ name: namer.name({ purpose: "messagePool", index: 0, size: 1 }), size: 1n << 60n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    announce(huge, 4096, { claimed: 1n << 60n });
     await expectViolation(huge, /past this side's limit/);
   });
 
-  it("releases of what the server never placed, and attachments of extents it never announced", async () => {
+  it("whose descriptor is missing, of another size, or not a memfd sealed against shrinking", async () => {
+    const missing = await hostile();
+    missing.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    await expectViolation(missing, /announced descriptors that the descriptor channel does not hold/);
+
+    const size = await hostile();
+    announce(size, 4096, { claimed: 8192 });
+    await expectViolation(size, /4096 bytes, not the 8192 expected/);
+
+    // The object the peer could shrink under the server's reads (SIGBUS, every session gone): refused.
+    const unsealed = await hostile();
+    const { fd } = announce(unsealed, 64 * 1024, { seals: 0 });
+    await expectViolation(unsealed, /seal/);
+    ftruncateSync(fd, 0);
+    closeSync(fd);
+
+    const file = await hostile();
+    const tmp = openSync(join(dir, "not-memory"), "w+");
+    file.descriptors!.send([tmp]);
+    closeSync(tmp);
+    file.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    await expectViolation(file, /memfd/);
+
+    const doorbell = await hostile();
+    const bell = native.eventfdCreate();
+    doorbell.descriptors!.send([bell]);
+    native.closeFd(bell);
+    doorbell.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    await expectViolation(doorbell, /memfd/);
+
+    const two = await hostile();
+    const a = native.memfdCreate(4096);
+    const b = native.memfdCreate(4096);
+    two.descriptors!.send([a.fd, b.fd]);
+    native.closeFd(a.fd);
+    native.closeFd(b.fd);
+    two.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    await expectViolation(two, /carried 2 descriptors where 1 were announced/);
+  });
+
+  it("a sealed extent cannot be shrunk by its maker: the server reads placed messages from it to the end", async () => {
+    const s = await hostile();
+    const { mapping, fd } = announce(s, 64 * 1024);
+    expect(() => ftruncateSync(fd, 0)).toThrow(/EPERM/);
+    native.closeFd(fd);
+    // A valid message, placed at the start of the extent, is answered in full.
+    const framed = Blobs_EchoParams.encode({ data: new Uint8Array(1000).fill(7) });
+    const [segment] = splitSegments(framed);
+    mapping.data.set(segment, 0);
+    const answer = await s.request(0, handle([{ extent: 0, offset: 0n, words: segment.length / 8 }]));
+    expect(answer.length).toBeGreaterThan(1000);
+    await s.close();
+  });
+
+  it("releases of what the server never placed, and log-in frames out of place", async () => {
     const release = await hostile();
     release.sendFrame(0, Header_Kind.RELEASE, 0, 1, null);
     await expectViolation(release, /released frame 1, which placed nothing it holds/);
 
-    const attached = await hostile();
-    attached.sendFrame(0, Header_Kind.ATTACHED, 0, 12345, null);
-    await expectViolation(attached, /mapped an extent frame 12345 did not announce/);
-  });
+    const joined = await hostile();
+    joined.sendFrame(0, Header_Kind.JOINED, 0, 0, null);
+    await expectViolation(joined, /a joined frame nobody waited for/);
 
-  it("a real extent is mapped and its name removed at once", async () => {
-    const s = await hostile();
-    const { name } = announce(s, 64 * 1024);
-    // The server answers `attached` for it; by then the name is gone.
-    const deadline = Date.now() + 5000;
-    while (readdirSync("/dev/shm").includes(name.slice(1)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(readdirSync("/dev/shm")).not.toContain(name.slice(1));
-    await s.close();
+    const join = await hostile();
+    join.sendFrame(0, Header_Kind.JOIN, 0, 0, null);
+    await expectViolation(join, /unknown kind 18/);
   });
 });
 

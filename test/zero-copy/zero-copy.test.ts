@@ -13,7 +13,7 @@ import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackpressureError, CancelledError, MessageTooLargeError, PoolBlockError, RemoteError, SessionEndedError, TimeoutError } from "../../runtime/index.js";
 import { Blobs, type BlobsClient } from "./gen/blobs.capnp.js";
-import { killAll, Program, shmObjectsOf } from "../examples/support.js";
+import { killAll, Program, shmLeftovers } from "../examples/support.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ipcgen-zero-copy-"));
 const path = join(dir, "blobs.sock");
@@ -270,14 +270,14 @@ describe("a peer that dies mid-message", () => {
     await client.exited;
     await srv.waitFor(/ended peer-died/);
     expect(srv.out.filter((l) => l.startsWith("ended"))).toHaveLength(1);
-    expect(shmObjectsOf(client.pid)).toEqual([]);
+    expect(shmLeftovers()).toEqual([]);
     // The server goes on serving others.
     await using other = await Blobs.connect(at);
     using answer = await other.echo({ data: new Uint8Array(MiB).fill(4) });
     expect(answer.data[MiB - 1]).toBe(4);
     srv.child.kill("SIGKILL");
     await srv.exited;
-    expect(shmObjectsOf(srv.pid)).toEqual([]);
+    expect(shmLeftovers()).toEqual([]);
   });
 
   it("server killed while a 64 MiB call is in its hands: the call fails once, the session ends once, nothing is left", async () => {
@@ -296,8 +296,7 @@ describe("a peer that dies mid-message", () => {
     await blobs.session.closed;
     expect(ends).toHaveLength(1);
     await srv.exited;
-    expect(shmObjectsOf(srv.pid)).toEqual([]);
-    expect(shmObjectsOf(process.pid)).toEqual([]);
+    expect(shmLeftovers()).toEqual([]);
     // The block is this side's again, its bytes as they were.
     expect(block.inFlight).toBe(false);
     expect(block.bytes.every((b) => b === 0x33)).toBe(true);
@@ -311,6 +310,6 @@ describe("a peer that dies mid-message", () => {
     await blobs.session.closed;
     expect(answer.data.length).toBe(64 * MiB);
     expect(answer.data.every((b) => b === 0x77)).toBe(true);
-    expect(shmObjectsOf(srv.pid)).toEqual([]);
+    expect(shmLeftovers()).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The other process of the packet-stream tests: `packet-peer.ts MODE NAME OPTIONS_JSON` maps the region the
- * test made (NAME, CONFIG of packets.ts) and plays one end of its stream:
+ * The other process of the packet-stream tests: `packet-peer.ts MODE OPTIONS_JSON` maps the region the test
+ * made (CONFIG of packets.ts), passed as descriptor 3 with the stream's doorbells as 4 (the source's) and 5
+ * (the sink's), and plays one end of its stream:
  *   - sink: takes options.count packets, checks them, acknowledges out of order (options.window);
  *   - source: sends options.count packets (options.seed, options.maxSize) and checks their acknowledgements;
  *   - flood: a hostile source that writes the ring indices by hand for options.ms milliseconds, keeping the
@@ -8,23 +9,25 @@
  * Prints "ready" once mapped, then "done " and a JSON report.
  */
 import { loadNativeAddon } from "../../../runtime/native/index.js";
-import { PacketSink, PacketSource, packetStreamLayout } from "../../../runtime/shm/packet-stream.js";
+import { Doorbell } from "../../../runtime/shm/doorbell.js";
+import { PacketSink, PacketSource, packetStreamLayout, type StreamRegion } from "../../../runtime/shm/packet-stream.js";
 import { CONFIG, consume, produce } from "./packets.js";
 
-const [mode, name, json] = process.argv.slice(2);
+const [mode, json] = process.argv.slice(2);
 const options = JSON.parse(json ?? "{}") as { count?: number; seed?: number; maxSize?: number; window?: number; ms?: number };
 const layout = packetStreamLayout(CONFIG);
 const native = loadNativeAddon();
-const mapping = native.shmOpen(name, layout.regionSize);
+const mapping = native.memfdMap(3, layout.regionSize);
+const region: StreamRegion = { mapping, bells: { source: Doorbell.adopt(4), sink: Doorbell.adopt(5) } };
 
 if (mode === "sink") {
-  const sink = PacketSink.open(mapping, CONFIG);
+  const sink = PacketSink.open(region, CONFIG);
   console.log("ready");
   const totals = await consume(sink, { count: options.count ?? 0, seed: options.seed ?? 1, window: options.window ?? 1 });
   sink.close();
   console.log(`done ${JSON.stringify(totals)}`);
 } else if (mode === "source") {
-  const source = PacketSource.open(mapping, CONFIG);
+  const source = PacketSource.open(region, CONFIG);
   console.log("ready");
   const totals = await produce(source, { count: options.count ?? 0, seed: options.seed ?? 1, maxSize: options.maxSize ?? 4096 });
   source.close();
@@ -44,8 +47,7 @@ if (mode === "sink") {
     const tail = Atomics.load(words, layout.submitTail / 4);
     Atomics.store(words, layout.submitHead / 4, (((tail - 1) % n) + n) % n);
     Atomics.store(words, layout.ackTail / 4, Atomics.load(words, layout.ackHead / 4));
-    Atomics.add(words, layout.sinkBell / 4, 1);
-    native.futexWake(mapping.handle, layout.sinkBell);
+    region.bells.sink.ring();
     loops++;
   }
   console.log(`done ${JSON.stringify({ loops })}`);

@@ -10,8 +10,10 @@ export const ECHO_CLIENT = join(REPO, "test/runtime/support/echo-client.ts");
 const children: ChildProcess[] = [];
 
 /** Runs `script` under tsx (as another user when `uid`/`gid` are given, which needs root). */
-export function run(script: string, args: string[], options: { uid?: number; gid?: number } = {}): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"], ...options });
+/** Runs a TypeScript file in a new process; `fds` are passed to it as its descriptors 3, 4, ... */
+export function run(script: string, args: string[], options: { uid?: number; gid?: number; fds?: number[] } = {}): ChildProcess {
+  const { fds = [], ...ids } = options;
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe", ...fds], ...ids });
   children.push(child);
   return child;
 }

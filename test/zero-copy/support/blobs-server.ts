@@ -1,6 +1,7 @@
 /**
  * The Blobs server for the zero-copy tests: `node --import tsx blobs-server.ts SOCKET [OPTIONS_JSON]`, where
- * the options are `ListenServiceOptions` (say `{"zeroCopy": false}`). Prints "listening", then serves Blobs
+ * the options are `ListenServiceOptions` (say `{"zeroCopy": false}`), plus `allowUid` (a uid let in besides
+ * the server's own) and `permissions`. Prints "listening", then serves Blobs
  * (test/fixtures/blobs.capnp) until killed; prints "holding N" when `hold` has N bytes in hand, and
  * "ended CAUSE: MESSAGE" when a session ends.
  */
@@ -52,8 +53,10 @@ function blobs(remote: BlobsRemote): BlobsHandler {
   };
 }
 
+const { allowUid, ...options } = (json === undefined ? {} : JSON.parse(json)) as { allowUid?: number };
 await Blobs.listen(path, blobs, {
-  ...(json === undefined ? {} : JSON.parse(json)),
+  ...options,
+  ...(allowUid === undefined ? {} : { allow: (peer) => peer.uid === process.getuid?.() || peer.uid === allowUid }),
   onSession(remote) {
     void remote.session.closed.then((error) => console.log(`ended ${error.cause}: ${error.message}`));
   },
