@@ -10,7 +10,6 @@
         "src/args.c",
         "src/peercred.c",
         "src/shm.cc",
-        "src/futex.c",
         "src/memfd.c",
         "src/eventfd.c",
         "src/fdpass.c"
@@ -18,8 +17,7 @@
       # N-API 8 is in every Node >= 12.22; package.json asks for Node >= 20.19.
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-lpthread", "-lrt"]
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     }
   ]
 }

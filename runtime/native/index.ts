@@ -17,18 +17,13 @@ export interface PeerCredentials {
 
 /** A shared-memory object mapped into this process: two views of the same memory. */
 export interface SharedMapping {
-  /** Identifies the mapping to futexWake/futexWatch; the memory stays mapped while any view or watch lives. */
+  /** Identifies the mapping to shmView; the memory stays mapped while the handle or any view lives. */
   readonly handle: object;
   /** For the control words: Atomics works on it. */
   readonly control: SharedArrayBuffer;
   /** For payload: copies into and out of a Buffer run at memcpy speed. */
   readonly data: Buffer;
   readonly size: number;
-}
-
-/** A thread waiting for a word to change; the callback runs on the event loop. */
-export interface FutexWatch {
-  close(): void;
 }
 
 /** A watch of an eventfd (eventfdWatch): the callback runs on the event loop until close(). */
@@ -53,20 +48,10 @@ export interface SealValues {
 /** What the compiled addon exports (runtime/native/src/). */
 export interface NativeBinding {
   peerCredentials(fd: number): PeerCredentials;
-  /** A new object (mode 0600; it must not exist) of `size` zero bytes, mapped. */
-  shmCreate(name: string, size: number): SharedMapping;
-  /** An existing object of this process's uid and exactly `size` bytes, mapped. */
-  shmOpen(name: string, size: number): SharedMapping;
-  /** Removes the name; mappings stay valid. */
-  shmUnlink(name: string): void;
   /** An ArrayBuffer over `length` bytes at `byteOffset` of a mapping, which `detach` can empty. */
   shmView(handle: object, byteOffset: number, length: number): ArrayBuffer;
   /** Empties an ArrayBuffer (and every view of it) for good. */
   detach(buffer: ArrayBuffer): void;
-  /** Wakes every thread, of any process, waiting on the 32-bit word at `byteOffset`; answers how many. */
-  futexWake(handle: object, byteOffset: number): number;
-  /** Calls `callback` on the event loop after the word at `byteOffset` changes (changes coalesce). */
-  futexWatch(handle: object, byteOffset: number, callback: () => void): FutexWatch;
 
   /** The F_SEAL_* values, for memfdCreate's `seals`. */
   readonly SEALS: SealValues;

@@ -1,40 +1,28 @@
 /**
- * The native addon's shared memory and wake-ups: objects created, opened and unlinked, two views of one
- * mapping seen by another process, eventfd doorbells across processes that run callbacks on the event loop,
+ * The native addon's shared memory and wake-ups: sealed memfds, two views of one mapping seen by another
+ * process that was passed the descriptor, eventfd doorbells across processes that run callbacks on the event loop,
  * and every bad argument refused with a clear error.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { ftruncateSync } from "node:fs";
 import { Worker } from "node:worker_threads";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadNativeAddon } from "../../runtime/native/index.js";
 import { Doorbell } from "../../runtime/shm/doorbell.js";
 
 const native = loadNativeAddon();
-let counter = 0;
-const made: string[] = [];
-const newName = (): string => {
-  const name = `/ipcgen-test-${process.pid}-native-${counter++}`;
-  made.push(name);
-  return name;
-};
-afterAll(() => {
-  for (const name of made) if (existsSync(`/dev/shm${name}`)) native.shmUnlink(name);
-});
-
-/** Runs a short script in another Node process; resolves with its exit code. */
-function child(script: string, ...args: string[]): Promise<number | null> {
+/** Runs a short script in another Node process, given `fds` as its descriptors 3, 4, ...; resolves with its exit code. */
+function child(script: string, fds: number[] = []): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ["--import", "tsx", "-e", script, ...args], { stdio: ["ignore", "inherit", "inherit"] });
+    const p = spawn(process.execPath, ["--import", "tsx", "-e", script], { stdio: ["ignore", "inherit", "inherit", ...fds] });
     p.on("error", reject);
     p.on("exit", (code) => resolve(code));
   });
 }
 
 describe("shared memory", () => {
-  it("creates a zero-filled object of the size asked, with a SharedArrayBuffer and a Buffer over the same memory", () => {
-    const name = newName();
-    const m = native.shmCreate(name, 8192);
+  it("creates a zero-filled sealed memfd of the size asked, with a SharedArrayBuffer and a Buffer over the same memory", () => {
+    const { mapping: m, fd } = native.memfdCreate(8192);
     expect(m.size).toBe(8192);
     expect(m.control).toBeInstanceOf(SharedArrayBuffer);
     expect(m.control.byteLength).toBe(8192);
@@ -42,46 +30,40 @@ describe("shared memory", () => {
     expect(m.data.every((b) => b === 0)).toBe(true);
     new Int32Array(m.control)[3] = 0x01020304;
     expect(m.data.readInt32LE(12)).toBe(0x01020304);
-    native.shmUnlink(name);
-    expect(existsSync(`/dev/shm${name}`)).toBe(false);
-    // The mapping outlives the name.
+    // Nobody can shrink or grow it, its maker included.
+    expect(() => ftruncateSync(fd, 0)).toThrow(/EPERM/);
+    expect(() => ftruncateSync(fd, 16384)).toThrow(/EPERM/);
+    native.closeFd(fd);
+    // The mapping outlives the descriptor.
     m.data[0] = 7;
     expect(new Uint8Array(m.control)[0]).toBe(7);
   });
 
-  it("another process maps the same object by name and sees and makes changes", async () => {
-    const name = newName();
-    const m = native.shmCreate(name, 4096);
+  it("another process maps the same memory from the descriptor it was passed and sees and makes changes", async () => {
+    const { mapping: m, fd } = native.memfdCreate(4096);
     m.data.write("from the parent", 100);
     const code = await child(
       `import { loadNativeAddon } from "${process.cwd()}/runtime/native/index.ts";
-       const m = loadNativeAddon().shmOpen(process.argv[1], 4096);
+       const m = loadNativeAddon().memfdMap(3, 4096);
        if (m.data.toString("utf8", 100, 115) !== "from the parent") process.exit(2);
        Atomics.store(new Int32Array(m.control), 0, 42);
        m.data.write("from the child", 200);`,
-      name,
+      [fd],
     );
+    native.closeFd(fd);
     expect(code).toBe(0);
     expect(Atomics.load(new Int32Array(m.control), 0)).toBe(42);
     expect(m.data.toString("utf8", 200, 214)).toBe("from the child");
   });
 
-  it("refuses an existing name, a missing one, a size that differs, and bad names and sizes", () => {
-    const name = newName();
-    native.shmCreate(name, 4096);
-    expect(() => native.shmCreate(name, 4096)).toThrow(expect.objectContaining({ code: "EEXIST" }));
-    expect(() => native.shmOpen(`${name}-missing`, 4096)).toThrow(expect.objectContaining({ code: "ENOENT" }));
-    expect(() => native.shmOpen(name, 8192)).toThrow(/holds 4096 bytes, not the 8192 expected/);
-    expect(() => native.shmUnlink(`${name}-missing`)).toThrow(expect.objectContaining({ code: "ENOENT" }));
-    for (const bad of ["", "/", "no-slash", "/a/b", `/${"x".repeat(300)}`]) expect(() => native.shmCreate(bad, 10), bad).toThrow(RangeError);
-    expect(() => native.shmCreate(42 as unknown as string, 10)).toThrow(TypeError);
-    for (const size of [0, -1, 1.5, Number.NaN, 2 ** 41]) expect(() => native.shmCreate(newName(), size), String(size)).toThrow(RangeError);
+  it("refuses bad sizes", () => {
+    for (const size of [0, -1, 1.5, Number.NaN, 2 ** 41]) expect(() => native.memfdCreate(size), String(size)).toThrow(RangeError);
   });
 });
 
 describe("detachable views (zero-copy messages)", () => {
   it("views part of a mapping, in place; detach empties the view and every typed array over it", () => {
-    const m = native.shmCreate(newName(), 65536);
+    const m = native.memfdCreate(65536).mapping;
     const view = native.shmView(m.handle, 4096, 100);
     expect(view.byteLength).toBe(100);
     const bytes = new Uint8Array(view, 10, 5);
@@ -98,7 +80,7 @@ describe("detachable views (zero-copy messages)", () => {
   });
 
   it("refuses ranges outside the mapping, and handles that are not a mapping's", () => {
-    const m = native.shmCreate(newName(), 4096);
+    const m = native.memfdCreate(4096).mapping;
     expect(native.shmView(m.handle, 4096, 0).byteLength).toBe(0);
     for (const [offset, length] of [[4096, 1], [0, 4097], [4000, 97], [-1, 1], [2 ** 53, 1], [1.5, 1], [0, Number.NaN]]) {
       expect(() => native.shmView(m.handle, offset, length), `${offset}+${length}`).toThrow(RangeError);
@@ -108,7 +90,7 @@ describe("detachable views (zero-copy messages)", () => {
   });
 
   it("a view transferred to a worker stays readable there after this side let go of everything", async () => {
-    let m: ReturnType<typeof native.shmCreate> | null = native.shmCreate(newName(), 1 << 20);
+    let m: ReturnType<typeof native.memfdCreate>["mapping"] | null = native.memfdCreate(1 << 20).mapping;
     const view = native.shmView(m.handle, 512, 64);
     new Uint8Array(view).fill(3);
     const worker = new Worker(
@@ -147,15 +129,7 @@ describe("doorbells", () => {
       });
     });
     // The child gets the eventfd as its descriptor 3, as a peer gets it over the descriptor channel.
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const p = spawn(
-        process.execPath,
-        ["--import", "tsx", "-e", `import { Doorbell } from "${process.cwd()}/runtime/shm/doorbell.ts"; Doorbell.adopt(3).ring();`],
-        { stdio: ["ignore", "inherit", "inherit", bell.descriptor] },
-      );
-      p.on("error", reject);
-      p.on("exit", resolve);
-    });
+    const code = await child(`import { Doorbell } from "${process.cwd()}/runtime/shm/doorbell.ts"; Doorbell.adopt(3).ring();`, [bell.descriptor]);
     expect(code).toBe(0);
     await rung;
     expect(calls).toBe(1);

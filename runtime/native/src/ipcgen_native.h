@@ -62,7 +62,7 @@ bool ipcgen_arg_size(napi_env env, napi_value value, const char *fn, size_t *out
 /* Maps fd (size bytes; flags MAP_SHARED or MAP_PRIVATE) read/write and returns { handle, control, data,
  * size }; fd stays open. Throws (naming `what`) and returns NULL on failure. */
 napi_value ipcgen_map_views(napi_env env, int fd, size_t size, int flags, const char *fn, const char *what);
-/* The mapping behind a handle that shmCreate/shmOpen/memfdCreate/memfdMap returned; throws and returns NULL for anything else. */
+/* The mapping behind a handle that memfdCreate/memfdMap returned; throws and returns NULL for anything else. */
 ipcgen_mapping *ipcgen_arg_mapping(napi_env env, napi_value value, const char *fn);
 
 /* eventfd.c: refuses (throws ERR_IPCGEN_BAD_DESCRIPTOR, returns false) a descriptor that is not an eventfd
@@ -72,7 +72,6 @@ bool ipcgen_check_eventfd(napi_env env, int fd, const char *fn);
 /* One initialiser per concern; each adds its functions to exports. */
 napi_status ipcgen_init_peercred(napi_env env, napi_value exports);
 napi_status ipcgen_init_shm(napi_env env, napi_value exports);
-napi_status ipcgen_init_futex(napi_env env, napi_value exports);
 napi_status ipcgen_init_memfd(napi_env env, napi_value exports);
 napi_status ipcgen_init_eventfd(napi_env env, napi_value exports);
 napi_status ipcgen_init_fdpass(napi_env env, napi_value exports);

@@ -1,11 +1,10 @@
-/* POSIX shared memory: create, open and unlink named objects, and map them as two views of the same
- * memory: a SharedArrayBuffer (for the control words that Atomics works on) and a Buffer (for payload,
- * which copies at memcpy speed, unlike a SharedArrayBuffer). Node 20's N-API cannot make a
+/* Mappings of shared memory (the memfds of memfd.c) as two views of the same memory: a SharedArrayBuffer
+ * (for the control words that Atomics works on) and a Buffer (for payload, which copies at memcpy speed,
+ * unlike a SharedArrayBuffer); and detachable views of parts of them. Node 20's N-API cannot make a
  * SharedArrayBuffer, so this one file uses V8 directly, which ties the binary to the Node it was built for:
  * the addon is built at install time.
  *
- * A mapping stays until its last user lets go: the handle object, each view and each futex watch hold a
- * reference; munmap runs when the count reaches 0 (the views' deleters may run on any thread). */
+ * A mapping stays until its last user lets go: the handle object and each view hold a reference; munmap runs when the count reaches 0 (the views' deleters may run on any thread). */
 #include "ipcgen_native.h"
 
 #include <errno.h>
@@ -44,18 +43,6 @@ static const napi_type_tag MAPPING_TAG = {0x6970636765e6d617ULL, 0x7070696e67000
 
 /* Objects bigger than this are refused: an ArrayBuffer's length must fit, and a peer's claim is not trusted. */
 static const double MAX_SIZE = 1ULL << 40;
-
-/* A name as shm_open wants it: "/" then 1 to 250 characters, no other "/". */
-static bool arg_name(napi_env env, napi_value value, const char *fn, char *out, size_t cap) {
-  napi_valuetype type;
-  if (napi_typeof(env, value, &type) != napi_ok || type != napi_string)
-    return ipcgen_throw_type_error(env, "%s: name must be a string", fn), false;
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, value, out, cap, &len) != napi_ok) return ipcgen_throw_napi(env, fn, napi_generic_failure), false;
-  if (len < 2 || len >= cap - 1 || out[0] != '/' || strchr(out + 1, '/') != NULL)
-    return ipcgen_throw_range_error(env, "%s: name must be \"/\" and 1 to %zu more characters, none of them \"/\"", fn, cap - 3), false;
-  return true;
-}
 
 extern "C" bool ipcgen_arg_size(napi_env env, napi_value value, const char *fn, size_t *out) {
   napi_valuetype type;
@@ -115,76 +102,6 @@ extern "C" napi_value ipcgen_map_views(napi_env env, int fd, size_t size, int fl
   napi_value result = views(env, m, fn);
   ipcgen_mapping_unref(m); /* the views hold their own references */
   return result;
-}
-
-/* Maps fd (size bytes) and closes it; throws and returns NULL on failure. */
-static napi_value map_fd(napi_env env, int fd, size_t size, const char *fn, const char *name) {
-  napi_value result = ipcgen_map_views(env, fd, size, MAP_SHARED, fn, name);
-  close(fd);
-  return result;
-}
-
-/* shmCreate(name, size): a new object (it must not exist), mode 0600, of `size` zero bytes, mapped. */
-static napi_value shm_create(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  size_t argc = 2;
-  char name[256];
-  size_t size;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2)
-    return ipcgen_throw_type_error(env, "shmCreate: expected (name, size)");
-  if (!arg_name(env, argv[0], "shmCreate", name, sizeof name) || !ipcgen_arg_size(env, argv[1], "shmCreate", &size)) return NULL;
-  int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return ipcgen_throw_errno(env, errno, "shm_open", "shmCreate: cannot create %s", name);
-  if (ftruncate(fd, (off_t)size) != 0) {
-    int err = errno;
-    close(fd);
-    shm_unlink(name);
-    return ipcgen_throw_errno(env, err, "ftruncate", "shmCreate: cannot size %s to %zu bytes", name, size);
-  }
-  napi_value result = map_fd(env, fd, size, "shmCreate", name);
-  if (result == NULL) shm_unlink(name);
-  return result;
-}
-
-/* shmOpen(name, expectedSize): an existing object, mapped whole; its size must be the one expected (the
- * peer says how big it made it, and a smaller object would fault on access). */
-static napi_value shm_open_js(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  size_t argc = 2;
-  char name[256];
-  size_t expected;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2)
-    return ipcgen_throw_type_error(env, "shmOpen: expected (name, size)");
-  if (!arg_name(env, argv[0], "shmOpen", name, sizeof name) || !ipcgen_arg_size(env, argv[1], "shmOpen", &expected)) return NULL;
-  int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-  if (fd < 0) return ipcgen_throw_errno(env, errno, "shm_open", "shmOpen: cannot open %s", name);
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    close(fd);
-    return ipcgen_throw_errno(env, err, "fstat", "shmOpen: cannot read the size of %s", name);
-  }
-  if ((size_t)st.st_size != expected) {
-    close(fd);
-    return ipcgen_throw_range_error(env, "shmOpen: %s holds %lld bytes, not the %zu expected", name, (long long)st.st_size, expected);
-  }
-  if (st.st_uid != geteuid()) {
-    close(fd);
-    return ipcgen_throw_range_error(env, "shmOpen: %s belongs to uid %u, not to this process's uid %u", name, (unsigned)st.st_uid, (unsigned)geteuid());
-  }
-  return map_fd(env, fd, expected, "shmOpen", name);
-}
-
-/* shmUnlink(name): removes the name; mappings stay valid. */
-static napi_value shm_unlink_js(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  size_t argc = 1;
-  char name[256];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1)
-    return ipcgen_throw_type_error(env, "shmUnlink: expected (name)");
-  if (!arg_name(env, argv[0], "shmUnlink", name, sizeof name)) return NULL;
-  if (shm_unlink(name) != 0) return ipcgen_throw_errno(env, errno, "shm_unlink", "shmUnlink: cannot unlink %s", name);
-  return NULL;
 }
 
 /* shmView(handle, byteOffset, length): an ArrayBuffer over part of a mapping, which detach() can take
@@ -288,9 +205,6 @@ extern "C" ipcgen_mapping *ipcgen_arg_mapping(napi_env env, napi_value value, co
 
 extern "C" napi_status ipcgen_init_shm(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      {"shmCreate", NULL, shm_create, NULL, NULL, NULL, napi_default, NULL},
-      {"shmOpen", NULL, shm_open_js, NULL, NULL, NULL, napi_default, NULL},
-      {"shmUnlink", NULL, shm_unlink_js, NULL, NULL, NULL, napi_default, NULL},
       {"shmView", NULL, shm_view, NULL, NULL, NULL, napi_default, NULL},
       {"detach", NULL, detach_js, NULL, NULL, NULL, napi_default, NULL},
   };
