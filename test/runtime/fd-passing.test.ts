@@ -381,6 +381,26 @@ describe("eventfd doorbells", () => {
     expect(calls).toBeGreaterThanOrEqual(1);
   });
 
+  it("worker threads that end or are terminated with watches open close them cleanly (no abort at loop close)", async () => {
+    const { Worker } = await import("node:worker_threads");
+    const addon = process.env.IPCGEN_NATIVE_ADDON || join(root, "runtime", "native", "build", "Release", "ipcgen_native.node");
+    const source = (stay: boolean) =>
+      `const native = require(${JSON.stringify(addon)});
+       const fd = native.eventfdCreate();
+       globalThis.keep = [native.eventfdWatch(fd, () => {}), native.eventfdWatch(fd, () => {})];
+       native.eventfdWatch(fd, () => {}).close();
+       native.eventfdRing(fd);
+       require("node:worker_threads").parentPort.postMessage("ready");
+       ${stay ? "setInterval(() => {}, 1000);" : ""}`;
+    for (let i = 0; i < 6; i++) {
+      const worker = new Worker(source(i % 2 === 0), { eval: true });
+      const exit = new Promise<number>((resolve) => worker.once("exit", resolve));
+      await new Promise((resolve) => worker.once("message", resolve));
+      if (i % 2 === 0) await worker.terminate();
+      expect(await exit).toBe(i % 2 === 0 ? 1 : 0);
+    }
+  });
+
   it("a throw from the callback is an uncaught exception, as from a timer", async () => {
     const result = await script(
       `process.on("uncaughtException", (error) => { console.log("caught " + error.message); process.exit(0); });
