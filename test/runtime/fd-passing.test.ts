@@ -63,6 +63,34 @@ function thrown(fn: () => unknown): Error & { code?: string; sent?: number } {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits (up to 10 s) until cond() holds. A fixed sleep is not enough: when a turn of the loop runs long,
+ * a timer can fire before the poll phase has looked at the descriptors at all. */
+async function until(cond: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !cond(); await sleep(5)) {
+    if (Date.now() > deadline) throw new Error(`still not so after 10 s: ${cond}`);
+  }
+}
+
+/** A doorbell of its own, to show that the loop has polled: once a ring of it has been seen, and a timer
+ * has run after that, every descriptor ready before the ring has been handled too. */
+function witness() {
+  const fd = native.eventfdCreate();
+  let calls = 0;
+  const watch = native.eventfdWatch(fd, () => calls++);
+  return {
+    async turn() {
+      const before = calls;
+      native.eventfdRing(fd);
+      await until(() => calls > before);
+      await sleep(1);
+    },
+    close() {
+      watch.close();
+      native.closeFd(fd);
+    },
+  };
+}
+
 /** The next message on a channel, polling (fdRecv never waits). */
 async function receive(channel: number, maxBytes = 4096, maxFds = 16) {
   for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
@@ -254,39 +282,44 @@ describe("memfdMap refuses what is not a sealed memfd of the size expected, and 
 describe("eventfd doorbells", () => {
   it("rings made before the loop turns coalesce into one call; each later batch makes one more", async () => {
     const fd = native.eventfdCreate();
+    const check = witness();
     let calls = 0;
     const watch = native.eventfdWatch(fd, () => calls++);
     try {
       for (let i = 0; i < 100; i++) native.eventfdRing(fd);
-      await sleep(30);
+      await until(() => calls >= 1);
+      await check.turn();
       expect(calls).toBe(1);
       native.eventfdRing(fd);
       native.eventfdRing(fd);
-      await sleep(30);
-      expect(calls).toBe(2);
-      await sleep(30);
+      await until(() => calls >= 2);
+      await check.turn();
       expect(calls).toBe(2);
     } finally {
       watch.close();
       native.closeFd(fd);
+      check.close();
     }
   });
 
   it("close() stops it at once: a ring already made runs nothing; twice is fine", async () => {
     const fd = native.eventfdCreate();
+    const check = witness();
     let calls = 0;
     const watch = native.eventfdWatch(fd, () => calls++);
     native.eventfdRing(fd);
     watch.close();
     watch.close();
     native.eventfdRing(fd);
-    await sleep(30);
+    await check.turn();
     expect(calls).toBe(0);
     native.closeFd(fd);
+    check.close();
   });
 
   it("close() from inside the callback; a destructured close works too", async () => {
     const fd = native.eventfdCreate();
+    const check = witness();
     let calls = 0;
     const { close } = native.eventfdWatch(fd, () => {
       calls++;
@@ -294,11 +327,12 @@ describe("eventfd doorbells", () => {
       close();
     });
     native.eventfdRing(fd);
-    await sleep(30);
+    await until(() => calls >= 1);
     native.eventfdRing(fd);
-    await sleep(30);
+    await check.turn();
     expect(calls).toBe(1);
     native.closeFd(fd);
+    check.close();
   });
 
   it("promise continuations queued by the callback run right after it", async () => {
@@ -346,7 +380,7 @@ describe("eventfd doorbells", () => {
     // The number may now be reused by anything; the watch does not care.
     const reuse = openSync(join(root, "package.json"), "r");
     native.eventfdRing(peerSide);
-    await sleep(30);
+    await until(() => calls >= 1);
     expect(calls).toBe(1);
     watch.close();
     closeSync(reuse);
@@ -649,8 +683,7 @@ describe("descriptor passing between processes", () => {
       const watch = native.eventfdWatch(bell, () => calls++);
       native.fdSend(channel, Buffer.from("1000"), [bell]);
       expect(JSON.parse((await receive(channel)).bytes.toString())).toEqual({ rang: true });
-      await sleep(30);
-      expect(calls).toBeGreaterThanOrEqual(1);
+      await until(() => calls >= 1);
       expect(calls).toBeLessThan(1000);
       watch.close();
       native.closeFd(bell);
