@@ -1,0 +1,8 @@
+/** Every fuzz target, one per input path. */
+import type { FuzzTarget } from "../engine.js";
+import { framesTarget } from "./frames.js";
+import { loginTarget } from "./login.js";
+import { plainTarget } from "./plain.js";
+import { protocolTarget } from "./protocol.js";
+
+export const targets: FuzzTarget[] = [framesTarget, loginTarget, protocolTarget, plainTarget];
