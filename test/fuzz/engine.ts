@@ -347,7 +347,20 @@ interface ScriptCoverage {
 
 /** The inspector session of this thread: one for the whole process, since V8 has one coverage state. */
 let inspector: Session | null = null;
-let coverageUsers = 0;
+
+/**
+ * Starts V8's precise block coverage, once per process, and leaves it on: code that runs (and gets
+ * optimized) while it is off loses its block counters for good. This module starts it when it is loaded,
+ * so that whoever imports it before the targets (run.ts, fuzz.test.ts) gets the targets' modules counted
+ * from their first line.
+ */
+export function startCoverage(): void {
+  if (inspector !== null) return;
+  inspector = new Session();
+  inspector.connect();
+  post("Profiler.enable");
+  post("Profiler.startPreciseCoverage", { callCount: true, detailed: true });
+}
 
 function post<T>(method: string, params?: object): T {
   let result: T | undefined;
@@ -363,6 +376,8 @@ function post<T>(method: string, params?: object): T {
   if (error !== null) throw error;
   return result!;
 }
+
+startCoverage();
 
 /**
  * Block coverage of some modules. V8 reports, per function, the ranges whose counts differ from the range
@@ -382,23 +397,11 @@ export class Coverage {
       const path = url.startsWith("file://") ? fileURLToPath(url) : url;
       return paths.includes(path);
     };
-    if (inspector === null) {
-      inspector = new Session();
-      inspector.connect();
-      post("Profiler.enable");
-      post("Profiler.startPreciseCoverage", { callCount: true, detailed: true });
-    }
-    coverageUsers++;
+    startCoverage();
   }
 
-  dispose(): void {
-    if (--coverageUsers === 0 && inspector !== null) {
-      post("Profiler.stopPreciseCoverage");
-      post("Profiler.disable");
-      inspector.disconnect();
-      inspector = null;
-    }
-  }
+  /** Nothing to give back: coverage stays on for the process (see `startCoverage`). */
+  dispose(): void {}
 
   /** Resets the counters (what ran before is forgotten). */
   reset(): void {

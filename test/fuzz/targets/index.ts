@@ -6,5 +6,6 @@ import { placedTarget } from "./placed.js";
 import { plainTarget } from "./plain.js";
 import { protocolTarget } from "./protocol.js";
 import { ringsTarget } from "./rings.js";
+import { sessionTarget } from "./session.js";
 
-export const targets: FuzzTarget[] = [framesTarget, loginTarget, protocolTarget, plainTarget, placedTarget, ringsTarget];
+export const targets: FuzzTarget[] = [framesTarget, loginTarget, protocolTarget, plainTarget, placedTarget, ringsTarget, sessionTarget];
