@@ -7,11 +7,20 @@
 import { describe, expect, it } from "vitest";
 import { corpusDir, findingsDir, fuzz, readDir } from "./engine.js";
 import { targets } from "./targets/index.js";
+import { plantedTarget } from "./targets/planted.js";
 
 const MS = Number(process.env.FUZZ_TEST_MS ?? 2500);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 
 describe("fuzz targets", () => {
+  it("the engine finds a planted bug behind nested byte comparisons, and minimizes it", async () => {
+    const result = await fuzz(plantedTarget, { durationMs: 10_000, stopOnFinding: true, seed: 1 });
+    expect(result.findings.map((f) => f.kind)).toEqual(["TypeError: planted"]);
+    const minimized = result.findings[0].minimized;
+    expect(minimized.length).toBe(6);
+    expect([...minimized]).toEqual([0, 0, 0, 0x46, 0, 0x55]);
+  });
+
   for (const target of targets) {
     it(`${target.name}: ${target.describe}`, async () => {
       const committed = readDir(corpusDir(target.name));
