@@ -597,6 +597,10 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
 
   const report = async (input: Uint8Array, failure: { error: unknown; kind: string }): Promise<void> => {
     if (kinds.has(failure.kind)) return;
+    // A slow run may be the machine's fault (other processes, a garbage collection): slow thrice, or nothing.
+    if (failure.kind === "slow input") {
+      for (let i = 0; i < 2; i++) if ((await execute(target, input, slowMs))?.kind !== "slow input") return;
+    }
     kinds.add(failure.kind);
     const minimized = failure.kind === "slow input" ? input : await minimize(target, input, failure.kind, slowMs);
     findings.push({ target: target.name, input, minimized, kind: failure.kind, error: failure.error });

@@ -38,8 +38,8 @@ function connect(path: string): Promise<Socket> {
   });
 }
 
-/** Writes `bytes`, then waits until the server closes the connection, answers `ping` (a frame id), or 50 ms pass. */
-async function exchange(socket: Socket, bytes: Uint8Array, until: (frame: Frame) => boolean): Promise<Frame[]> {
+/** Writes `bytes`, then waits until the server closes the connection, sends a frame `until` accepts, or `ms` pass. */
+async function exchange(socket: Socket, bytes: Uint8Array, until: (frame: Frame) => boolean, ms = 50): Promise<Frame[]> {
   const frames: Frame[] = [];
   const decoder = new FrameDecoder();
   return new Promise((resolve) => {
@@ -62,7 +62,7 @@ async function exchange(socket: Socket, bytes: Uint8Array, until: (frame: Frame)
         finish();
       }
     };
-    const timer = setTimeout(finish, 50);
+    const timer = setTimeout(finish, ms);
     socket.on("data", onData);
     socket.once("close", finish);
     socket.on("error", () => {});
@@ -142,7 +142,7 @@ export const sessionTarget: FuzzTarget = {
       let token = 0n;
       let id = 1;
       if (mode !== 0) {
-        const answer = await exchange(socket, hello(), (f) => f.header.kind === Header_Kind.WELCOME);
+        const answer = await exchange(socket, hello(), (f) => f.header.kind === Header_Kind.WELCOME, 5000);
         const welcome = answer.find((f) => f.header.kind === Header_Kind.WELCOME);
         if (welcome === undefined) throw new PropertyViolation("a proper hello got no welcome");
         token = Welcome.decode(welcome.body).token;
