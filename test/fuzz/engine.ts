@@ -640,19 +640,13 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
 
   try {
     await target.setup?.();
-    // The starting corpus, each entry alone: what it covers is the baseline, and only entries adding
-    // blocks are kept (smallest first).
+    // The starting corpus, in one batch (taking coverage per entry costs more than running it): all of it
+    // is kept, and what it covers is the baseline. mergeCorpus is what keeps a corpus small.
     const start = [...target.seeds(), ...(options.corpus ?? [])].sort((a, b) => a.length - b.length);
     coverage.reset();
-    for (const input of start) {
-      if (stop) break;
-      const fresh = await runAll([input]);
-      if (fresh.size > 0 || corpus.length === 0) {
-        coverage.add(fresh);
-        corpus.push(input);
-      }
-    }
-    log(`${target.name}: ${corpus.length} of ${start.length} starting inputs kept, ${coverage.covered.size} blocks`);
+    coverage.add(await runAll(start));
+    corpus.push(...start);
+    log(`${target.name}: ${start.length} starting inputs, ${coverage.covered.size} blocks`);
 
     let batchSize = 16;
     const deadline = t0 + options.durationMs;

@@ -14,7 +14,8 @@ const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.en
 
 describe("fuzz targets", () => {
   it("the engine finds a planted bug behind nested byte comparisons, and minimizes it", async () => {
-    const result = await fuzz(plantedTarget, { durationMs: 10_000, stopOnFinding: true, seed: 1 });
+    // Seeded, and bounded by executions rather than time: the same runs find it whatever the machine's load.
+    const result = await fuzz(plantedTarget, { durationMs: 60_000, maxExecs: 400_000, stopOnFinding: true, seed: 1 });
     expect(result.findings.map((f) => f.kind)).toEqual(["TypeError: planted"]);
     const minimized = result.findings[0].minimized;
     expect(minimized.length).toBe(6);
@@ -42,7 +43,8 @@ describe("fuzz targets", () => {
       });
       const report = result.findings.map((f) => `${f.kind}\n  input (hex): ${Buffer.from(f.minimized).toString("hex")}\n  ${f.error instanceof Error ? f.error.stack : String(f.error)}`);
       expect(report, `seed ${result.seed}`).toEqual([]);
-      expect(result.execs).toBeGreaterThan(target.name === "session" ? 20 : 500);
+      // Mutants ran, besides the starting corpus (how many depends on the machine's load).
+      expect(result.execs).toBeGreaterThan(committed.length + regressions.length + 1);
       expect(result.coverage.blocks).toBeGreaterThan(0);
     });
   }

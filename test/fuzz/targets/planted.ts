@@ -9,8 +9,8 @@ export const plantedTarget: FuzzTarget = {
   name: "planted",
   describe: "a planted TypeError behind the bytes 'F' and 'U' at positions 3 and 5",
   modules: ["test/fuzz/targets/planted.ts"],
-  maxLen: 64,
-  seeds: () => [new Uint8Array(16)],
+  maxLen: 8,
+  seeds: () => [new Uint8Array(8)],
   run(input) {
     if (input.length > 5 && input[3] === 0x46) {
       if (input[5] === 0x55) throw new TypeError("planted");
