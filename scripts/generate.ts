@@ -36,6 +36,8 @@ export function targets(): Target[] {
     { dir: "runtime/protocol", schema: "protocol.capnp", out: "runtime/protocol", runtime: { capnp: "capnp-ts", codec: "../codec/index.js" } },
     { dir: "test/fixtures", schema: "stubs.capnp", out: "test/stubs/gen" },
     { dir: "test/fixtures", schema: "blobs.capnp", out: "test/zero-copy/gen" },
+    // The fuzzer's plain-view target, importing the codec from source (it runs without a build).
+    { dir: "test/fixtures", schema: "fuzz.capnp", out: "test/fuzz/gen", runtime: { capnp: "capnp-ts", codec: "../../../runtime/codec/index.js" } },
     ...examples,
   ];
 }

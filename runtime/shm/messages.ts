@@ -29,6 +29,7 @@ import { Header_Kind, Placed, Region, Region_Purpose } from "../protocol/protoco
 import { type MessageMemory, type OutgoingBody, type PlacedBody, PlacedMessage, type Session } from "../session/session.js";
 import { BulkAllocator } from "./allocator.js";
 import { closeAll } from "../transport/descriptor-channel.js";
+import { placedSegments } from "./placed.js";
 import { createRegion, mapRegion } from "./region.js";
 
 export interface ZeroCopyOptions {
@@ -452,21 +453,11 @@ export class MessagePool implements MessageMemory {
   }
 
   open(id: number, handle: Uint8Array, collectable: boolean): PlacedMessage {
-    const placed = Placed.decode(handle, { traversalLimitInWords: 8 + MAX_SEGMENTS * 3 });
-    const count = placed.segments.length;
-    if (count === 0 || count > MAX_SEGMENTS) throw new Error(`${count} segments (1 to ${MAX_SEGMENTS} are accepted)`);
     const buffers: ArrayBuffer[] = [];
     let total = 0;
-    for (const [i, ref] of placed.segments.entries()) {
-      const extent = this.peerExtents[ref.extent];
-      if (extent === undefined) throw new Error(`segment ${i} lies in extent ${ref.extent}, which the peer never announced`);
-      const bytes = ref.words * 8;
-      if (ref.words === 0 || ref.offset % 8n !== 0n || ref.offset + BigInt(bytes) > BigInt(extent.size)) {
-        throw new Error(`segment ${i} (${bytes} bytes at ${ref.offset}) does not lie within extent ${ref.extent} of ${extent.size} bytes`);
-      }
-      total += bytes;
-      if (total > this.options.maxPlacedBytes) throw new Error(`the message is larger than this side's limit of ${this.options.maxPlacedBytes} bytes`);
-      buffers.push(this.native.shmView(extent.handle, Number(ref.offset), bytes) as ArrayBuffer);
+    for (const ref of placedSegments(handle, this.peerExtents, this.options.maxPlacedBytes)) {
+      buffers.push(this.native.shmView(this.peerExtents[ref.extent].handle, ref.offset, ref.bytes) as ArrayBuffer);
+      total += ref.bytes;
     }
     // A message is read at most once over: its size bounds the traversal (Data read in place included).
     const reader = new MessageReader(
