@@ -1,13 +1,13 @@
 /**
  * Log-in, decoder level: the first frame's body as the server reads a hello and the client a welcome or
  * a refusal (runtime/session/server.ts, client.ts: the same calls with the same limits), and what each then
- * checks (version, service, token, the regions a welcome offers, their names). Only MessageDecodeError may
+ * checks (version, service, token, the regions a welcome offers). Only MessageDecodeError may
  * come out of decoding; the checks must not throw at all. The whole receive path over a real socket is the
  * "session" target.
  */
 import { MessageDecodeError } from "../../../runtime/codec/wire.js";
 import { Failure, Failure_Kind, Hello, protocolVersion, Region_Purpose, Welcome } from "../../../runtime/protocol/protocol.capnp.js";
-import { isRegionName, regionKey } from "../../../runtime/shm/region.js";
+import { regionKey } from "../../../runtime/shm/region.js";
 import { concat, type FuzzTarget, PropertyViolation } from "../engine.js";
 
 const decodes = <T>(read: () => T): T | null => {
@@ -28,14 +28,12 @@ export const loginTarget: FuzzTarget = {
   modules: ["runtime/protocol/protocol.capnp.ts", "runtime/codec/plain.ts", "runtime/codec/wire.ts", "runtime/shm/region.ts"],
   maxLen: 512,
   seeds() {
-    const name = "/ipcgen-4242-0123456789ab-7-packetStream3";
     return [
       concat(new Uint8Array([0]), Hello.encode({ version: protocolVersion, service: SERVICE, fingerprint: FINGERPRINT, zeroCopy: true, maxFrameBytes: 65536 })),
-      concat(new Uint8Array([1]), Welcome.encode({ version: protocolVersion, token: 0xfeedn, regions: [{ name, size: 4096n, purpose: Region_Purpose.PACKET_STREAM, index: 3 }], zeroCopy: true, maxFrameBytes: 1 << 20 })),
+      concat(new Uint8Array([1]), Welcome.encode({ version: protocolVersion, token: 0xfeedn, regions: [{ size: 4096n, purpose: Region_Purpose.PACKET_STREAM, index: 3 }], zeroCopy: true, maxFrameBytes: 1 << 20, descriptors: true })),
       concat(new Uint8Array([2]), Failure.encode({ kind: Failure_Kind.SERVICE_MISMATCH, message: "this server serves Desk, not 0x1" })),
     ];
   },
-  dictionary: [new TextEncoder().encode("/ipcgen-4242-0123456789ab-7-sharedBuffer0\0")],
   run(input) {
     if (input.length === 0) return;
     const body = input.subarray(1);
@@ -60,8 +58,7 @@ export const loginTarget: FuzzTarget = {
         for (const r of welcome.regions) {
           const purpose = ["sharedBuffer", "packetStream", "messagePool"][r.purpose] as "sharedBuffer" | "packetStream" | "messagePool" | undefined;
           if (purpose !== undefined) offered.add(regionKey(purpose, r.index));
-          isRegionName(r.name);
-          if (typeof r.name !== "string" || r.size < 0n) throw new PropertyViolation("a region decoded to fields out of their types' ranges");
+          if (r.size < 0n) throw new PropertyViolation("a region decoded to fields out of their types' ranges");
         }
         // 64 words of traversal bound what a welcome can make the client build.
         if (welcome.regions.length > 64) throw new PropertyViolation(`${welcome.regions.length} regions from a welcome read within 64 words`);

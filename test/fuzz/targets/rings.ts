@@ -5,12 +5,21 @@
  * this side's own operations. Whatever the peer writes, this side must only ever hand out packets inside
  * the bulk buffer, take back only packets it has in flight, and fail with PacketStreamError.
  *
- * Doorbells are replaced by no-ops for the run (futexes are not what is fuzzed, and the target then needs
- * no native addon): the stream is driven by calling it, as its doorbell handler would.
+ * Doorbells are no-ops for the run (wake-ups are not what is fuzzed, and the target then needs no native
+ * addon): the stream is driven by calling it, as its doorbell handler would.
  */
 import type { SharedMapping } from "../../../runtime/native/index.js";
-import { Doorbell } from "../../../runtime/shm/doorbell.js";
-import { type DescriptorLayout, type Packet, PacketSink, PacketSource, PacketStreamError, packetStreamLayout, type PacketStreamConfig } from "../../../runtime/shm/packet-stream.js";
+import type { Doorbell } from "../../../runtime/shm/doorbell.js";
+import {
+  type DescriptorLayout,
+  type Packet,
+  PacketSink,
+  PacketSource,
+  PacketStreamError,
+  packetStreamLayout,
+  type PacketStreamConfig,
+  type StreamRegion,
+} from "../../../runtime/shm/packet-stream.js";
 import { ByteStream, type FuzzTarget, PropertyViolation } from "../engine.js";
 
 const RING_SIZES = [2, 3, 4, 8];
@@ -28,21 +37,17 @@ function mappingOf(size: number): SharedMapping {
   return { handle: {}, control, data: Buffer.from(control), size };
 }
 
-const stubbed = { watch: Doorbell.prototype.watch, ring: Doorbell.prototype.ring };
+/** A doorbell that rings nobody and is never rung. */
+const silent = (): Doorbell => ({ ring() {}, watch() {}, close() {} }) as unknown as Doorbell;
+
+/** A stream's region over `mapping`, with silent doorbells. */
+const regionOf = (mapping: SharedMapping): StreamRegion => ({ mapping, bells: { source: silent(), sink: silent() } });
 
 export const ringsTarget: FuzzTarget = {
   name: "rings",
   describe: "a packet stream's sink or source with the peer's ring indices, descriptors and header from the input",
   modules: ["runtime/shm/ring.ts", "runtime/shm/packet-stream.ts"],
   maxLen: 256,
-  setup() {
-    Doorbell.prototype.watch = () => ({ close() {} });
-    Doorbell.prototype.ring = () => {};
-  },
-  teardown() {
-    Doorbell.prototype.watch = stubbed.watch;
-    Doorbell.prototype.ring = stubbed.ring;
-  },
   seeds() {
     return [
       // sink, legit peer publishes, this side takes and acknowledges
@@ -74,14 +79,14 @@ export const ringsTarget: FuzzTarget = {
     try {
       if (control & 0x40) {
         // The peer made the region: a proper header, then some of its words changed.
-        const maker = PacketSink.create(mappingOf(layout.regionSize), config);
+        const maker = PacketSink.create(regionOf(mappingOf(layout.regionSize)), config);
         maker.close();
         data.set(new Uint8Array(maker.mapping.control, 0, Math.min(layout.regionSize, data.length)));
         for (let k = s.u8() & 3; k > 0; k--) words[s.u8() & 15] = VALUES[s.u8() % VALUES.length] | 0;
-        end = source ? PacketSource.open(mapping, config, options) : PacketSink.open(mapping, config, options);
+        end = source ? PacketSource.open(regionOf(mapping), config, options) : PacketSink.open(regionOf(mapping), config, options);
       } else {
         if (short) return;
-        end = source ? PacketSource.create(mapping, config, options) : PacketSink.create(mapping, config, options);
+        end = source ? PacketSource.create(regionOf(mapping), config, options) : PacketSink.create(regionOf(mapping), config, options);
       }
     } catch (e) {
       if (e instanceof PacketStreamError && (e.reason === "header-mismatch" || e.reason === "region-too-small")) return;
