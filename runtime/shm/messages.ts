@@ -454,7 +454,9 @@ export class MessagePool implements MessageMemory {
   }
 
   open(id: number, handle: Uint8Array, collectable: boolean): PlacedMessage {
-    const placed = Placed.decode(handle, { traversalLimitInWords: 8 + MAX_SEGMENTS * 3 });
+    // A segment costs its plain object (13 words, see `structList`): room for twice the most accepted, so
+    // that a handle with too many is refused below, saying so.
+    const placed = Placed.decode(handle, { traversalLimitInWords: 8 + MAX_SEGMENTS * 32 });
     const count = placed.segments.length;
     if (count === 0 || count > MAX_SEGMENTS) throw new Error(`${count} segments (1 to ${MAX_SEGMENTS} are accepted)`);
     const buffers: ArrayBuffer[] = [];
