@@ -428,16 +428,44 @@ export class Session {
     this.lastHeard = Date.now();
     this.keepAlive = setInterval(() => {
       const now = Date.now();
-      if (this.heard) {
+      if (this.stalled(now)) {
+        this.fail("keep-alive-timeout", `the peer does not read: ${this.framed.queuedBytes} bytes have waited for it for over ${this.options.keepAliveTimeoutMs} ms`);
+        return;
+      }
+      // While reading is paused for answers to leave, nothing can be heard: `stalled` watches instead.
+      if (this.heard || this.framed.readingPaused) {
         this.heard = false;
         this.lastHeard = now;
       } else if (now - this.lastHeard > this.options.keepAliveTimeoutMs) {
         this.fail("keep-alive-timeout", `no word from the peer for ${this.options.keepAliveTimeoutMs} ms`);
         return;
       }
-      this.sendFrame(0, Header_Kind.PING, 0, 0, null);
+      // Frames already waiting reach the peer first and tell it this side lives: a ping would only add to them.
+      if (!this.framed.congested) this.sendFrame(0, Header_Kind.PING, 0, 0, null);
     }, this.options.keepAliveIntervalMs);
     this.keepAlive.unref();
+  }
+
+  /** When the queue for the peer last moved, and how far (see `stalled`). */
+  private stallStart = 0;
+  private stallSent = -1;
+
+  /**
+   * Whether frames have waited for the peer past the queue limit for longer than `keepAliveTimeoutMs`
+   * without the kernel taking a byte of them: the peer does not read. A slow reader keeps it moving.
+   */
+  private stalled(now: number): boolean {
+    if (!this.framed.congested) {
+      this.stallSent = -1;
+      return false;
+    }
+    const sent = this.framed.sentBytes;
+    if (sent !== this.stallSent) {
+      this.stallSent = sent;
+      this.stallStart = now;
+      return false;
+    }
+    return now - this.stallStart > this.options.keepAliveTimeoutMs;
   }
 
   // ---- the main channel's handlers, for convenience ----
@@ -691,7 +719,9 @@ export class Session {
         this.settle(h.answers, h.kind, frame.body);
         return;
       case Header_Kind.PING:
-        this.sendFrame(0, Header_Kind.PONG, 0, h.id, null);
+        // A peer that does not read gets no pong queued behind what it has not read: those frames reach it
+        // first and tell it this side lives (a pong only says that). So pings cannot grow the queue.
+        if (!this.framed.congested) this.sendFrame(0, Header_Kind.PONG, 0, h.id, null);
         return;
       case Header_Kind.PONG:
         return;
@@ -825,7 +855,7 @@ export class Session {
 
   private acceptChannel(id: number, frameId: number, metadata: Uint8Array): void {
     const reject = (message: string): void => {
-      this.sendFrame(id, Header_Kind.ERROR, 0, frameId, Failure.encode({ kind: Failure_Kind.REJECTED, message }));
+      this.sendAnswer(id, Header_Kind.ERROR, frameId, Failure.encode({ kind: Failure_Kind.REJECTED, message }));
     };
     // The peer's channel ids have the other parity: anything else (or an id in use) breaks the protocol.
     const peerParity = this.role === "client" ? 0 : 1;
@@ -850,7 +880,7 @@ export class Session {
       .then((accepted) => {
         if (this.endError !== null) return;
         if (accepted) {
-          this.sendFrame(id, Header_Kind.CHANNEL_OPENED, 0, frameId, null);
+          this.sendAnswer(id, Header_Kind.CHANNEL_OPENED, frameId, null);
           return;
         }
         this.forget(endpoint);
@@ -920,6 +950,15 @@ export class Session {
     );
   }
 
+  /** Sends an answer to the peer (see `FramedSocket.sendAnswer`: past the queue limit it waits, and the peer is not read). */
+  private sendAnswer(channel: number, kind: Header_Kind, answers: number, body: OutgoingBody | null): void {
+    if (this.endError !== null) {
+      this.discard(body);
+      return;
+    }
+    this.framed.sendAnswer(this.frame(channel, kind, 0, answers, body));
+  }
+
   /** @internal Sends a request's answer, once, unless the session has ended. */
   reply(running: Running, kind: Header_Kind, body: OutgoingBody): void {
     if (running.replied || this.endError !== null || running.channel.closed) {
@@ -935,8 +974,8 @@ export class Session {
       kind = Header_Kind.ERROR;
       body = Failure.encode({ kind: Failure_Kind.INTERNAL, message: `the answer could not be sent: ${tooLarge.message}` });
     }
-    // Answers go out even past the queue limit: the request was accepted, and its caller waits.
-    this.sendFrame(running.channel.id, kind, 0, running.id, body);
+    // Past the queue limit the answer waits its turn, and the peer is not read until it leaves.
+    this.sendAnswer(running.channel.id, kind, running.id, body);
   }
 }
 

@@ -138,3 +138,38 @@ describe("list decoding is charged what the values cost in memory", () => {
     });
   });
 });
+
+describe("backpressure", () => {
+  it("a peer that pings and calls but never reads: the server's memory stays bounded, others are served, its session ends", async () => {
+    const { server, path } = await startServer({ keepAliveIntervalMs: 250, keepAliveTimeoutMs: 2000 });
+    await stillServes(path);
+    const before = rssOf(server.pid);
+    // Logs in, then never reads again (and never gives up on the server itself).
+    const hostile = await connect(path, { service, keepAliveIntervalMs: 1e9, keepAliveTimeoutMs: 1e9 });
+    hostile.framed.socket.pause();
+    const body = m.EchoParams.encode({ payload: new Uint8Array(256 * 1024) });
+    // Up to 512 MiB of answers asked for; each request a ping too. Stops when the server stops reading.
+    let sent = 0;
+    let stuckSince = Date.now();
+    while (sent < 2048) {
+      if (hostile.framed.wouldWait(body.length + 64)) {
+        if (Date.now() - stuckSince > 1500) break;
+        await sleep(20);
+        continue;
+      }
+      stuckSince = Date.now();
+      hostile.sendFrame(0, Header_Kind.PING, 0, 0, null);
+      void hostile.request(ECHO, body).catch(() => {});
+      sent++;
+    }
+    expect(sent).toBeLessThan(2048);
+    const grown = rssOf(server.pid) - before;
+    expect(grown).toBeLessThan(160 * MiB);
+    // Others are served meanwhile; the peer that does not read is let go.
+    await stillServes(path);
+    hostile.sendFrame(0, Header_Kind.PING, 0, 0, null);
+    await server.waitFor(/ended keep-alive-timeout: the peer does not read/, 20_000);
+    await stillServes(path);
+    hostile.framed.socket.destroy();
+  }, 120_000);
+});
