@@ -120,8 +120,11 @@ export interface MessageMemory {
 
 /** Answers a request with the response body, or throws (see `RequestFailure`). */
 export type RequestHandler = (code: number, body: Body, context: RequestContext) => Promise<OutgoingBody> | OutgoingBody;
-/** Handles a one-way message; a placed body is released when the promise it returns settles (or at once). */
-export type OneWayHandler = (code: number, body: Body, channel: Endpoint) => unknown;
+/**
+ * Handles a one-way message; a placed body is released when the promise it returns settles (or at once).
+ * `context.signal` fires when the session ends or the channel closes while the promise is pending.
+ */
+export type OneWayHandler = (code: number, body: Body, channel: Endpoint, context: RequestContext) => unknown;
 export type SignalHandler = (code: number, count: number) => void;
 
 /**
@@ -366,6 +369,11 @@ export class Session {
   peerMaxFrameBytes = Infinity;
   /** Answers that arrived for requests nobody waits for any more (cancelled, timed out). */
   droppedAnswers = 0;
+  /**
+   * One-way messages of the peer's dropped here: past `maxRunningRequests`, or (counted by the service
+   * layer) naming no one-way method of the service, malformed, or over their bounds.
+   */
+  droppedOneWays = 0;
   onDroppedAnswer: ((id: number, kind: Header_Kind) => void) | null = null;
 
   constructor(
@@ -688,6 +696,9 @@ export class Session {
   // ---- receiving ----
 
   private receive(frame: Frame): void {
+    // Frames read together with the peer's end (or after this side ended) are not for anyone: no handler
+    // may start once the session is over.
+    if (this.endError !== null) return;
     const h = frame.header;
     this.heard = true;
     if (h.id !== this.expectedId) {
@@ -777,21 +788,7 @@ export class Session {
       }
       case Header_Kind.ONE_WAY: {
         const body = this.bodyOf(frame);
-        if (body === null) return;
-        if (endpoint.oneWayHandler === null) {
-          if (body instanceof PlacedMessage) body.release();
-          return;
-        }
-        let settled: unknown;
-        try {
-          settled = endpoint.oneWayHandler(h.code, body, endpoint);
-        } catch {
-          settled = undefined;
-        }
-        if (body instanceof PlacedMessage) {
-          if (settled instanceof Promise) settled.then(() => body.release(), () => body.release());
-          else body.release();
-        }
+        if (body !== null) this.handleOneWay(endpoint, h.id, h.code, body);
         return;
       }
       case Header_Kind.CANCEL:
@@ -948,6 +945,36 @@ export class Session {
         running.failed(e);
       },
     );
+  }
+
+  /**
+   * A one-way message to its handler, which gets a context like a request's: tracked while its promise is
+   * pending, so that the session's end (or the channel's close) fires its signal.
+   */
+  private handleOneWay(endpoint: Endpoint, id: number, code: number, body: Body): void {
+    const placed = body instanceof PlacedMessage ? body : null;
+    const handler = endpoint.oneWayHandler;
+    if (handler === null) {
+      placed?.release();
+      return;
+    }
+    const running = new Running(this, endpoint, id);
+    let settled: unknown;
+    try {
+      settled = handler(code, body, endpoint, running);
+    } catch {
+      settled = undefined;
+    }
+    if (!(settled instanceof Promise)) {
+      placed?.release();
+      return;
+    }
+    this.running.set(id, running);
+    const finish = (): void => {
+      placed?.release();
+      if (this.running.get(id) === running) this.running.delete(id);
+    };
+    settled.then(finish, finish);
   }
 
   /** Sends an answer to the peer (see `FramedSocket.sendAnswer`: past the queue limit it waits, and the peer is not read). */

@@ -173,3 +173,70 @@ describe("backpressure", () => {
     hostile.framed.socket.destroy();
   }, 120_000);
 });
+
+describe("handlers never outlive their session", () => {
+  let server: Program;
+  let path: string;
+  beforeAll(async () => {
+    ({ server, path } = await startServer());
+  }, 60_000);
+
+  /** Waits until no handler runs, then answers how the counts moved since `before`. */
+  async function settled(before: Handlers): Promise<Handlers> {
+    await expect.poll(async () => (await handlers(path)).running, { timeout: 10_000 }).toBe(before.running);
+    const after = await handlers(path);
+    return { ...after, started: after.started - before.started, afterEnd: after.afterEnd - before.afterEnd, unaborted: after.unaborted - before.unaborted };
+  }
+
+  it("a one-way handler's signal fires when its session ends", async () => {
+    const before = await handlers(path);
+    const hostile = await connect(path, { service });
+    await new Client(hostile, service).oneWay("hang", {});
+    await expect.poll(async () => (await handlers(path)).running).toBe(before.running + 1);
+    await hostile.close();
+    const moved = await settled(before);
+    expect(moved).toMatchObject({ started: 1, afterEnd: 0, unaborted: 0 });
+  });
+
+  it("a one-way frame naming a call is dropped (and counted), not run", async () => {
+    const before = await handlers(path);
+    const hostile = await connect(path, { service });
+    await hostile.oneWay(BLOCK, m.Empty.encode({}));
+    // Asked after the one-way frame, on the same session: it was handled by then.
+    expect((await handlers(path, hostile)).droppedOneWays).toBe(1);
+    // This side refuses to send one.
+    await expect(new Client(hostile, service).oneWay("block", {})).rejects.toThrow(/block is a call/);
+    await hostile.close();
+    expect(await settled(before)).toMatchObject({ started: 0, afterEnd: 0, unaborted: 0 });
+  });
+
+  it("frames read together with an end start no handler", async () => {
+    const before = await handlers(path);
+    const hostile = await connect(path, { service });
+    // One write: the end, then a call and a one-way message the server reads in the same chunk.
+    const end = hostile.frame(0, Header_Kind.END, 0, 0, End.encode({ reason: "leaving" }));
+    const call = hostile.frame(0, Header_Kind.REQUEST, BLOCK, 0, m.Empty.encode({}));
+    const oneWay = hostile.frame(0, Header_Kind.ONE_WAY, HANG, 0, m.Empty.encode({}));
+    hostile.framed.socket.write(Buffer.concat([end, call, oneWay]));
+    await server.waitFor(/ended closed-by-peer: the peer ended the session: leaving/);
+    await hostile.closed;
+    expect(await settled(before)).toMatchObject({ started: 0, afterEnd: 0, unaborted: 0 });
+  });
+
+  it("calls running when the session ends, or the peer dies, are all aborted", async () => {
+    const before = await handlers(path);
+    for (const how of ["close", "die"] as const) {
+      const hostile = await connect(path, { service });
+      const client = new Client(hostile, service);
+      for (let i = 0; i < 20; i++) {
+        void client.call("block", {}).catch(() => {});
+        await client.oneWay("hang", {});
+      }
+      await expect.poll(async () => (await handlers(path)).running).toBe(before.running + 40);
+      if (how === "close") await hostile.close();
+      else hostile.framed.socket.destroy();
+      await settled(before);
+    }
+    expect(await settled(before)).toMatchObject({ started: 80, afterEnd: 0, unaborted: 0 });
+  });
+});

@@ -82,7 +82,7 @@ const server = await listen(path, {
       },
       block: (_p: unknown, ctx: { signal: AbortSignal }) => block(ctx.signal),
       hang: (_p: unknown, ctx: { signal: AbortSignal }) => block(ctx.signal),
-      handlers: () => ({ ...handlers }),
+      handlers: () => ({ ...handlers, droppedOneWays: session.droppedOneWays }),
       note(p: { text: string }) {
         lastNote = p.text;
         if (p.text.startsWith("join:")) server.pool<string>("members").publish(session, p.text.slice(5));
