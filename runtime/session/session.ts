@@ -29,6 +29,14 @@ export interface SessionOptions {
   maxQueuedBytes?: number;
   /** A channel open not answered in this long fails with `TimeoutError`. Default 5,000 ms. */
   openTimeoutMs?: number;
+  /** Channels the peer may have open at once; past it, its opens are rejected ("rejected"). Default 256. */
+  maxChannels?: number;
+  /**
+   * Requests (and one-way messages) of the peer's that may run here at once, on all channels; past it, a
+   * request is answered at once with a `RemoteError` of kind "rejected" and a one-way message is dropped
+   * (`droppedOneWays`). Default 1,024.
+   */
+  maxRunningRequests?: number;
   /**
    * Zero-copy messages for the session (`zeroCopy()` of runtime/shm/messages.ts makes this): with it, this
    * side says at log-in that it can map the peer's message pool, and places large messages in its own when
@@ -388,6 +396,8 @@ export class Session {
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       maxQueuedBytes: options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
       openTimeoutMs: options.openTimeoutMs ?? 5000,
+      maxChannels: options.maxChannels ?? 256,
+      maxRunningRequests: options.maxRunningRequests ?? 1024,
     };
     this.nextChannel = role === "client" ? 1 : 2;
     this.main = new Endpoint(this, 0, new Uint8Array(0));
@@ -864,6 +874,13 @@ export class Session {
       reject("the peer accepts no channels");
       return;
     }
+    // Each channel costs this side an endpoint and its handlers: the peer's are capped (those being opened count).
+    let open = 0;
+    for (const endpoint of this.endpoints.values()) if (endpoint.id % 2 === peerParity) open++;
+    if (open >= this.options.maxChannels) {
+      reject(`the peer has ${open} channels open, the most this side allows (maxChannels)`);
+      return;
+    }
     const endpoint = new Endpoint(this, id, metadata);
     this.endpoints.set(id, endpoint);
     const handler = this.passiveOpen;
@@ -919,6 +936,12 @@ export class Session {
       running.failWith({ kind: Failure_Kind.UNKNOWN_METHOD, message: "this side serves no requests on this channel" });
       return;
     }
+    // Each running request holds a handler's state here: a peer may not start them without bound.
+    if (this.running.size >= this.options.maxRunningRequests) {
+      placed?.release();
+      running.failWith({ kind: Failure_Kind.REJECTED, message: `overloaded: ${this.running.size} requests of this session are running, the most this side allows (maxRunningRequests)` });
+      return;
+    }
     // A handler that answers synchronously is answered in the same turn (no promise hops on the hot path).
     let result: OutgoingBody | Promise<OutgoingBody>;
     try {
@@ -954,7 +977,8 @@ export class Session {
   private handleOneWay(endpoint: Endpoint, id: number, code: number, body: Body): void {
     const placed = body instanceof PlacedMessage ? body : null;
     const handler = endpoint.oneWayHandler;
-    if (handler === null) {
+    if (handler === null || this.running.size >= this.options.maxRunningRequests) {
+      if (handler !== null) this.droppedOneWays++;
       placed?.release();
       return;
     }

@@ -240,3 +240,46 @@ describe("handlers never outlive their session", () => {
     expect(await settled(before)).toMatchObject({ started: 80, afterEnd: 0, unaborted: 0 });
   });
 });
+
+describe("per-session caps", () => {
+  let path: string;
+  let server: Program;
+  beforeAll(async () => {
+    ({ server, path } = await startServer());
+  }, 60_000);
+
+  it("maxChannels (256): a peer's open past it is rejected clearly; the session and the server go on", async () => {
+    await using hostile = await connect(path, { service });
+    const metadata = m.ChannelKind.encode({ which: "echo" });
+    const channels = await Promise.all(Array.from({ length: 256 }, () => hostile.openChannel(metadata)));
+    const refused = await hostile.openChannel(metadata).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RemoteError);
+    expect(refused).toMatchObject({ kind: "rejected", message: expect.stringMatching(/256 channels open.*maxChannels/) });
+    // Closing one makes room for another; every channel still speaks.
+    channels[0].close();
+    const again = await hostile.openChannel(metadata);
+    expect(await new Client(again, service).call("echo", { text: "x" })).toMatchObject({ text: "x" });
+    expect(await new Client(channels[255], service).call("echo", { text: "y" })).toMatchObject({ text: "y" });
+    expect(hostile.ended).toBe(false);
+    await stillServes(path);
+    expect(server.child.exitCode).toBe(null);
+  });
+
+  it("maxRunningRequests (1,024): a request past it is answered \"rejected\" at once; the others run and end with the session", async () => {
+    const before = await handlers(path);
+    const hostile = await connect(path, { service });
+    const client = new Client(hostile, service);
+    const running = Array.from({ length: 1024 }, () => client.call("block", {}).catch((e: unknown) => e));
+    const refused = await client.call("block", {}, { timeoutMs: 5000 }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RemoteError);
+    expect(refused).toMatchObject({ kind: "rejected", message: expect.stringMatching(/overloaded: 1024 requests .*maxRunningRequests/) });
+    // Whatever its method: no handler starts past the cap.
+    await expect(client.call("echo", { text: "quick" })).rejects.toMatchObject({ kind: "rejected" });
+    expect((await handlers(path)).running).toBe(before.running + 1024);
+    await stillServes(path);
+    await hostile.close();
+    await Promise.all(running);
+    await expect.poll(async () => (await handlers(path)).running, { timeout: 10_000 }).toBe(before.running);
+    expect((await handlers(path)).unaborted).toBe(before.unaborted);
+  }, 60_000);
+});
