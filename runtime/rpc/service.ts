@@ -27,14 +27,18 @@ export type Received<T> = T extends object ? T & Disposable : T;
 /** What a body decodes from: its bytes, or a placed message's reader. */
 const messageOf = (body: Body): Uint8Array | MessageReader => (body instanceof PlacedMessage ? body.reader : body);
 
+/** Bodies up to this size are read with the default traversal limit (no options object per call). */
+const LARGE_BODY_BYTES = 1024 * 1024;
+
 /**
- * The reader options for a body: a message larger than the default traversal limit (64 MiB) may be read
- * once over, its own size. The limit is there to stop a message from standing for more than it holds;
- * the frame limit bounds the size. (A placed message's reader has its limit set the same way.)
+ * The reader options for a body: its own size on top of the default traversal limit (8 Mi words). The
+ * limit counts what reading builds (docs/codegen.md): a large message may cost its own size, its values'
+ * objects within the default. It stops a message from standing for more than it holds; the frame limit
+ * bounds the size. (A placed message's reader has its limit set the same way.)
  */
 function limitsOf(body: Body): ReaderOptions | undefined {
-  if (body instanceof PlacedMessage || body.length <= DEFAULT_TRAVERSAL_LIMIT_WORDS * 8) return undefined;
-  return { traversalLimitInWords: Math.ceil(body.length / 8) };
+  if (body instanceof PlacedMessage || body.length <= LARGE_BODY_BYTES) return undefined;
+  return { traversalLimitInWords: DEFAULT_TRAVERSAL_LIMIT_WORDS + Math.ceil(body.length / 8) };
 }
 
 /** The dispose of results that hold no placed memory. */

@@ -472,10 +472,11 @@ export class MessagePool implements MessageMemory {
       if (total > this.options.maxPlacedBytes) throw new Error(`the message is larger than this side's limit of ${this.options.maxPlacedBytes} bytes`);
       buffers.push(this.native.shmView(extent.handle, Number(ref.offset), bytes) as ArrayBuffer);
     }
-    // A message is read at most once over: its size bounds the traversal (Data read in place included).
+    // A message is read at most once over: its size, on top of the default (which the values' objects
+    // are charged against, see docs/codegen.md), bounds the traversal (Data read in place included).
     const reader = new MessageReader(
       buffers.map((b) => new Uint8Array(b)),
-      { shareData: true, traversalLimitInWords: Math.max(DEFAULT_TRAVERSAL_LIMIT_WORDS, total / 8) },
+      { shareData: true, traversalLimitInWords: DEFAULT_TRAVERSAL_LIMIT_WORDS + total / 8 },
     );
     const held: Held = { live: buffers.length, collectable };
     this.held.set(id, held);
