@@ -1002,6 +1002,25 @@ function structSize(ctx: Ctx, id: bigint): { dataWords: number; pointers: number
   return { dataWords: node.struct.dataWordCount, pointers: node.struct.pointerCount };
 }
 
+/**
+ * What a struct's plain object costs in JS memory, in words (V8, 64-bit): its header (3 words) and a slot
+ * per field, plus what a slot points to where that is an object of its own: a BigInt (3 words) for 64-bit
+ * integers, a boxed number (2) for floats and UInt32 (which may not fit a small integer), a group's own
+ * object. Text, Data and lists are charged when they are read.
+ */
+function objectWords(ctx: Ctx, id: bigint): number {
+  const node = ctx.nodes.get(id);
+  if (node?.which !== "struct") return 0;
+  let words = 3;
+  for (const f of node.struct.fields) {
+    words += 1;
+    if (f.which === "group") words += objectWords(ctx, f.group.typeId);
+    else if (f.slot.type.which === "int64" || f.slot.type.which === "uint64") words += 3;
+    else if (f.slot.type.which === "float32" || f.slot.type.which === "float64" || f.slot.type.which === "uint32") words += 2;
+  }
+  return words;
+}
+
 /** An expression reading a list (`src`, a `ListReader | null` expression) of `element` into an array. */
 function listRead(ctx: Ctx, element: Type, src: string): string {
   switch (element.which) {
@@ -1013,7 +1032,8 @@ function listRead(ctx: Ctx, element: Type, src: string): string {
       const args = codecArgs(ctx, element.struct.typeId, element.struct.brand);
       const c = ref(ctx, element.struct.typeId);
       const st = structSize(ctx, element.struct.typeId);
-      const words = Math.max(1, st.dataWords + st.pointers);
+      // Charged per element (see `structList`): its size on the wire in the schema, or its object's in JS.
+      const words = Math.max(1, st.dataWords + st.pointers, objectWords(ctx, element.struct.typeId));
       return `codec.structList(${src}, ${args === "" ? `${c}._read` : `(r) => ${c}._read(r${args})`}, ${words})`;
     }
     case "list":

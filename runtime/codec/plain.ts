@@ -209,6 +209,8 @@ export function text(s: StructReader, i: number, fallback = ""): string {
 
 export function data(s: StructReader, i: number, fallback?: Uint8Array): Uint8Array {
   if (i >= s.ptrCount || s.msg === null) return fallback === undefined ? new Uint8Array(0) : fallback.slice();
+  // Each value is an object of its own, however few bytes it holds (see DATA_WORDS).
+  s.msg.charge(DATA_WORDS);
   return s.msg.readData(s.segment, s.ptrWord + i, s.depth) ?? (fallback === undefined ? new Uint8Array(0) : fallback.slice());
 }
 
@@ -290,6 +292,40 @@ export function defaultRoot(canonical: Uint8Array): MessageReader {
 
 // ---------------------------------------------------------------------------------------------------------
 // Lists
+//
+// The traversal limit counts words read, but a plain view builds JS values, which may cost more than their
+// bytes on the wire: a Bool is a bit there and an 8-byte slot of an array here. So list readers charge
+// each element what it costs in JS memory (V8, 64-bit, measured), less what reading the list already
+// charged, before they build anything: the limit then bounds the memory a message can make this side
+// spend, not only the bytes it has.
+
+/** An array slot: a boolean, a small integer, or a pointer to a value on the heap. */
+const SLOT_WORDS = 1;
+/** A slot and a 64-bit BigInt (24 bytes): Int64 and UInt64 elements. */
+const BIGINT_WORDS = 4;
+/** A string's header (16 bytes), besides its characters, which are no more than its UTF-8 bytes. */
+const STRING_WORDS = 2;
+/** A Uint8Array with an ArrayBuffer of its own: about 192 bytes, even when empty. */
+const DATA_WORDS = 24;
+
+/** Bits per element of each non-composite element size (as on the wire). */
+const WIRE_BITS = [0, 1, 8, 16, 32, 64, 64, 0];
+
+/** What reading a list charged: its words, or a word per element of a list whose elements take none. */
+function wireWords(l: ListReader): number {
+  if (l.elementSize === EL_COMPOSITE) {
+    const perElement = l.stepBytes >>> 3;
+    return perElement === 0 ? l.length : l.length * perElement;
+  }
+  const bits = WIRE_BITS[l.elementSize];
+  return bits === 0 ? l.length : Math.ceil((l.length * bits) / 64);
+}
+
+/** Charges the rest of `words` per element that reading `l` did not. */
+function chargeElements(l: ListReader, words: number): void {
+  const extra = l.length * words - wireWords(l);
+  if (extra > 0) l.msg.charge(extra);
+}
 
 export function voidList(l: ListReader | null): null[] {
   return l === null ? [] : new Array<null>(l.length).fill(null);
@@ -297,6 +333,8 @@ export function voidList(l: ListReader | null): null[] {
 
 export function boolList(l: ListReader | null): boolean[] {
   if (l === null) return [];
+  if (l.length > 0 && l.elementSize !== EL_BIT) l.bool(0); // the error for a list of another encoding, before any charge
+  chargeElements(l, SLOT_WORDS);
   const out = new Array<boolean>(l.length);
   for (let i = 0; i < l.length; i++) out[i] = l.bool(i);
   return out;
@@ -306,6 +344,8 @@ type NumberRead = (v: DataView, at: number) => number;
 
 function numberList(l: ListReader | null, size: number, read: NumberRead): number[] {
   if (l === null) return [];
+  if (l.length > 0 && l.elementSize === EL_BIT) l.dataAt(0, size); // the error for a list of Bool, before any charge
+  chargeElements(l, SLOT_WORDS);
   const out = new Array<number>(l.length);
   const v = l.segment.view;
   // Structs as elements (a schema upgraded from primitives) keep the value in their first data bytes.
@@ -343,6 +383,8 @@ export const float64List = (l: ListReader | null): number[] => numberList(l, 8, 
 
 function bigList(l: ListReader | null, signed: boolean): bigint[] {
   if (l === null) return [];
+  if (l.length > 0 && l.elementSize === EL_BIT) l.dataAt(0, 8); // the error for a list of Bool, before any charge
+  chargeElements(l, BIGINT_WORDS);
   const out = new Array<bigint>(l.length);
   const v = l.segment.view;
   for (let i = 0; i < l.length; i++) {
@@ -357,7 +399,8 @@ export const uint64List = (l: ListReader | null): bigint[] => bigList(l, false);
 
 /**
  * Elements of a struct list; `read` gets each element (any non-bit encoding reads as structs).
- * `schemaWords` is the element struct's size in the schema: elements smaller on the wire (a list of
+ * `schemaWords` is what an element costs: the larger of the struct's size in the schema and its plain
+ * object's size in JS memory (the generator works both out). Elements smaller on the wire (a list of
  * zero-sized structs costs one word each) are charged up to it, so that a small message cannot make the
  * reader build a huge number of full objects within the traversal limit.
  */
@@ -383,10 +426,13 @@ export function pointerList<T>(l: ListReader | null, read: (l: ListReader, i: nu
 
 export function textElement(l: ListReader, i: number): string {
   const p = l.pointer(i);
+  l.msg.charge(STRING_WORDS);
   return p.text() ?? "";
 }
 export function dataElement(l: ListReader, i: number): Uint8Array {
-  return l.pointer(i).data() ?? new Uint8Array(0);
+  const p = l.pointer(i);
+  l.msg.charge(DATA_WORDS - SLOT_WORDS); // its slot was charged as the list's pointer
+  return p.data() ?? new Uint8Array(0);
 }
 export function listElement(l: ListReader, i: number): ListReader | null {
   return l.pointer(i).list();

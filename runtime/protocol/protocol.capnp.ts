@@ -467,7 +467,7 @@ export class Welcome extends capnp.Struct {
     return {
       version: s.u32(0),
       token: s.u64(8),
-      regions: codec.structList(codec.list(s, 0), Region._read, 2),
+      regions: codec.structList(codec.list(s, 0), Region._read, 11),
       zeroCopy: s.bool(32),
       maxFrameBytes: s.u32(16),
       descriptors: s.bool(33),
@@ -685,7 +685,7 @@ export class Placed extends capnp.Struct {
   /** @internal Reads the plain view from a struct reader (generated code only). */
   static _read(s: codec.StructReader): Placed.Plain {
     return {
-      segments: codec.structList(codec.list(s, 0), PlacedSegment._read, 2),
+      segments: codec.structList(codec.list(s, 0), PlacedSegment._read, 13),
     };
   }
 

@@ -27,14 +27,18 @@ export type Received<T> = T extends object ? T & Disposable : T;
 /** What a body decodes from: its bytes, or a placed message's reader. */
 const messageOf = (body: Body): Uint8Array | MessageReader => (body instanceof PlacedMessage ? body.reader : body);
 
+/** Bodies up to this size are read with the default traversal limit (no options object per call). */
+const LARGE_BODY_BYTES = 1024 * 1024;
+
 /**
- * The reader options for a body: a message larger than the default traversal limit (64 MiB) may be read
- * once over, its own size. The limit is there to stop a message from standing for more than it holds;
- * the frame limit bounds the size. (A placed message's reader has its limit set the same way.)
+ * The reader options for a body: its own size on top of the default traversal limit (8 Mi words). The
+ * limit counts what reading builds (docs/codegen.md): a large message may cost its own size, its values'
+ * objects within the default. It stops a message from standing for more than it holds; the frame limit
+ * bounds the size. (A placed message's reader has its limit set the same way.)
  */
 function limitsOf(body: Body): ReaderOptions | undefined {
-  if (body instanceof PlacedMessage || body.length <= DEFAULT_TRAVERSAL_LIMIT_WORDS * 8) return undefined;
-  return { traversalLimitInWords: Math.ceil(body.length / 8) };
+  if (body instanceof PlacedMessage || body.length <= LARGE_BODY_BYTES) return undefined;
+  return { traversalLimitInWords: DEFAULT_TRAVERSAL_LIMIT_WORDS + Math.ceil(body.length / 8) };
 }
 
 /** The dispose of results that hold no placed memory. */
@@ -141,12 +145,13 @@ export type HandlerContext = RequestContext;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- implementations are checked by generated types
 export type Implementation = Record<string, (params: any, context: HandlerContext) => unknown>;
 
-/** Which kinds of method each kind of frame may invoke (no kind: a hand-written definition's call). */
+/**
+ * Which kinds of method each kind of frame may invoke (no kind: a hand-written definition's method). A
+ * one-way frame naming a declared call is dropped: its results would go nowhere, and work nobody waits
+ * for would escape the limits that answers are under (see "Backpressure" in docs/runtime.md).
+ */
 const CALLS = [undefined, "call"] as const;
-const ONE_WAY = [undefined, "call", "oneway"] as const;
-
-/** The signal of one-way handlers: nobody can cancel what nobody waits for. */
-const NEVER = new AbortController().signal;
+const ONE_WAY = [undefined, "oneway"] as const;
 
 /** Answers `service`'s requests on a session's main channel, or another channel, with `impl` (a handler per method name). */
 export function serve(target: Session | Endpoint, service: ServiceDefinition, impl: Implementation): void {
@@ -191,21 +196,28 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
     if (results instanceof Promise) return results.then(encode, applicationFailure);
     return encode(results);
   };
-  endpoint.oneWayHandler = (code, body) => {
+  endpoint.oneWayHandler = (code, body, _channel, context) => {
     const handler = handlerOf(code, ONE_WAY);
-    if (handler === undefined) return;
+    // Nothing answers a one-way message: one for no one-way method, a malformed one, or one over its bounds is dropped.
+    const drop = (): void => void session.droppedOneWays++;
+    if (handler === undefined) return drop();
     const method = service.methods[code];
     let params: unknown;
     try {
       params = method.params.decode(messageOf(body), limitsOf(body));
     } catch {
-      return; // nothing answers a one-way message: a malformed one is dropped
+      return drop();
     }
-    if (brokenLimit(params, method.paramLimits) !== null) return; // so is one over its bounds
-    // The session releases a placed message when this settles: the handler has it until then.
-    return Promise.resolve()
-      .then(() => handler.call(impl, params, { session, channel: endpoint, remote: endpoint.remote, signal: NEVER }))
-      .catch(() => {});
+    if (brokenLimit(params, method.paramLimits) !== null) return drop();
+    // Started here, in the turn the frame arrived (never after the session ended); its context's signal
+    // fires at the session's end. The session releases a placed message when this settles.
+    let result: unknown;
+    try {
+      result = handler.call(impl, params, context);
+    } catch {
+      return;
+    }
+    return result instanceof Promise ? result.catch(() => {}) : result;
   };
 }
 
@@ -297,7 +309,10 @@ export class Client {
 
   /** Sends method number `index` one-way: resolves once it is sent. */
   async sendMethod(index: number, params: unknown): Promise<void> {
-    await this.endpoint.oneWay(index, this.encodeParams(this.service.methods[index], params));
+    const method = this.service.methods[index];
+    // The server drops a one-way frame naming a declared call (see ONE_WAY): say so here instead.
+    if (method.kind === "call") throw new TypeError(`${this.service.name}.${method.name} is a call, not a one-way method: use call()`);
+    await this.endpoint.oneWay(index, this.encodeParams(method, params));
   }
 
   private encodeParams(method: MethodDefinition, params: unknown): OutgoingBody {

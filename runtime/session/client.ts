@@ -145,7 +145,8 @@ export async function connect(path: string, options: ConnectOptions): Promise<Se
       }
       let welcome: Welcome.Plain;
       try {
-        welcome = Welcome.decode(frame.body, { traversalLimitInWords: 64 });
+        // Small, but room for a few regions at what their plain objects cost (12 words each, see `structList`).
+        welcome = Welcome.decode(frame.body, { traversalLimitInWords: 1024 });
       } catch {
         session.fail("protocol-violation", "a malformed welcome");
         return;

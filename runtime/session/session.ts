@@ -30,6 +30,14 @@ export interface SessionOptions {
   maxQueuedBytes?: number;
   /** A channel open not answered in this long fails with `TimeoutError`. Default 5,000 ms. */
   openTimeoutMs?: number;
+  /** Channels the peer may have open at once; past it, its opens are rejected ("rejected"). Default 256. */
+  maxChannels?: number;
+  /**
+   * Requests (and one-way messages) of the peer's that may run here at once, on all channels; past it, a
+   * request is answered at once with a `RemoteError` of kind "rejected" and a one-way message is dropped
+   * (`droppedOneWays`). Default 1,024.
+   */
+  maxRunningRequests?: number;
   /**
    * Zero-copy messages for the session (`zeroCopy()` of runtime/shm/messages.ts makes this): with it, this
    * side says at log-in that it can map the peer's message pool, and places large messages in its own when
@@ -122,8 +130,11 @@ export interface MessageMemory {
 
 /** Answers a request with the response body, or throws (see `RequestFailure`). */
 export type RequestHandler = (code: number, body: Body, context: RequestContext) => Promise<OutgoingBody> | OutgoingBody;
-/** Handles a one-way message; a placed body is released when the promise it returns settles (or at once). */
-export type OneWayHandler = (code: number, body: Body, channel: Endpoint) => unknown;
+/**
+ * Handles a one-way message; a placed body is released when the promise it returns settles (or at once).
+ * `context.signal` fires when the session ends or the channel closes while the promise is pending.
+ */
+export type OneWayHandler = (code: number, body: Body, channel: Endpoint, context: RequestContext) => unknown;
 export type SignalHandler = (code: number, count: number) => void;
 
 /**
@@ -373,6 +384,11 @@ export class Session {
   peerMaxFrameBytes = Infinity;
   /** Answers that arrived for requests nobody waits for any more (cancelled, timed out). */
   droppedAnswers = 0;
+  /**
+   * One-way messages of the peer's dropped here: past `maxRunningRequests`, or (counted by the service
+   * layer) naming no one-way method of the service, malformed, or over their bounds.
+   */
+  droppedOneWays = 0;
   onDroppedAnswer: ((id: number, kind: Header_Kind) => void) | null = null;
 
   constructor(
@@ -387,6 +403,8 @@ export class Session {
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       maxQueuedBytes: options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
       openTimeoutMs: options.openTimeoutMs ?? 5000,
+      maxChannels: options.maxChannels ?? 256,
+      maxRunningRequests: options.maxRunningRequests ?? 1024,
     };
     this.nextChannel = role === "client" ? 1 : 2;
     this.main = new Endpoint(this, 0, new Uint8Array(0));
@@ -435,16 +453,44 @@ export class Session {
     this.lastHeard = Date.now();
     this.keepAlive = setInterval(() => {
       const now = Date.now();
-      if (this.heard) {
+      if (this.stalled(now)) {
+        this.fail("keep-alive-timeout", `the peer does not read: ${this.framed.queuedBytes} bytes have waited for it for over ${this.options.keepAliveTimeoutMs} ms`);
+        return;
+      }
+      // While reading is paused for answers to leave, nothing can be heard: `stalled` watches instead.
+      if (this.heard || this.framed.readingPaused) {
         this.heard = false;
         this.lastHeard = now;
       } else if (now - this.lastHeard > this.options.keepAliveTimeoutMs) {
         this.fail("keep-alive-timeout", `no word from the peer for ${this.options.keepAliveTimeoutMs} ms`);
         return;
       }
-      this.sendFrame(0, Header_Kind.PING, 0, 0, null);
+      // Frames already waiting reach the peer first and tell it this side lives: a ping would only add to them.
+      if (!this.framed.congested) this.sendFrame(0, Header_Kind.PING, 0, 0, null);
     }, this.options.keepAliveIntervalMs);
     this.keepAlive.unref();
+  }
+
+  /** When the queue for the peer last moved, and how far (see `stalled`). */
+  private stallStart = 0;
+  private stallSent = -1;
+
+  /**
+   * Whether frames have waited for the peer past the queue limit for longer than `keepAliveTimeoutMs`
+   * without the kernel taking a byte of them: the peer does not read. A slow reader keeps it moving.
+   */
+  private stalled(now: number): boolean {
+    if (!this.framed.congested) {
+      this.stallSent = -1;
+      return false;
+    }
+    const sent = this.framed.sentBytes;
+    if (sent !== this.stallSent) {
+      this.stallSent = sent;
+      this.stallStart = now;
+      return false;
+    }
+    return now - this.stallStart > this.options.keepAliveTimeoutMs;
   }
 
   // ---- the main channel's handlers, for convenience ----
@@ -668,6 +714,9 @@ export class Session {
   // ---- receiving ----
 
   private receive(frame: Frame): void {
+    // Frames read together with the peer's end (or after this side ended) are not for anyone: no handler
+    // may start once the session is over.
+    if (this.endError !== null) return;
     const h = frame.header;
     this.heard = true;
     if (h.id !== this.expectedId) {
@@ -699,7 +748,9 @@ export class Session {
         this.settle(h.answers, h.kind, frame.body);
         return;
       case Header_Kind.PING:
-        this.sendFrame(0, Header_Kind.PONG, 0, h.id, null);
+        // A peer that does not read gets no pong queued behind what it has not read: those frames reach it
+        // first and tell it this side lives (a pong only says that). So pings cannot grow the queue.
+        if (!this.framed.congested) this.sendFrame(0, Header_Kind.PONG, 0, h.id, null);
         return;
       case Header_Kind.PONG:
         return;
@@ -752,21 +803,7 @@ export class Session {
       }
       case Header_Kind.ONE_WAY: {
         const body = this.bodyOf(frame);
-        if (body === null) return;
-        if (endpoint.oneWayHandler === null) {
-          if (body instanceof PlacedMessage) body.release();
-          return;
-        }
-        let settled: unknown;
-        try {
-          settled = endpoint.oneWayHandler(h.code, body, endpoint);
-        } catch {
-          settled = undefined;
-        }
-        if (body instanceof PlacedMessage) {
-          if (settled instanceof Promise) settled.then(() => body.release(), () => body.release());
-          else body.release();
-        }
+        if (body !== null) this.handleOneWay(endpoint, h.id, h.code, body);
         return;
       }
       case Header_Kind.CANCEL:
@@ -830,7 +867,7 @@ export class Session {
 
   private acceptChannel(id: number, frameId: number, metadata: Uint8Array): void {
     const reject = (message: string): void => {
-      this.sendFrame(id, Header_Kind.ERROR, 0, frameId, Failure.encode({ kind: Failure_Kind.REJECTED, message }));
+      this.sendAnswer(id, Header_Kind.ERROR, frameId, Failure.encode({ kind: Failure_Kind.REJECTED, message }));
     };
     // The peer's channel ids have the other parity: anything else (or an id in use) breaks the protocol.
     const peerParity = this.role === "client" ? 0 : 1;
@@ -840,6 +877,13 @@ export class Session {
     }
     if (this.passiveOpen === null) {
       reject("the peer accepts no channels");
+      return;
+    }
+    // Each channel costs this side an endpoint and its handlers: the peer's are capped (those being opened count).
+    let open = 0;
+    for (const endpoint of this.endpoints.values()) if (endpoint.id % 2 === peerParity) open++;
+    if (open >= this.options.maxChannels) {
+      reject(`the peer has ${open} channels open, the most this side allows (maxChannels)`);
       return;
     }
     const endpoint = new Endpoint(this, id, metadata);
@@ -855,7 +899,7 @@ export class Session {
       .then((accepted) => {
         if (this.endError !== null) return;
         if (accepted) {
-          this.sendFrame(id, Header_Kind.CHANNEL_OPENED, 0, frameId, null);
+          this.sendAnswer(id, Header_Kind.CHANNEL_OPENED, frameId, null);
           return;
         }
         this.forget(endpoint);
@@ -897,6 +941,12 @@ export class Session {
       running.failWith({ kind: Failure_Kind.UNKNOWN_METHOD, message: "this side serves no requests on this channel" });
       return;
     }
+    // Each running request holds a handler's state here: a peer may not start them without bound.
+    if (this.running.size >= this.options.maxRunningRequests) {
+      placed?.release();
+      running.failWith({ kind: Failure_Kind.REJECTED, message: `overloaded: ${this.running.size} requests of this session are running, the most this side allows (maxRunningRequests)` });
+      return;
+    }
     // A handler that answers synchronously is answered in the same turn (no promise hops on the hot path).
     let result: OutgoingBody | Promise<OutgoingBody>;
     try {
@@ -925,6 +975,46 @@ export class Session {
     );
   }
 
+  /**
+   * A one-way message to its handler, which gets a context like a request's: tracked while its promise is
+   * pending, so that the session's end (or the channel's close) fires its signal.
+   */
+  private handleOneWay(endpoint: Endpoint, id: number, code: number, body: Body): void {
+    const placed = body instanceof PlacedMessage ? body : null;
+    const handler = endpoint.oneWayHandler;
+    if (handler === null || this.running.size >= this.options.maxRunningRequests) {
+      if (handler !== null) this.droppedOneWays++;
+      placed?.release();
+      return;
+    }
+    const running = new Running(this, endpoint, id);
+    let settled: unknown;
+    try {
+      settled = handler(code, body, endpoint, running);
+    } catch {
+      settled = undefined;
+    }
+    if (!(settled instanceof Promise)) {
+      placed?.release();
+      return;
+    }
+    this.running.set(id, running);
+    const finish = (): void => {
+      placed?.release();
+      if (this.running.get(id) === running) this.running.delete(id);
+    };
+    settled.then(finish, finish);
+  }
+
+  /** Sends an answer to the peer (see `FramedSocket.sendAnswer`: past the queue limit it waits, and the peer is not read). */
+  private sendAnswer(channel: number, kind: Header_Kind, answers: number, body: OutgoingBody | null): void {
+    if (this.endError !== null) {
+      this.discard(body);
+      return;
+    }
+    this.framed.sendAnswer(this.frame(channel, kind, 0, answers, body));
+  }
+
   /** @internal Sends a request's answer, once, unless the session has ended. */
   reply(running: Running, kind: Header_Kind, body: OutgoingBody): void {
     if (running.replied || this.endError !== null || running.channel.closed) {
@@ -940,8 +1030,8 @@ export class Session {
       kind = Header_Kind.ERROR;
       body = Failure.encode({ kind: Failure_Kind.INTERNAL, message: `the answer could not be sent: ${tooLarge.message}` });
     }
-    // Answers go out even past the queue limit: the request was accepted, and its caller waits.
-    this.sendFrame(running.channel.id, kind, 0, running.id, body);
+    // Past the queue limit the answer waits its turn, and the peer is not read until it leaves.
+    this.sendAnswer(running.channel.id, kind, running.id, body);
   }
 }
 

@@ -459,10 +459,11 @@ export class MessagePool implements MessageMemory {
       buffers.push(this.native.shmView(this.peerExtents[ref.extent].handle, ref.offset, ref.bytes) as ArrayBuffer);
       total += ref.bytes;
     }
-    // A message is read at most once over: its size bounds the traversal (Data read in place included).
+    // A message is read at most once over: its size, on top of the default (which the values' objects
+    // are charged against, see docs/codegen.md), bounds the traversal (Data read in place included).
     const reader = new MessageReader(
       buffers.map((b) => new Uint8Array(b)),
-      { shareData: true, traversalLimitInWords: Math.max(DEFAULT_TRAVERSAL_LIMIT_WORDS, total / 8) },
+      { shareData: true, traversalLimitInWords: DEFAULT_TRAVERSAL_LIMIT_WORDS + total / 8 },
     );
     const held: Held = { live: buffers.length, collectable };
     this.held.set(id, held);

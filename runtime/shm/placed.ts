@@ -20,7 +20,9 @@ export interface PlacedRef {
  * handle that does not decode, and Error for one naming memory it may not.
  */
 export function placedSegments(handle: Uint8Array, extents: readonly { readonly size: number }[], maxPlacedBytes: number): PlacedRef[] {
-  const placed = Placed.decode(handle, { traversalLimitInWords: 8 + MAX_PLACED_SEGMENTS * 3 });
+  // A segment costs its plain object (13 words, see `structList`): room for twice the most accepted, so
+  // that a handle with too many is refused below, saying so.
+  const placed = Placed.decode(handle, { traversalLimitInWords: 8 + MAX_PLACED_SEGMENTS * 32 });
   const count = placed.segments.length;
   if (count === 0 || count > MAX_PLACED_SEGMENTS) throw new Error(`${count} segments (1 to ${MAX_PLACED_SEGMENTS} are accepted)`);
   const refs: PlacedRef[] = [];

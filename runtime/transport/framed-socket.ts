@@ -24,8 +24,15 @@ export interface FramedSocketEvents {
 
 export class FramedSocket {
   private readonly decoder: FrameDecoder;
-  /** Frames waiting for the socket to drain, in order; `force` ones go regardless of the limit. */
-  private backlog: { bytes: Uint8Array; force: boolean; written: () => void }[] = [];
+  /**
+   * Frames waiting for the socket to drain, in order; `force` ones go regardless of the limit. `owed` ones
+   * are answers to the peer (see `sendAnswer`): while any waits, the socket is not read.
+   */
+  private backlog: { bytes: Uint8Array; force: boolean; owed: boolean; written: () => void }[] = [];
+  /** Answers waiting in the backlog. */
+  private owed = 0;
+  /** Reading was paused here because answers wait (not by whoever else may pause the socket). */
+  private pausedForAnswers = false;
   /** Small frames that leave with the next frame written (see `sendSoon`). */
   private held: Uint8Array[] = [];
   private isClosed = false;
@@ -119,7 +126,50 @@ export class FramedSocket {
     if (!wait) return Promise.reject(new BackpressureError(`${this.socket.writableLength} bytes are already queued for a peer that is not reading (limit ${this.maxQueuedBytes})`));
     // Held frames came before this one: they go now, ahead of the backlog.
     this.flushHeld();
-    return new Promise<void>((written) => this.backlog.push({ bytes, force: false, written }));
+    return new Promise<void>((written) => this.backlog.push({ bytes, force: false, owed: false, written }));
+  }
+
+  /**
+   * Queues an answer to the peer (a response, an error, a channel open's answer). Past the limit it waits
+   * in the backlog, like a call; and while any answer waits, the socket is not read, so that a peer that
+   * sends requests but does not read their answers cannot make this side hold more of them: it can send
+   * more only once it reads.
+   */
+  sendAnswer(bytes: Uint8Array): void {
+    if (this.isClosed) return;
+    if (!this.wouldWait(bytes.length)) {
+      this.write(bytes);
+      return;
+    }
+    this.flushHeld();
+    this.backlog.push({ bytes, force: false, owed: true, written: () => {} });
+    this.owed++;
+    if (!this.pausedForAnswers && !this.socket.isPaused()) {
+      this.pausedForAnswers = true;
+      this.socket.pause();
+    }
+  }
+
+  /** Whether reading is paused because answers wait for the peer to read (see `sendAnswer`). */
+  get readingPaused(): boolean {
+    return this.pausedForAnswers;
+  }
+
+  /** Whether frames wait for the peer to read: the queue is past its limit, or frames are held back. */
+  get congested(): boolean {
+    return this.backlog.length > 0 || this.socket.writableLength > this.maxQueuedBytes;
+  }
+
+  /** Bytes the kernel has taken so far: while it grows, the peer reads. */
+  get sentBytes(): number {
+    return this.socket.bytesWritten - this.socket.writableLength;
+  }
+
+  /** Bytes queued for the peer: in the socket's queue and in the backlog. */
+  get queuedBytes(): number {
+    let n = this.socket.writableLength;
+    for (const frame of this.backlog) n += frame.bytes.length;
+    return n;
   }
 
   /**
@@ -129,7 +179,7 @@ export class FramedSocket {
   sendSoon(bytes: Uint8Array): void {
     if (this.isClosed) return;
     if (this.backlog.length > 0) {
-      this.backlog.push({ bytes, force: true, written: () => {} });
+      this.backlog.push({ bytes, force: true, owed: false, written: () => {} });
       return;
     }
     this.held.push(bytes);
@@ -151,7 +201,7 @@ export class FramedSocket {
   sendNow(bytes: Uint8Array): void {
     if (this.isClosed) return;
     if (this.backlog.length === 0) this.write(bytes);
-    else this.backlog.push({ bytes, force: true, written: () => {} });
+    else this.backlog.push({ bytes, force: true, owed: false, written: () => {} });
   }
 
   /** Writes waiting frames, in order, while the limit allows. */
@@ -161,7 +211,13 @@ export class FramedSocket {
       if (!next.force && this.full(next.bytes.length)) return;
       this.backlog.shift();
       this.write(next.bytes);
+      if (next.owed) this.owed--;
       next.written();
+    }
+    // Every answer has left: the peer reads again, and may send more.
+    if (this.owed === 0 && this.pausedForAnswers && !this.isClosed) {
+      this.pausedForAnswers = false;
+      this.socket.resume();
     }
   }
 

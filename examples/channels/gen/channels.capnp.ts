@@ -583,7 +583,7 @@ export class Control_StatusResults extends capnp.Struct {
   /** @internal Reads the plain view from a struct reader (generated code only). */
   static _read(s: codec.StructReader): Control_StatusResults.Plain {
     return {
-      workers: codec.structList(codec.list(s, 0), WorkerStatus._read, 3),
+      workers: codec.structList(codec.list(s, 0), WorkerStatus._read, 14),
     };
   }
 

@@ -438,7 +438,7 @@ export class Chat_FetchResults extends capnp.Struct {
   /** @internal Reads the plain view from a struct reader (generated code only). */
   static _read(s: codec.StructReader): Chat_FetchResults.Plain {
     return {
-      messages: codec.structList(codec.list(s, 0), Message._read, 4),
+      messages: codec.structList(codec.list(s, 0), Message._read, 11),
       next: s.u64(0),
     };
   }

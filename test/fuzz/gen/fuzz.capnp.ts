@@ -448,7 +448,7 @@ export class Node extends capnp.Struct {
     const base = {
       name: codec.text(s, 0),
       payload: codec.data(s, 1),
-      children: codec.structList(codec.list(s, 2), Node._read, 7),
+      children: codec.structList(codec.list(s, 2), Node._read, 21),
       parent: codec.structField(s, 3, Node._read),
       scalars: codec.structField(s, 4, Scalars._read),
     };
@@ -1043,10 +1043,10 @@ export class Lists extends capnp.Struct {
       float64s: codec.float64List(codec.list(s, 7)),
       texts: codec.pointerList(codec.list(s, 8), codec.textElement),
       datas: codec.pointerList(codec.list(s, 9), codec.dataElement),
-      structs: codec.structList(codec.list(s, 10), Scalars._read, 8),
+      structs: codec.structList(codec.list(s, 10), Scalars._read, 32),
       nested: codec.pointerList(codec.list(s, 11), (l, i) => codec.int32List(codec.listElement(l, i))),
       colors: codec.uint16List(codec.list(s, 12)) as Color[],
-      nodes: codec.structList(codec.list(s, 13), Node._read, 7),
+      nodes: codec.structList(codec.list(s, 13), Node._read, 21),
       any: codec.anyPointer(s, 14),
       textsWithDefault: codec.listOrDefault(s, 15, (l) => codec.pointerList(l, codec.textElement), "Lists.15", new Uint8Array([1, 0, 0, 0, 22, 0, 0, 0, 5, 0, 0, 0, 18, 0, 0, 0, 5, 0, 0, 0, 18, 0, 0, 0, 97, 0, 0, 0, 0, 0, 0, 0, 98, 0, 0, 0, 0, 0, 0, 0])),
       scalarsWithDefault: codec.structOrDefault(s, 16, Scalars._read, "Lists.16", new Uint8Array([0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0])),

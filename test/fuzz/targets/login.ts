@@ -50,8 +50,8 @@ export const loginTarget: FuzzTarget = {
         return;
       }
       case 1: {
-        // client.ts: Welcome.decode(frame.body, { traversalLimitInWords: 64 }); the stubs' attachRegions checks.
-        const welcome = decodes(() => Welcome.decode(body, { traversalLimitInWords: 64 }));
+        // client.ts: Welcome.decode(frame.body, { traversalLimitInWords: 1024 }); the stubs' attachRegions checks.
+        const welcome = decodes(() => Welcome.decode(body, { traversalLimitInWords: 1024 }));
         if (welcome === null) return;
         if (welcome.token < 0n || welcome.token >= 1n << 64n) throw new PropertyViolation(`token ${welcome.token} is not a UInt64`);
         const offered = new Set<string>();
@@ -60,8 +60,8 @@ export const loginTarget: FuzzTarget = {
           if (purpose !== undefined) offered.add(regionKey(purpose, r.index));
           if (r.size < 0n) throw new PropertyViolation("a region decoded to fields out of their types' ranges");
         }
-        // 64 words of traversal bound what a welcome can make the client build.
-        if (welcome.regions.length > 64) throw new PropertyViolation(`${welcome.regions.length} regions from a welcome read within 64 words`);
+        // 1024 words of traversal bound what a welcome can make the client build (a region's object costs 11).
+        if (welcome.regions.length > 1024 / 11) throw new PropertyViolation(`${welcome.regions.length} regions from a welcome read within 1024 words`);
         return;
       }
       default: {

@@ -1,6 +1,7 @@
 /**
  * A server process for the runtime's tests: `node --import tsx echo-server.ts SOCKET [options JSON]`.
- * Prints "listening" when ready, then serves Echo until killed.
+ * Prints "listening" when ready, then serves Echo until killed; prints "ended CAUSE: MESSAGE" when a
+ * session ends. Options besides its own (below) go to `listen` as they are (limits, keep-alive).
  */
 import { listen } from "../../../runtime/session/server.js";
 import { ApplicationError, serve } from "../../../runtime/rpc/service.js";
@@ -8,19 +9,42 @@ import { Signals } from "../../../runtime/rpc/signals.js";
 import { echoService, loadEcho } from "./echo.js";
 
 const [path, json] = process.argv.slice(2);
-const options = JSON.parse(json ?? "{}") as { keepAliveIntervalMs?: number; keepAliveTimeoutMs?: number; permissions?: "user" | "group" | "anyone"; allowUid?: number };
+const { allowUid, ...options } = JSON.parse(json ?? "{}") as { keepAliveIntervalMs?: number; keepAliveTimeoutMs?: number; permissions?: "user" | "group" | "anyone"; allowUid?: number };
 const m = await loadEcho();
 const service = echoService(m);
 let cancelled = 0;
 let lastNote = "";
+/** What the handlers of `block` and `hang` saw (see Handlers in echo.capnp). */
+const handlers = { started: 0, afterEnd: 0, unaborted: 0, running: 0 };
 
 const server = await listen(path, {
+  ...options,
   service,
-  permissions: options.permissions,
-  keepAliveIntervalMs: options.keepAliveIntervalMs,
-  keepAliveTimeoutMs: options.keepAliveTimeoutMs,
-  allow: options.allowUid === undefined ? undefined : (peer) => peer.uid === options.allowUid,
+  allow: allowUid === undefined ? undefined : (peer) => peer.uid === allowUid,
   onSession(session) {
+    /** The signals of this session's `block` and `hang` handlers still running. */
+    const live = new Set<AbortSignal>();
+    void session.closed.then((error) => {
+      // Every running handler's signal fires as the session ends, before this runs.
+      for (const signal of live) if (!signal.aborted) handlers.unaborted++;
+      process.stdout.write(`ended ${error.cause}: ${error.message}\n`);
+    });
+    /** Runs until `signal` fires. */
+    const block = (signal: AbortSignal): Promise<void> => {
+      handlers.started++;
+      if (session.ended) handlers.afterEnd++;
+      handlers.running++;
+      live.add(signal);
+      return new Promise((resolve) => {
+        const done = (): void => {
+          handlers.running--;
+          live.delete(signal);
+          resolve();
+        };
+        if (signal.aborted) done();
+        else signal.addEventListener("abort", done, { once: true });
+      });
+    };
     const signals = new Signals(session);
     // Signal 0 from a client is echoed back as signal 1 with the count it arrived with, that many times over.
     signals.on(0, (count) => {
@@ -53,6 +77,12 @@ const server = await listen(path, {
       stats() {
         return { cancelled, lastNote, sessions: server.sessions.size, members: server.pool<string>("members").list().sort() };
       },
+      lists(p: { bools: boolean[]; words: bigint[]; flags: unknown[]; blobs: Uint8Array[] }) {
+        return { count: BigInt(p.bools.length + p.words.length + p.flags.length + p.blobs.length) };
+      },
+      block: (_p: unknown, ctx: { signal: AbortSignal }) => block(ctx.signal),
+      hang: (_p: unknown, ctx: { signal: AbortSignal }) => block(ctx.signal),
+      handlers: () => ({ ...handlers, droppedOneWays: session.droppedOneWays }),
       note(p: { text: string }) {
         lastNote = p.text;
         if (p.text.startsWith("join:")) server.pool<string>("members").publish(session, p.text.slice(5));

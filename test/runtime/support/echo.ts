@@ -57,6 +57,10 @@ export function echoService(m: EchoModule, fingerprint = 0x1234n): ServiceDefini
       { name: "wait", params: m.Empty, results: m.Empty },
       { name: "stats", params: m.Empty, results: m.Stats },
       { name: "note", params: m.EchoParams, results: m.Empty },
+      { name: "lists", params: m.ListParams, results: m.ListResults, kind: "call" },
+      { name: "block", params: m.Empty, results: m.Empty, kind: "call" },
+      { name: "hang", params: m.Empty, results: m.Empty, kind: "oneway" },
+      { name: "handlers", params: m.Empty, results: m.Handlers },
     ],
   };
 }
