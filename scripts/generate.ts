@@ -36,6 +36,7 @@ export function targets(): Target[] {
     { dir: "runtime/protocol", schema: "protocol.capnp", out: "runtime/protocol", runtime: { capnp: "capnp-ts", codec: "../codec/index.js" } },
     { dir: "test/fixtures", schema: "stubs.capnp", out: "test/stubs/gen" },
     { dir: "test/fixtures", schema: "blobs.capnp", out: "test/zero-copy/gen" },
+    { dir: "test/fixtures", schema: "soak.capnp", out: "test/hardening/gen" },
     ...examples,
   ];
 }
