@@ -36,7 +36,7 @@ const dir = mkdtempSync(join(tmpdir(), "ipcgen-kill-soak-"));
 const random = prng(SEED);
 console.log(`kill soak: seed ${SEED} (SOAK_SEED=${SEED} repeats it)`);
 
-const stats = { trials: 0, clientsKilled: 0, serversKilled: 0, sessions: 0, endsReported: 0, hung: 0, inFlight: new Map<string, number>() };
+const stats = { trials: 0, clientsKilled: 0, serversKilled: 0, sessions: 0, endsReported: 0, hung: 0, leaks: 0, inFlight: new Map<string, number>() };
 
 afterAll(() => {
   killAll();
@@ -44,7 +44,7 @@ afterAll(() => {
   const inFlight = [...stats.inFlight].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ");
   console.log(
     `kill soak summary: seed ${SEED}, ${stats.trials} trials (${stats.clientsKilled} clients and ${stats.serversKilled} servers killed), ` +
-      `${stats.endsReported} ends reported for ${stats.sessions} sessions, ${stats.hung} hung; in flight at the kills: ${inFlight}`,
+      `${stats.endsReported} ends reported for ${stats.sessions} sessions, ${stats.hung} hung, ${stats.leaks} left in /dev/shm; in flight at the kills: ${inFlight}`,
   );
 });
 
@@ -104,6 +104,7 @@ function leftovers(trial: string, killed: Program): string[] {
   if (alive(killed.pid)) out.push(`${trial}: process ${killed.pid} still runs`);
   const names = shmOf(killed.pid);
   if (names.length > 0) out.push(`${trial}: /dev/shm holds ${names.join(", ")} of the killed process ${killed.pid}`);
+  stats.leaks += names.length;
   return out;
 }
 
@@ -120,6 +121,7 @@ async function stop(survivor: Program): Promise<string[]> {
   else out.push(...(JSON.parse(final.slice(6)) as { problems: string[] }).problems.map((p) => `survivor: ${p}`));
   const names = shmOf(survivor.pid);
   if (names.length > 0) out.push(`/dev/shm holds ${names.join(", ")} of the survivor ${survivor.pid}`);
+  stats.leaks += names.length;
   return out;
 }
 

@@ -68,12 +68,18 @@ export class Tracker {
     }
   }
 
-  /** A failure, or the end reported through it. */
+  /**
+   * A failure, or the end reported through it: calls must fail with the session's SessionEndedError;
+   * waits on a packet stream ("up.*", "down.*") and loops may also fail with the stream's "closed".
+   */
   failure(kind: string, err: unknown): void {
-    if (err instanceof SessionEndedError) this.causes.add(err.cause);
-    else if (!(err instanceof PacketStreamError && err.reason === "closed")) this.problem(`${kind}: ${describe(err)}`);
-    else if (!this.ended()) this.problem(`${kind}: the stream closed while the session lived`);
-    if (err instanceof SessionEndedError && !this.ended()) this.problem(`${kind}: a SessionEndedError while the session lived`);
+    const stream = /^(up|down|loop:(up|down))/.test(kind);
+    if (err instanceof SessionEndedError) {
+      this.causes.add(err.cause);
+      if (!this.ended()) this.problem(`${kind}: a SessionEndedError while the session lived`);
+    } else if (stream && err instanceof PacketStreamError && err.reason === "closed") {
+      if (!this.ended()) this.problem(`${kind}: the stream closed while the session lived`);
+    } else this.problem(`${kind}: ${describe(err)}`);
   }
 
   /** An end reported by other means (`closed`, an AbortSignal's reason). */
