@@ -33,19 +33,25 @@ const REPORT_MS = 30_000;
 const EXIT_MS = 15_000;
 
 const dir = mkdtempSync(join(tmpdir(), "ipcgen-kill-soak-"));
-const random = prng(SEED);
+/** Trial `i` of `batch`'s activity seed and kill delay: from SEED alone, whatever order trials start in. */
+function draw(batch: number, i: number): { seed: number; delay: number } {
+  const random = prng(SEED ^ Math.imul(batch * 1000 + i + 1, 0x9e3779b1));
+  return { seed: random(), delay: random() % (MAX_DELAY_MS + 1) };
+}
 console.log(`kill soak: seed ${SEED} (SOAK_SEED=${SEED} repeats it)`);
 
-const stats = { trials: 0, clientsKilled: 0, serversKilled: 0, sessions: 0, endsReported: 0, hung: 0, leaks: 0, inFlight: new Map<string, number>() };
+const stats = { trials: 0, clientsKilled: 0, serversKilled: 0, sessions: 0, endsReported: 0, hung: 0, leaks: 0, inFlight: new Map<string, number>(), done: new Map<string, number>() };
 
 afterAll(() => {
   killAll();
   rmSync(dir, { recursive: true, force: true });
-  const inFlight = [...stats.inFlight].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ");
+  const list = (counts: Map<string, number>): string => [...counts].filter(([k]) => !k.startsWith("loop:")).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ");
+  const inFlight = list(stats.inFlight);
   console.log(
     `kill soak summary: seed ${SEED}, ${stats.trials} trials (${stats.clientsKilled} clients and ${stats.serversKilled} servers killed), ` +
       `${stats.endsReported} ends reported for ${stats.sessions} sessions, ${stats.hung} hung, ${stats.leaks} left in /dev/shm; in flight at the kills: ${inFlight}`,
   );
+  console.log(`kill soak: done by the survivors before the kills: ${list(stats.done)}`);
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -91,6 +97,7 @@ function faults(trial: string, line: string, sessions: number): string[] {
     stats.endsReported += s.causes.length;
     stats.hung += s.hung.length;
     for (const kind of s.inFlightAtEnd) stats.inFlight.set(kind, (stats.inFlight.get(kind) ?? 0) + 1);
+    for (const [kind, n] of Object.entries(s.done)) stats.done.set(kind, (stats.done.get(kind) ?? 0) + n);
     if (s.causes.length !== 1 || s.causes[0] !== "peer-died") out.push(`${trial} session ${i}: ended as ${JSON.stringify(s.causes)}, not once as peer-died`);
     if (s.hung.length > 0) out.push(`${trial} session ${i}: still pending after the end: ${s.hung.join(", ")}`);
     out.push(...s.problems.map((p) => `${trial} session ${i}: ${p}`));
@@ -132,8 +139,7 @@ describe("kill -9 at random moments, over many trials", () => {
     await server.waitFor(/^listening$/);
     const problems: string[] = [];
     await trials(TRIALS, PARALLEL, async (i) => {
-      const seed = random();
-      const delay = random() % (MAX_DELAY_MS + 1);
+      const { seed, delay } = draw(1, i);
       const client = new Program(CLIENT);
       client.write(`trial ${i} ${path} ${seed}`);
       await client.waitFor(new RegExp(`^active ${i}$`), REPORT_MS);
@@ -158,8 +164,7 @@ describe("kill -9 at random moments, over many trials", () => {
     const client = new Program(CLIENT);
     const problems: string[] = [];
     await trials(TRIALS, PARALLEL, async (i) => {
-      const seed = random();
-      const delay = random() % (MAX_DELAY_MS + 1);
+      const { seed, delay } = draw(2, i);
       const path = join(dir, `server-${i}.sock`);
       const server = new Program(SERVER, [path]);
       await server.waitFor(/^listening$/, REPORT_MS);
