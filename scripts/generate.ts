@@ -38,6 +38,7 @@ export function targets(): Target[] {
     { dir: "test/fixtures", schema: "blobs.capnp", out: "test/zero-copy/gen" },
     // The fuzzer's plain-view target, importing the codec from source (it runs without a build).
     { dir: "test/fixtures", schema: "fuzz.capnp", out: "test/fuzz/gen", runtime: { capnp: "capnp-ts", codec: "../../../runtime/codec/index.js" } },
+    { dir: "test/fixtures", schema: "soak.capnp", out: "test/hardening/gen" },
     ...examples,
   ];
 }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { normalizeArgs } from "../../generator/cli/args.js";
 import { DEFAULT_RUNTIME } from "../../generator/codegen/render.js";
 import { parseOutputSpec } from "../../generator/cli/plugins.js";
+import { itAsOtherUser } from "../support/other-user.js";
 import { BIN, CAPNP, NO_CAPNP, ROOT, capnp, ensureBuilt, ipcgen, lines } from "./helpers.js";
 
 let work: string;
@@ -17,6 +18,7 @@ let work: string;
 beforeAll(async () => {
   await ensureBuilt();
   work = mkdtempSync(join(tmpdir(), "ipcgen-cli-"));
+  chmodSync(work, 0o755); // as root, a second user runs the CLI in it ("a file that cannot be read")
   writeFileSync(join(work, "good.capnp"), "@0xd169a92246dc7893;\nstruct Foo {\n  a @0 :UInt32;\n}\n");
   writeFileSync(join(work, "bad.capnp"), "@0xd169a92246dc7894;\nstruct Foo {\n  a @0 :Bogus;\n  b @0 :Text;\n}\n");
   writeFileSync(join(work, "fail.sh"), "#!/bin/sh\ncat >/dev/null\necho 'fail.sh was here' >&2\nexit 3\n");
@@ -180,10 +182,17 @@ describe("compile: arguments are checked before anything is compiled", () => {
     expectOneLineFailure(ipcgen(["compile", "-o-", "nosuch.capnp"], { cwd: work }), /^ipcgen compile: nosuch\.capnp: no such file$/m);
   });
 
-  const root = process.getuid?.() === 0;
-  it.skipIf(root)(`a file that cannot be read${root ? " [skipped: root can read anything]" : ""}`, () => {
-    expectOneLineFailure(ipcgen(["compile", "-o-", "unreadable.capnp"], { cwd: work }), /unreadable\.capnp: cannot be read/);
-  });
+  // Root reads anything: as root (CI), the CLI runs as a second user, which must then exist.
+  if (process.getuid?.() !== 0) {
+    it("a file that cannot be read", () => {
+      expectOneLineFailure(ipcgen(["compile", "-o-", "unreadable.capnp"], { cwd: work }), /unreadable\.capnp: cannot be read/);
+    });
+  } else {
+    itAsOtherUser("a file that cannot be read (run as another user)", () => [BIN, work], async (other) => {
+      const run = ipcgen(["compile", "-o-", "unreadable.capnp"], { cwd: work, uid: other.uid, gid: other.gid });
+      expectOneLineFailure(run, /unreadable\.capnp: cannot be read/);
+    });
+  }
 
   it("a directory given as a file", () => {
     expectOneLineFailure(ipcgen(["compile", "-o-", "."], { cwd: work }), /^ipcgen compile: \.: not a regular file$/m);

@@ -104,6 +104,9 @@ export interface Run {
 export interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** Run as this user (needs root). */
+  uid?: number;
+  gid?: number;
 }
 
 function run(command: string, args: string[], options: RunOptions): Run {
@@ -114,6 +117,7 @@ function run(command: string, args: string[], options: RunOptions): Run {
     env: { ...(options.env ?? process.env), PWD: cwd },
     maxBuffer: 512 * 1024 * 1024,
     timeout: 120_000,
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
   });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString("utf8") };

@@ -1,28 +1,16 @@
 /**
- * The runtime between many processes: clients killed with SIGKILL, clients running as another user (when
- * the tests run as root, as CI does), and load from several processes at once.
+ * The runtime between many processes: clients killed with SIGKILL, clients running as another user (which
+ * needs root, as CI has: test/support/other-user.ts decides), and load from several processes at once.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client, type ServiceDefinition } from "../../runtime/rpc/service.js";
 import { connect } from "../../runtime/session/client.js";
-import { type EchoModule, REPO, echoService, loadEcho } from "./support/echo.js";
+import { itAsOtherUser } from "../support/other-user.js";
+import { type EchoModule, echoService, generateEcho, loadEcho } from "./support/echo.js";
 import { ECHO_CLIENT, killAll, line, run, startEchoServer } from "./support/processes.js";
-
-const NOBODY = 65534;
-const isRoot = process.getuid?.() === 0;
-
-/** Whether another user can reach the checkout (every folder down to it searchable by others). */
-function othersCanReach(path: string): boolean {
-  for (let dir = path; ; dir = dirname(dir)) {
-    if ((statSync(dir).mode & 0o005) !== 0o005) return false;
-    if (dirname(dir) === dir) return true;
-  }
-}
-const otherUser = isRoot && othersCanReach(REPO);
-if (isRoot && !otherUser) console.log(`skipped: the tests with a client running as uid ${NOBODY} need ${REPO} readable by other users`);
 
 let dir: string;
 let m: EchoModule;
@@ -57,28 +45,31 @@ describe("other sessions", () => {
   }, 30_000);
 });
 
-describe.skipIf(!otherUser)("a client running as another user (tests run as root, in a checkout others can read)", () => {
-  it("is refused by the socket's mode (user only)", async () => {
+describe("a client running as another user", () => {
+  // What the client process reads: its script and the generated Echo module (written by beforeAll).
+  const reads = (): string[] => [ECHO_CLIENT, generateEcho()];
+
+  itAsOtherUser("is refused by the socket's mode (user only)", reads, async (other) => {
     const path = join(dir, "mode", "echo.sock");
     mkdirSync(join(dir, "mode"), { mode: 0o755 });
     await startEchoServer(path);
-    const out = JSON.parse(await line(run(ECHO_CLIENT, [path, "connect"], { uid: NOBODY, gid: NOBODY }), /^\{/)) as { error?: string; message?: string };
+    const out = JSON.parse(await line(run(ECHO_CLIENT, [path, "connect"], { uid: other.uid, gid: other.gid }), /^\{/)) as { error?: string; message?: string };
     expect(out.error).toBe("ConnectError");
     expect(out.message).toMatch(/EACCES/);
   }, 30_000);
 
-  it("with an open mode, is refused by the credential policy at log-in", async () => {
+  itAsOtherUser("with an open mode, is refused by the credential policy at log-in", reads, async (other) => {
     const path = join(dir, "open", "echo.sock");
     mkdirSync(join(dir, "open"), { mode: 0o755 });
     await startEchoServer(path, { permissions: "anyone" });
-    const out = JSON.parse(await line(run(ECHO_CLIENT, [path, "connect"], { uid: NOBODY, gid: NOBODY }), /^\{/)) as { error?: string; kind?: string; message?: string };
+    const out = JSON.parse(await line(run(ECHO_CLIENT, [path, "connect"], { uid: other.uid, gid: other.gid }), /^\{/)) as { error?: string; kind?: string; message?: string };
     expect(out).toMatchObject({ error: "LoginError", kind: "not-allowed" });
-    expect(out.message).toMatch(new RegExp(`uid ${NOBODY}`));
+    expect(out.message).toMatch(new RegExp(`uid ${other.uid}`));
     // And a policy that allows that uid lets it in.
     const allowed = join(dir, "allowed", "echo.sock");
     mkdirSync(join(dir, "allowed"), { mode: 0o755 });
-    await startEchoServer(allowed, { permissions: "anyone", allowUid: NOBODY });
-    expect(JSON.parse(await line(run(ECHO_CLIENT, [allowed, "connect"], { uid: NOBODY, gid: NOBODY }), /^\{/))).toEqual({ ok: true });
+    await startEchoServer(allowed, { permissions: "anyone", allowUid: other.uid });
+    expect(JSON.parse(await line(run(ECHO_CLIENT, [allowed, "connect"], { uid: other.uid, gid: other.gid }), /^\{/))).toEqual({ ok: true });
   }, 30_000);
 });
 

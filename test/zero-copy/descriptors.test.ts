@@ -19,17 +19,17 @@ import { Nic } from "../../examples/nic/gen/nic.capnp.js";
 import { Terminal } from "../../examples/terminal/gen/terminal.capnp.js";
 import { Blobs } from "./gen/blobs.capnp.js";
 import { killAll, Program, REPO } from "../examples/support.js";
-import { otherUser } from "../support/other-user.js";
+import { itAsOtherUser } from "../support/other-user.js";
 
 const native = loadNativeAddon();
 const dir = mkdtempSync(join(tmpdir(), "ipcgen-descriptors-"));
-chmodSync(dir, 0o755); // a client of another user must reach the socket inside
+chmodSync(dir, 0o755); // a client of another user must reach the sockets inside
 const path = join(dir, "blobs.sock");
 let server: Program;
 
 beforeAll(async () => {
   // A long log-in time: the tests that join by hand start other processes first.
-  server = new Program("test/zero-copy/support/blobs-server.ts", [path, JSON.stringify({ allowUid: otherUser.uid, permissions: "anyone", loginTimeoutMs: 30_000 })]);
+  server = new Program("test/zero-copy/support/blobs-server.ts", [path, JSON.stringify({ loginTimeoutMs: 30_000 })]);
   await server.waitFor(/listening/);
 });
 
@@ -97,17 +97,25 @@ describe("a session's memory is passed, never named", () => {
     expect(readdirSync("/dev/shm").filter((n) => n.startsWith("ipcgen"))).toEqual([]);
   });
 
-  it.skipIf(!otherUser.available)(`a client of another user (uid ${otherUser.uid}) that allow admits shares memory with the server both ways`, async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "test/zero-copy/support/blobs-other.ts"), path, String(4 << 20)], { cwd: REPO, uid: otherUser.uid, gid: otherUser.gid, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const code = await new Promise((resolve) => child.once("close", resolve));
-    expect(err).toBe("");
-    expect(code).toBe(0);
-    expect(JSON.parse(out)).toEqual({ uid: otherUser.uid, zeroCopy: true, echoed: true, filled: true });
-  });
+  itAsOtherUser(
+    "a client of another user that allow admits shares memory with the server both ways",
+    [join(REPO, "test/zero-copy/support/blobs-other.ts")],
+    async (user) => {
+      const at = join(dir, "other.sock");
+      const server = new Program("test/zero-copy/support/blobs-server.ts", [at, JSON.stringify({ allowUid: user.uid, permissions: "anyone" })]);
+      await server.waitFor(/listening/);
+      const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "test/zero-copy/support/blobs-other.ts"), at, String(4 << 20)], { cwd: REPO, uid: user.uid, gid: user.gid, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      const code = await new Promise((resolve) => child.once("close", resolve));
+      expect(err).toBe("");
+      expect(code).toBe(0);
+      expect(JSON.parse(out)).toEqual({ uid: user.uid, zeroCopy: true, echoed: true, filled: true });
+    },
+    60_000,
+  );
 });
 
 describe("joins", () => {
