@@ -341,6 +341,8 @@ export class MessagePool implements MessageMemory {
     if (!this.session.peerTakesPlaced || this.closed) return ordinaryBlock(size);
     checkBlockSize(size);
     const allocation = this.allocate(size);
+    // The session ended meanwhile (its peer died): an ordinary block, as for any session that has ended.
+    if (allocation === null && this.closed) return ordinaryBlock(size);
     if (allocation === null) throw new BackpressureError(`the message pool has no room for ${size} bytes (${this.poolBytes} bytes in extents, limit ${this.options.maxPoolBytes}): the peer holds too many messages`);
     return new PoolBlock(size, this, allocation);
   }
@@ -382,7 +384,13 @@ export class MessagePool implements MessageMemory {
     }
     try {
       channel.send([made.fd]);
-    } catch {
+    } catch (err) {
+      // The peer's end is gone (it died): so is the session, whose socket will say so soon; end it now,
+      // so that what waits for the pool ends with the session instead of failing for want of room.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EPIPE" || code === "ECONNRESET" || code === "ECONNREFUSED" || code === "ENOTCONN") {
+        this.session.fail("peer-died", `the descriptor channel was closed by the peer (${code})`);
+      }
       return null;
     } finally {
       closeAll([made.fd]);
