@@ -1,15 +1,18 @@
 /**
  * The server end: `listen` on a socket path, log clients in, hand each session to the application.
  *
- * Log-in checks, in this order: protocol version; the service (interface id) and its schema fingerprint;
- * the peer's credentials as the kernel reports them, against the allow policy (default: the server's own
- * uid); then the server picks a random token that every later frame must carry.
+ * Log-in checks, in this order: the peer's credentials as the kernel reports them, against the allow policy
+ * (default: the server's own uid), as soon as the connection is accepted; then, from the hello, protocol
+ * version, the service (interface id) and its schema fingerprint, and the session limit; then the server
+ * picks a random token that every later frame must carry. Until then a connection costs little: its frames
+ * are hello-sized, its time is bounded, and so is the number of such connections.
  */
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server as NetServer, type Socket } from "node:net";
 import { dirname } from "node:path";
 import { AddressInUseError } from "../errors.js";
 import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, type Region, Welcome } from "../protocol/protocol.capnp.js";
+import { encodeFrame } from "../transport/frames.js";
 import { Pool } from "./pool.js";
 import { newSessionToken, type PeerCredentials, Session, type SessionOptions } from "./session.js";
 
@@ -33,11 +36,17 @@ export interface ServerOptions extends SessionOptions {
   permissions?: Permissions;
   /** Whether a peer may log in. Default: only processes running as this process's uid. */
   allow?: (peer: PeerCredentials) => boolean;
-  /** A client that has not logged in after this long is dropped. Default 5,000 ms. */
+  /** A client that has not logged in after this long is dropped (also one stalled inside a frame). Default 5,000 ms. */
   loginTimeoutMs?: number;
+  /** The largest frame read before log-in (a hello is well under 100 bytes). Default 4,096 bytes. */
+  maxLoginFrameBytes?: number;
+  /** Connections not logged in yet, past which new ones are closed at once (and reported). Default 64. */
+  maxPendingLogins?: number;
+  /** Sessions at once, past which log-in is refused ("rejected", saying so). Default 1,024. */
+  maxSessions?: number;
   /** Each new session, once logged in. */
   onSession(session: Session): void;
-  /** A connection refused at log-in, with why (for the server's log). */
+  /** A connection refused or dropped before log-in, with why (for the server's log). */
   onRefused?(reason: string, peer: PeerCredentials | null): void;
   /** How credentials are read; the native addon's by default. */
   credentials?: CredentialReader;
@@ -54,9 +63,16 @@ export interface SessionRegions {
   release(): void;
 }
 
+export const DEFAULT_LOGIN_TIMEOUT_MS = 5000;
+export const DEFAULT_MAX_LOGIN_FRAME_BYTES = 4096;
+export const DEFAULT_MAX_PENDING_LOGINS = 64;
+export const DEFAULT_MAX_SESSIONS = 1024;
+
 export class Server {
   private readonly live = new Set<Session>();
   private readonly pools = new Map<string, Pool<unknown>>();
+  /** @internal Connections accepted and not logged in (or being refused): `close` drops them. */
+  readonly pending = new Set<Socket>();
 
   constructor(
     readonly path: string,
@@ -84,6 +100,7 @@ export class Server {
   /** Stops listening, ends every session, removes the socket file. */
   async close(): Promise<void> {
     const closing = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    for (const socket of this.pending) socket.destroy();
     await Promise.all([...this.live].map((s) => s.close("the server is shutting down")));
     await closing;
   }
@@ -127,11 +144,44 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
 
   const uid = process.getuid?.() ?? -1;
   const allow = options.allow ?? ((peer: PeerCredentials) => peer.uid === uid);
+  const loginTimeoutMs = options.loginTimeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;
+  const maxLoginFrameBytes = options.maxLoginFrameBytes ?? DEFAULT_MAX_LOGIN_FRAME_BYTES;
+  const maxPendingLogins = options.maxPendingLogins ?? DEFAULT_MAX_PENDING_LOGINS;
+  const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
   const net = createServer((socket) => accept(socket));
   const server = new Server(path, net);
+  const pending = server.pending;
+  /** Connections of peers `allow` refused, until they close (their own bound: they must not crowd out the others). */
+  const refusing = new Set<Socket>();
+
+  /**
+   * Refuses a peer `allow` does not let in, without reading its frames: the refusal answers the hello it
+   * sends (always frame 1), and what it sends is dropped unread until it closes, which keeps the refusal
+   * from being lost to a reset (closing a socket with unread bytes resets the connection).
+   */
+  const refuseAtAccept = (socket: Socket, peer: PeerCredentials): void => {
+    const message = `process ${peer.pid} (uid ${peer.uid}, gid ${peer.gid}) is not allowed to connect`;
+    options.onRefused?.(message, peer);
+    socket.on("error", () => {});
+    socket.end(encodeFrame({ token: 0n, id: 1, answers: 1, kind: Header_Kind.REFUSED }, Failure.encode({ kind: Failure_Kind.NOT_ALLOWED, message })));
+    if (refusing.size >= maxPendingLogins) {
+      socket.destroy();
+      return;
+    }
+    refusing.add(socket);
+    pending.add(socket);
+    const timer = setTimeout(() => socket.destroy(), loginTimeoutMs);
+    timer.unref();
+    socket.once("close", () => {
+      clearTimeout(timer);
+      refusing.delete(socket);
+      pending.delete(socket);
+    });
+    socket.resume();
+  };
 
   const accept = (socket: Socket): void => {
-    let peer: PeerCredentials | null = null;
+    let peer: PeerCredentials;
     try {
       peer = readCredentials(socket);
     } catch (err) {
@@ -139,17 +189,37 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
       socket.destroy();
       return;
     }
+    if (!allow(peer)) {
+      refuseAtAccept(socket, peer);
+      return;
+    }
+    if (pending.size - refusing.size >= maxPendingLogins) {
+      options.onRefused?.(`${maxPendingLogins} connections are already waiting to log in (maxPendingLogins)`, peer);
+      socket.destroy();
+      return;
+    }
+    pending.add(socket);
+    socket.once("close", () => pending.delete(socket));
+
     const session = new Session(socket, "server", options);
     session.peer = peer;
+    // Until log-in, frames are hello-sized: a client cannot make the server hold more for it.
+    session.framed.limitFrames(Math.min(maxLoginFrameBytes, session.maxFrameBytes));
+    let loggedIn = false;
+    let refused = false;
+    // Dropped when not logged in in time; a refused client that keeps its end open is dropped then too.
     const timer = setTimeout(() => {
-      options.onRefused?.(`no log-in within ${options.loginTimeoutMs ?? 5000} ms`, peer);
+      if (!refused) options.onRefused?.(`no log-in within ${loginTimeoutMs} ms`, peer);
       session.fail("refused", "the client did not log in in time");
-    }, options.loginTimeoutMs ?? 5000);
+    }, loginTimeoutMs);
     timer.unref();
-    void session.closed.then(() => clearTimeout(timer));
+    void session.closed.then((error) => {
+      clearTimeout(timer);
+      if (!loggedIn && !refused && error.cause === "protocol-violation") options.onRefused?.(`the client broke the protocol before log-in: ${error.message}`, peer);
+    });
 
     const refuse = (kind: Failure_Kind, message: string, hello: number): void => {
-      clearTimeout(timer);
+      refused = true;
       options.onRefused?.(message, peer);
       session.sendFrame(0, Header_Kind.REFUSED, 0, hello, Failure.encode({ kind, message }));
       session.end("refused", message);
@@ -159,7 +229,6 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
     session.loginHandler = (frame) => {
       session.loginHandler = null;
       if (frame.header.kind !== Header_Kind.HELLO) {
-        clearTimeout(timer);
         session.fail("protocol-violation", "the first frame was not a hello");
         return;
       }
@@ -185,11 +254,10 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
         );
         return;
       }
-      if (!allow(peer!)) {
-        refuse(Failure_Kind.NOT_ALLOWED, `process ${peer!.pid} (uid ${peer!.uid}, gid ${peer!.gid}) is not allowed to connect`, frame.header.id);
+      if (server.sessions.size >= maxSessions) {
+        refuse(Failure_Kind.REJECTED, `the server has reached its limit of ${maxSessions} sessions`, frame.header.id);
         return;
       }
-      clearTimeout(timer);
       let attached: SessionRegions = { regions: [], release: () => {} };
       if (options.attach !== undefined) {
         try {
@@ -208,6 +276,10 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
         session.onAttached = once;
         void session.closed.then(once);
       }
+      loggedIn = true;
+      clearTimeout(timer);
+      pending.delete(socket);
+      session.framed.limitFrames(session.maxFrameBytes);
       if (options.memory != null) session.memory = options.memory(session);
       session.peerTakesPlaced = hello.zeroCopy && session.memory !== null;
       if (hello.maxFrameBytes !== 0) session.peerMaxFrameBytes = hello.maxFrameBytes;

@@ -1,6 +1,7 @@
 /**
  * A server process for the runtime's tests: `node --import tsx echo-server.ts SOCKET [options JSON]`.
- * Prints "listening" when ready, then serves Echo until killed.
+ * Prints "listening" when ready, then serves Echo until killed; with `logRefused`, prints "refused: REASON"
+ * for each connection refused or dropped before log-in.
  */
 import { listen } from "../../../runtime/session/server.js";
 import { ApplicationError, serve } from "../../../runtime/rpc/service.js";
@@ -8,7 +9,17 @@ import { Signals } from "../../../runtime/rpc/signals.js";
 import { echoService, loadEcho } from "./echo.js";
 
 const [path, json] = process.argv.slice(2);
-const options = JSON.parse(json ?? "{}") as { keepAliveIntervalMs?: number; keepAliveTimeoutMs?: number; permissions?: "user" | "group" | "anyone"; allowUid?: number };
+const options = JSON.parse(json ?? "{}") as {
+  keepAliveIntervalMs?: number;
+  keepAliveTimeoutMs?: number;
+  permissions?: "user" | "group" | "anyone";
+  allowUid?: number;
+  loginTimeoutMs?: number;
+  maxLoginFrameBytes?: number;
+  maxPendingLogins?: number;
+  maxSessions?: number;
+  logRefused?: boolean;
+};
 const m = await loadEcho();
 const service = echoService(m);
 let cancelled = 0;
@@ -20,6 +31,11 @@ const server = await listen(path, {
   keepAliveIntervalMs: options.keepAliveIntervalMs,
   keepAliveTimeoutMs: options.keepAliveTimeoutMs,
   allow: options.allowUid === undefined ? undefined : (peer) => peer.uid === options.allowUid,
+  loginTimeoutMs: options.loginTimeoutMs,
+  maxLoginFrameBytes: options.maxLoginFrameBytes,
+  maxPendingLogins: options.maxPendingLogins,
+  maxSessions: options.maxSessions,
+  onRefused: options.logRefused === true ? (reason) => process.stdout.write(`refused: ${reason}\n`) : undefined,
   onSession(session) {
     const signals = new Signals(session);
     // Signal 0 from a client is echoed back as signal 1 with the count it arrived with, that many times over.
