@@ -32,11 +32,16 @@ export class CancelledError extends Error {
   override name = "CancelledError";
 }
 
-/** Log-in refused: wrong protocol version, another service or build of it, or a peer the policy does not allow. */
+/**
+ * Log-in refused: wrong protocol version, another service or build of it, a peer the policy does not allow,
+ * or ("rejected") another reason the message gives, such as a server at its session limit. On the client
+ * side, "server-not-trusted": the process behind the socket runs as a user the client does not trust
+ * (`ConnectOptions.allowServer`), so nothing was sent to it.
+ */
 export class LoginError extends Error {
   override name = "LoginError";
   constructor(
-    readonly kind: "version-mismatch" | "service-mismatch" | "not-allowed" | "rejected",
+    readonly kind: "version-mismatch" | "service-mismatch" | "not-allowed" | "rejected" | "server-not-trusted",
     message: string,
   ) {
     super(message);

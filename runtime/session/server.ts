@@ -122,8 +122,11 @@ function answers(path: string): Promise<boolean> {
   });
 }
 
-/** The native addon's reader; loading it here makes a missing addon fail `listen`, not each log-in. */
-async function defaultCredentials(): Promise<CredentialReader> {
+/**
+ * The native addon's reader; loading it here makes a missing addon fail `listen` (or `connect`), not each
+ * log-in. @internal
+ */
+export async function defaultCredentials(): Promise<CredentialReader> {
   const native = await import("../native/index.js");
   native.loadNativeAddon();
   return (socket) => native.peerCredentials(socket);

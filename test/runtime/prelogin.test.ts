@@ -1,9 +1,9 @@
 /**
  * Before log-in, between real processes: what a connection that has not logged in may cost the server
- * (memory, time, connections, sessions).
+ * (memory, time, connections, sessions), and the client's check of who the server is.
  */
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createConnection, type Socket } from "node:net";
+import { createConnection, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -200,5 +200,50 @@ describe("before log-in, a connection costs the server little", () => {
     await first.close();
     await expect.poll(() => echoOnce(path, "third").catch(() => "refused"), { timeout: 10_000 }).toBe("third");
     expect(second.ended).toBe(false);
+  }, 30_000);
+});
+
+describe("the client checks who the server is", () => {
+  it("the session's peer is the server process, as the kernel reports it", async () => {
+    const path = join(socketDir(), "echo.sock");
+    const server = await startEchoServer(path);
+    await using session = await connect(path, { service });
+    expect(session.peer).toEqual({ pid: server.pid, uid: process.getuid!(), gid: process.getgid!() });
+  }, 30_000);
+
+  it("a server `allowServer` refuses: LoginError server-not-trusted, and nothing was sent to it", async () => {
+    const path = join(socketDir(), "raw.sock");
+    const received: number[] = [];
+    const closed = new Promise<void>((resolve) => {
+      const raw = createServer((socket) => {
+        let n = 0;
+        socket.on("data", (d: Buffer) => (n += d.length));
+        socket.on("close", () => {
+          received.push(n);
+          raw.close();
+          resolve();
+        });
+      });
+      raw.listen(path);
+    });
+    const seen: unknown[] = [];
+    const err = (await connect(path, { service, allowServer: (peer) => (seen.push(peer), false) }).catch((e: unknown) => e)) as LoginError;
+    expect(err).toBeInstanceOf(LoginError);
+    expect(err.kind).toBe("server-not-trusted");
+    expect(seen).toEqual([{ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() }]);
+    await closed;
+    expect(received).toEqual([0]);
+  }, 30_000);
+
+  it.skipIf(!otherUser)("a server running as another user is not trusted by default; a policy that allows it logs in", async () => {
+    const path = join(socketDir(NOBODY), "echo.sock");
+    const server = await startEchoServer(path, { allowUid: 0 }, { uid: NOBODY, gid: NOBODY });
+    const err = (await connect(path, { service }).catch((e: unknown) => e)) as LoginError;
+    expect(err).toBeInstanceOf(LoginError);
+    expect(err.kind).toBe("server-not-trusted");
+    expect(err.message).toMatch(new RegExp(`process ${server.pid} running as uid ${NOBODY}`));
+    await using session = await connect(path, { service, allowServer: (peer) => peer.uid === NOBODY });
+    expect(session.peer).toEqual({ pid: server.pid, uid: NOBODY, gid: NOBODY });
+    expect(((await new Client(session, service).call("echo", { text: "trusted" })) as { text: string }).text).toBe("trusted");
   }, 30_000);
 });
