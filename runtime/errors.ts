@@ -59,6 +59,21 @@ export class AddressInUseError extends Error {
 }
 
 /**
+ * `listen` on a path it will not put a socket at: "unsafe-directory", a directory on the way that another
+ * user could replace the socket in (see docs/runtime.md, "Log-in"); "too-long", a path longer than a Unix
+ * socket address holds.
+ */
+export class SocketPathError extends Error {
+  override name = "SocketPathError";
+  constructor(
+    readonly reason: "unsafe-directory" | "too-long",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
  * A request that failed on the other side. `kind` says how; for an `application` error, `code` is the
  * error's schema name and `data` its encoded data, if any.
  */

@@ -7,10 +7,10 @@
  * picks a random token that every later frame must carry. Until then a connection costs little: its frames
  * are hello-sized, its time is bounded, and so is the number of such connections.
  */
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, realpathSync, statSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server as NetServer, type Socket } from "node:net";
-import { dirname } from "node:path";
-import { AddressInUseError } from "../errors.js";
+import { dirname, resolve } from "node:path";
+import { AddressInUseError, SocketPathError } from "../errors.js";
 import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, type Region, Welcome } from "../protocol/protocol.capnp.js";
 import { encodeFrame } from "../transport/frames.js";
 import { Pool } from "./pool.js";
@@ -132,11 +132,36 @@ export async function defaultCredentials(): Promise<CredentialReader> {
   return (socket) => native.peerCredentials(socket);
 }
 
+/**
+ * Refuses a socket directory that another user could replace the socket in, from `dir` up to the root
+ * (a directory above can be renamed away by whoever may write in its parent): each must belong to this
+ * process's uid or to root, and must not be writable by group or others unless it is sticky (as /tmp is:
+ * there nobody but the owner may remove or rename what we put in it). Missing directories are made 0700.
+ */
+function prepareDirectory(dir: string): void {
+  const uid = process.getuid?.();
+  let existing = dir;
+  while (!existsSync(existing)) existing = dirname(existing);
+  if (uid !== undefined) {
+    for (let d = realpathSync(existing); ; d = dirname(d)) {
+      const { uid: owner, mode } = statSync(d);
+      if (owner !== uid && owner !== 0) {
+        throw new SocketPathError("unsafe-directory", `cannot listen in ${dir}: ${d} belongs to uid ${owner}, who could replace the socket (it must belong to uid ${uid} or root)`);
+      }
+      if ((mode & 0o022) !== 0 && (mode & 0o1000) === 0) {
+        const who = (mode & 0o002) !== 0 ? "everyone" : "its group";
+        throw new SocketPathError("unsafe-directory", `cannot listen in ${dir}: ${d} is writable by ${who} and not sticky, so another user could replace the socket`);
+      }
+      if (dirname(d) === d) break;
+    }
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
 /** Listens on `path` for clients of `options.service`. */
 export async function listen(path: string, options: ServerOptions): Promise<Server> {
   const readCredentials = options.credentials ?? (await defaultCredentials());
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  prepareDirectory(dirname(resolve(path)));
   const existing = lstatSync(path, { throwIfNoEntry: false });
   if (existing !== undefined) {
     if (!existing.isSocket()) throw new AddressInUseError(`${path} exists and is not a socket`);
