@@ -7,9 +7,9 @@
  * picks a random token that every later frame must carry. Until then a connection costs little: its frames
  * are hello-sized, its time is bounded, and so is the number of such connections.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, realpathSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server as NetServer, type Socket } from "node:net";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { AddressInUseError, SocketPathError } from "../errors.js";
 import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, type Region, Welcome } from "../protocol/protocol.capnp.js";
 import { encodeFrame } from "../transport/frames.js";
@@ -68,11 +68,16 @@ export const DEFAULT_MAX_LOGIN_FRAME_BYTES = 4096;
 export const DEFAULT_MAX_PENDING_LOGINS = 64;
 export const DEFAULT_MAX_SESSIONS = 1024;
 
+/** A Unix socket address holds 107 bytes of path (Node silently cuts a longer one). */
+const MAX_SOCKET_PATH_BYTES = 107;
+
 export class Server {
   private readonly live = new Set<Session>();
   private readonly pools = new Map<string, Pool<unknown>>();
   /** @internal Connections accepted and not logged in (or being refused): `close` drops them. */
   readonly pending = new Set<Socket>();
+  /** @internal The socket file this server made (device and inode), which `close` removes. */
+  file: { dev: number; ino: number } | null = null;
 
   constructor(
     readonly path: string,
@@ -100,6 +105,7 @@ export class Server {
   /** Stops listening, ends every session, removes the socket file. */
   async close(): Promise<void> {
     const closing = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    this.removeFile();
     for (const socket of this.pending) socket.destroy();
     await Promise.all([...this.live].map((s) => s.close("the server is shutting down")));
     await closing;
@@ -107,6 +113,18 @@ export class Server {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * The socket was bound under another name (see `bindPrivately`), so the listener does not remove this
+   * one when it closes: this does, unless something else has taken the path since.
+   */
+  private removeFile(): void {
+    const file = this.file;
+    this.file = null;
+    if (file === null) return;
+    const now = lstatSync(this.path, { throwIfNoEntry: false });
+    if (now !== undefined && now.dev === file.dev && now.ino === file.ino) unlinkSync(this.path);
   }
 }
 
@@ -158,10 +176,55 @@ function prepareDirectory(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
+/**
+ * Binds `net` to `path` without a moment at another mode and without the process-wide umask (which other
+ * code in the process would see across the await): binds in a fresh directory only this user can enter,
+ * in the same directory (one filesystem), sets the mode there, then links the socket to `path`, which
+ * fails rather than replaces a file another process put there meanwhile. The private directory is gone
+ * when this returns, also on failure. Answers the socket file's device and inode.
+ */
+async function bindPrivately(net: NetServer, path: string, mode: number): Promise<{ dev: number; ino: number }> {
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) throw new SocketPathError("too-long", `${path} is longer than a Unix socket address holds (${MAX_SOCKET_PATH_BYTES} bytes)`);
+  // DIR/.XXXXXX/s: short, since the private name must fit in a socket address too.
+  const temp = mkdtempSync(`${dirname(path)}/.`);
+  const bound = join(temp, "s");
+  let listening = false;
+  try {
+    if (Buffer.byteLength(bound) > MAX_SOCKET_PATH_BYTES) {
+      throw new SocketPathError("too-long", `${path} leaves no room to bind next to it: the socket's directory must be at most ${MAX_SOCKET_PATH_BYTES - 10} bytes long`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      net.once("error", reject);
+      net.listen(bound, () => {
+        net.off("error", reject);
+        resolve();
+      });
+    });
+    listening = true;
+    chmodSync(bound, mode);
+    try {
+      linkSync(bound, path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new AddressInUseError(`${path} was taken while this server was binding`);
+      throw err;
+    }
+    const { dev, ino } = lstatSync(path);
+    return { dev, ino };
+  } catch (err) {
+    if (listening) net.close();
+    throw err;
+  } finally {
+    rmSync(temp, { recursive: true, force: true });
+  }
+}
+
 /** Listens on `path` for clients of `options.service`. */
 export async function listen(path: string, options: ServerOptions): Promise<Server> {
   const readCredentials = options.credentials ?? (await defaultCredentials());
-  prepareDirectory(dirname(resolve(path)));
+  const mode = MODES[options.permissions ?? "user"];
+  if (mode === undefined) throw new TypeError(`permissions must be "user", "group" or "anyone", not ${String(options.permissions)}`);
+  path = resolve(path);
+  prepareDirectory(dirname(path));
   const existing = lstatSync(path, { throwIfNoEntry: false });
   if (existing !== undefined) {
     if (!existing.isSocket()) throw new AddressInUseError(`${path} exists and is not a socket`);
@@ -320,19 +383,6 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
     };
   };
 
-  // The socket is created with the umask's mode: make it user-only while it appears, then widen it.
-  const umask = process.umask(0o177);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      net.once("error", reject);
-      net.listen(path, () => {
-        net.off("error", reject);
-        resolve();
-      });
-    });
-  } finally {
-    process.umask(umask);
-  }
-  chmodSync(path, MODES[options.permissions ?? "user"]);
+  server.file = await bindPrivately(net, path, mode);
   return server;
 }
