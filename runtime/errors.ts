@@ -32,11 +32,16 @@ export class CancelledError extends Error {
   override name = "CancelledError";
 }
 
-/** Log-in refused: wrong protocol version, another service or build of it, or a peer the policy does not allow. */
+/**
+ * Log-in refused: wrong protocol version, another service or build of it, a peer the policy does not allow,
+ * or ("rejected") another reason the message gives, such as a server at its session limit. On the client
+ * side, "server-not-trusted": the process behind the socket runs as a user the client does not trust
+ * (`ConnectOptions.allowServer`), so nothing was sent to it.
+ */
 export class LoginError extends Error {
   override name = "LoginError";
   constructor(
-    readonly kind: "version-mismatch" | "service-mismatch" | "not-allowed" | "rejected",
+    readonly kind: "version-mismatch" | "service-mismatch" | "not-allowed" | "rejected" | "server-not-trusted",
     message: string,
   ) {
     super(message);
@@ -51,6 +56,21 @@ export class ConnectError extends Error {
 /** `listen` on a path that a live server owns. */
 export class AddressInUseError extends Error {
   override name = "AddressInUseError";
+}
+
+/**
+ * `listen` on a path it will not put a socket at: "unsafe-directory", a directory on the way that another
+ * user could replace the socket in (see docs/runtime.md, "Log-in"); "too-long", a path longer than a Unix
+ * socket address holds.
+ */
+export class SocketPathError extends Error {
+  override name = "SocketPathError";
+  constructor(
+    readonly reason: "unsafe-directory" | "too-long",
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /**

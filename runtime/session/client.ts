@@ -1,16 +1,17 @@
 /**
  * The client end: `connect` to a server's socket path and log in. Fails fast with `ConnectError` when no
- * server listens, or keeps trying for `waitMs` when asked to (a server that is still starting).
+ * server listens, or keeps trying for `waitMs` when asked to (a server that is still starting). Before it
+ * says anything, it checks who the server is: whoever could bind the path could be listening there.
  */
 import { createConnection, type Socket } from "node:net";
 import { ConnectError, LoginError } from "../errors.js";
 import { peerCredentials } from "../native/index.js";
 import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, type Region, Welcome } from "../protocol/protocol.capnp.js";
-import type { ServiceIdentity } from "./server.js";
+import { type CredentialReader, defaultCredentials, type ServiceIdentity } from "./server.js";
 import { closeAll, DescriptorChannel, MAX_DESCRIPTORS_PER_MESSAGE } from "../transport/descriptor-channel.js";
 import { FramedSocket } from "../transport/framed-socket.js";
 import { encodeFrame } from "../transport/frames.js";
-import { Session, type SessionOptions } from "./session.js";
+import { type PeerCredentials, Session, type SessionOptions } from "./session.js";
 
 export interface ConnectOptions extends SessionOptions {
   service: ServiceIdentity;
@@ -18,6 +19,14 @@ export interface ConnectOptions extends SessionOptions {
   waitMs?: number;
   /** Fail when the server has not answered the log-in after this long. Default 5,000 ms. */
   loginTimeoutMs?: number;
+  /**
+   * Whether to log in to the server behind the socket, from its credentials as the kernel reports them
+   * (checked before the hello is sent; refused: `LoginError` "server-not-trusted"). Default: a server
+   * running as this process's uid or as root.
+   */
+  allowServer?: (server: PeerCredentials) => boolean;
+  /** How the server's credentials are read; the native addon's by default. */
+  credentials?: CredentialReader;
   /**
    * Maps the shared memory the welcome names into `session.regions` (the layer above knows what to
    * expect), given each region's descriptors as they came on the descriptor channel (the region's memfd,
@@ -101,11 +110,33 @@ function receiveRegions(channel: DescriptorChannel, regions: readonly Region.Pla
   return received;
 }
 
+/** The server's credentials, if the policy trusts it; else the socket is dropped before a byte is sent. */
+function checkServer(path: string, socket: Socket, read: CredentialReader, allowServer: ConnectOptions["allowServer"]): PeerCredentials {
+  let server: PeerCredentials;
+  try {
+    server = read(socket);
+  } catch (err) {
+    socket.destroy();
+    throw new ConnectError(`cannot read the credentials of the server on ${path}: ${(err as Error).message}`);
+  }
+  const uid = process.getuid?.() ?? -1;
+  const trusted = allowServer === undefined ? server.uid === uid || server.uid === 0 : allowServer(server);
+  if (!trusted) {
+    socket.destroy();
+    const policy = allowServer === undefined ? `by default only uid ${uid} or root is` : "allowServer refused it";
+    throw new LoginError("server-not-trusted", `the server on ${path} is process ${server.pid} running as uid ${server.uid}, gid ${server.gid}, which this client does not trust (${policy})`);
+  }
+  return server;
+}
+
 /** Connects to the server on `path` and logs in; resolves to the open session. */
 export async function connect(path: string, options: ConnectOptions): Promise<Session> {
+  const readCredentials = options.credentials ?? (await defaultCredentials());
   const target: ReadTarget = { framed: null };
   const socket = await openWithin(path, options.waitMs ?? 0, target);
+  const server = checkServer(path, socket, readCredentials, options.allowServer);
   const session = new Session(socket, "client", options);
+  session.peer = server;
   target.framed = session.framed;
   return new Promise<Session>((resolve, reject) => {
     const timeoutMs = options.loginTimeoutMs ?? 5000;

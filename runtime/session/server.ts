@@ -1,16 +1,18 @@
 /**
  * The server end: `listen` on a socket path, log clients in, hand each session to the application.
  *
- * Log-in checks, in this order: protocol version; the service (interface id) and its schema fingerprint;
- * the peer's credentials as the kernel reports them, against the allow policy (default: the server's own
- * uid); then the server picks a random token that every later frame must carry.
+ * Log-in checks, in this order: the peer's credentials as the kernel reports them, against the allow policy
+ * (default: the server's own uid), as soon as the connection is accepted; then, from the hello, protocol
+ * version, the service (interface id) and its schema fingerprint, and the session limit; then the server
+ * picks a random token that every later frame must carry. Until then a connection costs little: its frames
+ * are hello-sized, its time is bounded, and so is the number of such connections.
  */
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server as NetServer, type Socket } from "node:net";
-import { dirname } from "node:path";
-import { AddressInUseError } from "../errors.js";
+import { dirname, join, resolve } from "node:path";
+import { AddressInUseError, SocketPathError } from "../errors.js";
 import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, type Region, Welcome } from "../protocol/protocol.capnp.js";
-import type { Frame } from "../transport/frames.js";
+import { encodeFrame, type Frame } from "../transport/frames.js";
 import { DescriptorChannel } from "../transport/descriptor-channel.js";
 import { Pool } from "./pool.js";
 import { newSessionToken, type PeerCredentials, Session, type SessionOptions } from "./session.js";
@@ -35,11 +37,17 @@ export interface ServerOptions extends SessionOptions {
   permissions?: Permissions;
   /** Whether a peer may log in. Default: only processes running as this process's uid. */
   allow?: (peer: PeerCredentials) => boolean;
-  /** A client that has not logged in after this long is dropped. Default 5,000 ms. */
+  /** A client that has not logged in after this long is dropped (also one stalled inside a frame). Default 5,000 ms. */
   loginTimeoutMs?: number;
+  /** The largest frame read before log-in (a hello is well under 100 bytes). Default 4,096 bytes. */
+  maxLoginFrameBytes?: number;
+  /** Connections not logged in yet, past which new ones are closed at once (and reported). Default 64. */
+  maxPendingLogins?: number;
+  /** Sessions at once, past which log-in is refused ("rejected", saying so). Default 1,024. */
+  maxSessions?: number;
   /** Each new session, once logged in. */
   onSession(session: Session): void;
-  /** A connection refused at log-in, with why (for the server's log). */
+  /** A connection refused or dropped before log-in, with why (for the server's log). */
   onRefused?(reason: string, peer: PeerCredentials | null): void;
   /** How credentials are read; the native addon's by default. */
   credentials?: CredentialReader;
@@ -68,9 +76,21 @@ interface AwaitingJoin {
   timer: NodeJS.Timeout;
 }
 
+export const DEFAULT_LOGIN_TIMEOUT_MS = 5000;
+export const DEFAULT_MAX_LOGIN_FRAME_BYTES = 4096;
+export const DEFAULT_MAX_PENDING_LOGINS = 64;
+export const DEFAULT_MAX_SESSIONS = 1024;
+
+/** A Unix socket address holds 107 bytes of path (Node silently cuts a longer one). */
+const MAX_SOCKET_PATH_BYTES = 107;
+
 export class Server {
   private readonly live = new Set<Session>();
   private readonly pools = new Map<string, Pool<unknown>>();
+  /** @internal Connections accepted and not logged in (or being refused): `close` drops them. */
+  readonly pending = new Set<Socket>();
+  /** @internal The socket file this server made (device and inode), which `close` removes. */
+  file: { dev: number; ino: number } | null = null;
 
   constructor(
     readonly path: string,
@@ -98,12 +118,26 @@ export class Server {
   /** Stops listening, ends every session, removes the socket file. */
   async close(): Promise<void> {
     const closing = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    this.removeFile();
+    for (const socket of this.pending) socket.destroy();
     await Promise.all([...this.live].map((s) => s.close("the server is shutting down")));
     await closing;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * The socket was bound under another name (see `bindPrivately`), so the listener does not remove this
+   * one when it closes: this does, unless something else has taken the path since.
+   */
+  private removeFile(): void {
+    const file = this.file;
+    this.file = null;
+    if (file === null) return;
+    const now = lstatSync(this.path, { throwIfNoEntry: false });
+    if (now !== undefined && now.dev === file.dev && now.ino === file.ino) unlinkSync(this.path);
   }
 }
 
@@ -119,18 +153,91 @@ function answers(path: string): Promise<boolean> {
   });
 }
 
-/** The native addon's reader; loading it here makes a missing addon fail `listen`, not each log-in. */
-async function defaultCredentials(): Promise<CredentialReader> {
+/**
+ * The native addon's reader; loading it here makes a missing addon fail `listen` (or `connect`), not each
+ * log-in. @internal
+ */
+export async function defaultCredentials(): Promise<CredentialReader> {
   const native = await import("../native/index.js");
   native.loadNativeAddon();
   return (socket) => native.peerCredentials(socket);
 }
 
+/**
+ * Refuses a socket directory that another user could replace the socket in, from `dir` up to the root
+ * (a directory above can be renamed away by whoever may write in its parent): each must belong to this
+ * process's uid or to root, and must not be writable by group or others unless it is sticky (as /tmp is:
+ * there nobody but the owner may remove or rename what we put in it). Missing directories are made 0700.
+ */
+function prepareDirectory(dir: string): void {
+  const uid = process.getuid?.();
+  let existing = dir;
+  while (!existsSync(existing)) existing = dirname(existing);
+  if (uid !== undefined) {
+    for (let d = realpathSync(existing); ; d = dirname(d)) {
+      const { uid: owner, mode } = statSync(d);
+      if (owner !== uid && owner !== 0) {
+        throw new SocketPathError("unsafe-directory", `cannot listen in ${dir}: ${d} belongs to uid ${owner}, who could replace the socket (it must belong to uid ${uid} or root)`);
+      }
+      if ((mode & 0o022) !== 0 && (mode & 0o1000) === 0) {
+        const who = (mode & 0o002) !== 0 ? "everyone" : "its group";
+        throw new SocketPathError("unsafe-directory", `cannot listen in ${dir}: ${d} is writable by ${who} and not sticky, so another user could replace the socket`);
+      }
+      if (dirname(d) === d) break;
+    }
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/**
+ * Binds `net` to `path` without a moment at another mode and without the process-wide umask (which other
+ * code in the process would see across the await): binds in a fresh directory only this user can enter,
+ * in the same directory (one filesystem), sets the mode there, then links the socket to `path`, which
+ * fails rather than replaces a file another process put there meanwhile. The private directory is gone
+ * when this returns, also on failure. Answers the socket file's device and inode.
+ */
+async function bindPrivately(net: NetServer, path: string, mode: number): Promise<{ dev: number; ino: number }> {
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) throw new SocketPathError("too-long", `${path} is longer than a Unix socket address holds (${MAX_SOCKET_PATH_BYTES} bytes)`);
+  // DIR/.XXXXXX/s: short, since the private name must fit in a socket address too.
+  const temp = mkdtempSync(`${dirname(path)}/.`);
+  const bound = join(temp, "s");
+  let listening = false;
+  try {
+    if (Buffer.byteLength(bound) > MAX_SOCKET_PATH_BYTES) {
+      throw new SocketPathError("too-long", `${path} leaves no room to bind next to it: the socket's directory must be at most ${MAX_SOCKET_PATH_BYTES - 10} bytes long`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      net.once("error", reject);
+      net.listen(bound, () => {
+        net.off("error", reject);
+        resolve();
+      });
+    });
+    listening = true;
+    chmodSync(bound, mode);
+    try {
+      linkSync(bound, path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new AddressInUseError(`${path} was taken while this server was binding`);
+      throw err;
+    }
+    const { dev, ino } = lstatSync(path);
+    return { dev, ino };
+  } catch (err) {
+    if (listening) net.close();
+    throw err;
+  } finally {
+    rmSync(temp, { recursive: true, force: true });
+  }
+}
+
 /** Listens on `path` for clients of `options.service`. */
 export async function listen(path: string, options: ServerOptions): Promise<Server> {
   const readCredentials = options.credentials ?? (await defaultCredentials());
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const mode = MODES[options.permissions ?? "user"];
+  if (mode === undefined) throw new TypeError(`permissions must be "user", "group" or "anyone", not ${String(options.permissions)}`);
+  path = resolve(path);
+  prepareDirectory(dirname(path));
   const existing = lstatSync(path, { throwIfNoEntry: false });
   if (existing !== undefined) {
     if (!existing.isSocket()) throw new AddressInUseError(`${path} exists and is not a socket`);
@@ -141,8 +248,41 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
 
   const uid = process.getuid?.() ?? -1;
   const allow = options.allow ?? ((peer: PeerCredentials) => peer.uid === uid);
+  const loginTimeoutMs = options.loginTimeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;
+  const maxLoginFrameBytes = options.maxLoginFrameBytes ?? DEFAULT_MAX_LOGIN_FRAME_BYTES;
+  const maxPendingLogins = options.maxPendingLogins ?? DEFAULT_MAX_PENDING_LOGINS;
+  const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
   const net = createServer((socket) => accept(socket));
   const server = new Server(path, net);
+  const pending = server.pending;
+  /** Connections of peers `allow` refused, until they close (their own bound: they must not crowd out the others). */
+  const refusing = new Set<Socket>();
+
+  /**
+   * Refuses a peer `allow` does not let in, without reading its frames: the refusal answers the hello it
+   * sends (always frame 1), and what it sends is dropped unread until it closes, which keeps the refusal
+   * from being lost to a reset (closing a socket with unread bytes resets the connection).
+   */
+  const refuseAtAccept = (socket: Socket, peer: PeerCredentials): void => {
+    const message = `process ${peer.pid} (uid ${peer.uid}, gid ${peer.gid}) is not allowed to connect`;
+    options.onRefused?.(message, peer);
+    socket.on("error", () => {});
+    socket.end(encodeFrame({ token: 0n, id: 1, answers: 1, kind: Header_Kind.REFUSED }, Failure.encode({ kind: Failure_Kind.NOT_ALLOWED, message })));
+    if (refusing.size >= maxPendingLogins) {
+      socket.destroy();
+      return;
+    }
+    refusing.add(socket);
+    pending.add(socket);
+    const timer = setTimeout(() => socket.destroy(), loginTimeoutMs);
+    timer.unref();
+    socket.once("close", () => {
+      clearTimeout(timer);
+      refusing.delete(socket);
+      pending.delete(socket);
+    });
+    socket.resume();
+  };
 
   /** Sessions waiting for their client's `join`, by token. */
   const awaiting = new Map<bigint, AwaitingJoin>();
@@ -188,7 +328,7 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
   };
 
   const accept = (socket: Socket): void => {
-    let peer: PeerCredentials | null = null;
+    let peer: PeerCredentials;
     try {
       peer = readCredentials(socket);
     } catch (err) {
@@ -196,17 +336,37 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
       socket.destroy();
       return;
     }
+    if (!allow(peer)) {
+      refuseAtAccept(socket, peer);
+      return;
+    }
+    if (pending.size - refusing.size >= maxPendingLogins) {
+      options.onRefused?.(`${maxPendingLogins} connections are already waiting to log in (maxPendingLogins)`, peer);
+      socket.destroy();
+      return;
+    }
+    pending.add(socket);
+    socket.once("close", () => pending.delete(socket));
+
     const session = new Session(socket, "server", options);
     session.peer = peer;
+    // Until log-in, frames are hello-sized: a client cannot make the server hold more for it.
+    session.framed.limitFrames(Math.min(maxLoginFrameBytes, session.maxFrameBytes));
+    let loggedIn = false;
+    let refused = false;
+    // Dropped when not logged in in time; a refused client that keeps its end open is dropped then too.
     const timer = setTimeout(() => {
-      options.onRefused?.(`no log-in within ${options.loginTimeoutMs ?? 5000} ms`, peer);
+      if (!refused) options.onRefused?.(`no log-in within ${loginTimeoutMs} ms`, peer);
       session.fail("refused", "the client did not log in in time");
-    }, options.loginTimeoutMs ?? 5000);
+    }, loginTimeoutMs);
     timer.unref();
-    void session.closed.then(() => clearTimeout(timer));
+    void session.closed.then((error) => {
+      clearTimeout(timer);
+      if (!loggedIn && !refused && error.cause === "protocol-violation") options.onRefused?.(`the client broke the protocol before log-in: ${error.message}`, peer);
+    });
 
     const refuse = (kind: Failure_Kind, message: string, hello: number): void => {
-      clearTimeout(timer);
+      refused = true;
       options.onRefused?.(message, peer);
       session.sendFrame(0, Header_Kind.REFUSED, 0, hello, Failure.encode({ kind, message }));
       session.end("refused", message);
@@ -216,12 +376,14 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
     session.loginHandler = (frame) => {
       session.loginHandler = null;
       if (frame.header.kind === Header_Kind.JOIN) {
+        // Not a log-in but a session's descriptor channel: no longer pending, and join reports its refusals.
+        loggedIn = true;
         clearTimeout(timer);
-        join(session, frame, peer!);
+        pending.delete(socket);
+        join(session, frame, peer);
         return;
       }
       if (frame.header.kind !== Header_Kind.HELLO) {
-        clearTimeout(timer);
         session.fail("protocol-violation", "the first frame was not a hello");
         return;
       }
@@ -247,11 +409,10 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
         );
         return;
       }
-      if (!allow(peer!)) {
-        refuse(Failure_Kind.NOT_ALLOWED, `process ${peer!.pid} (uid ${peer!.uid}, gid ${peer!.gid}) is not allowed to connect`, frame.header.id);
+      if (server.sessions.size >= maxSessions) {
+        refuse(Failure_Kind.REJECTED, `the server has reached its limit of ${maxSessions} sessions`, frame.header.id);
         return;
       }
-      clearTimeout(timer);
       let attached: SessionRegions = { regions: [], descriptors: [], release: () => {} };
       if (options.attach !== undefined) {
         try {
@@ -269,6 +430,10 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
         };
         void session.closed.then(attached.release);
       }
+      loggedIn = true;
+      clearTimeout(timer);
+      pending.delete(socket);
+      session.framed.limitFrames(session.maxFrameBytes);
       if (options.memory != null) session.memory = options.memory(session);
       const peerTakesPlaced = hello.zeroCopy && session.memory !== null;
       // Descriptors travel only on the descriptor channel, which the client joins after the welcome.
@@ -296,19 +461,6 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
     };
   };
 
-  // The socket is created with the umask's mode: make it user-only while it appears, then widen it.
-  const umask = process.umask(0o177);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      net.once("error", reject);
-      net.listen(path, () => {
-        net.off("error", reject);
-        resolve();
-      });
-    });
-  } finally {
-    process.umask(umask);
-  }
-  chmodSync(path, MODES[options.permissions ?? "user"]);
+  server.file = await bindPrivately(net, path, mode);
   return server;
 }

@@ -46,7 +46,7 @@ export interface SessionOptions {
   memory?: ((session: Session) => MessageMemory) | null;
 }
 
-/** The peer's process as the kernel reports it (SO_PEERCRED); known on the server side. */
+/** The peer's process as the kernel reports it (SO_PEERCRED), read at connect on both sides. */
 export interface PeerCredentials {
   pid: number;
   uid: number;
@@ -342,7 +342,7 @@ export class Endpoint {
 export class Session {
   /** 0 until log-in is done. */
   token = 0n;
-  /** The peer's credentials (server side). */
+  /** The peer's credentials: the client's on the server side, the server's on the client side. */
   peer: PeerCredentials | null = null;
   readonly framed: FramedSocket;
   /** The main channel. */

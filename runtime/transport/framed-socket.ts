@@ -66,6 +66,11 @@ export class FramedSocket {
     return this.isClosed;
   }
 
+  /** The largest frame read from the next length prefix on (see `FrameDecoder.setLimit`). */
+  limitFrames(maxFrameBytes: number): void {
+    this.decoder.setLimit(maxFrameBytes);
+  }
+
   /**
    * The `onread` option for `net.connect`: reads into one reused buffer instead of a new Buffer and a
    * stream event per read (Node offers this to client sockets only). Frames read whole are handed over as

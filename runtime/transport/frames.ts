@@ -59,7 +59,15 @@ export class FrameDecoder {
   /** Length of the frame being collected, once its prefix has arrived; -1 before. */
   private need = -1;
 
-  constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+  constructor(private maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+
+  /**
+   * Changes the limit, from the next length prefix on (a server reads hello-sized frames until log-in).
+   * A frame whose prefix has already been accepted is collected whole.
+   */
+  setLimit(maxFrameBytes: number): void {
+    this.maxFrameBytes = maxFrameBytes;
+  }
 
   /** Bytes held for an incomplete frame. */
   get pending(): number {

@@ -66,6 +66,22 @@ describe("frames", () => {
     expect(() => decode([tiny])).toThrow(/too short/);
   });
 
+  it("changes its limit from the next length on: a lowered one refuses it, a raised one takes it", () => {
+    const d = new FrameDecoder(64);
+    const out: Frame[] = [];
+    // frames[2] (over 1,000 bytes) arrives in two reads: its length is checked when the first arrives.
+    const third = Buffer.from(frames[2]);
+    expect(() => d.push(third.subarray(0, 10), (f) => out.push(f))).toThrow(/over the limit of 64/);
+    const raised = new FrameDecoder(64);
+    raised.push(Buffer.from(frames[1]), (f) => out.push(f));
+    raised.setLimit(4096);
+    raised.push(third.subarray(0, 10), (f) => out.push(f));
+    raised.push(third.subarray(10), (f) => out.push(f));
+    raised.setLimit(64);
+    expect(() => raised.push(third, (f) => out.push(f))).toThrow(/over the limit of 64/);
+    expect(summary(out)).toEqual(expected.slice(1));
+  });
+
   it("refuses a header that is not one small segment", () => {
     const bad = Buffer.alloc(4 + 24);
     bad.writeUInt32LE(24, 0);

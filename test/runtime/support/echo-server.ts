@@ -1,7 +1,8 @@
 /**
  * A server process for the runtime's tests: `node --import tsx echo-server.ts SOCKET [options JSON]`.
  * Prints "listening" when ready, then serves Echo until killed; prints "ended CAUSE: MESSAGE" when a
- * session ends. Options besides its own (below) go to `listen` as they are (limits, keep-alive).
+ * session ends, and with `logRefused`, "refused: REASON" for each connection refused or dropped before
+ * log-in. Options besides its own (`allowUid`, `logRefused`) go to `listen` as they are (limits, keep-alive).
  */
 import { listen } from "../../../runtime/session/server.js";
 import { ApplicationError, serve } from "../../../runtime/rpc/service.js";
@@ -9,7 +10,17 @@ import { Signals } from "../../../runtime/rpc/signals.js";
 import { echoService, loadEcho } from "./echo.js";
 
 const [path, json] = process.argv.slice(2);
-const { allowUid, ...options } = JSON.parse(json ?? "{}") as { keepAliveIntervalMs?: number; keepAliveTimeoutMs?: number; permissions?: "user" | "group" | "anyone"; allowUid?: number };
+const { allowUid, logRefused, ...options } = JSON.parse(json ?? "{}") as {
+  keepAliveIntervalMs?: number;
+  keepAliveTimeoutMs?: number;
+  permissions?: "user" | "group" | "anyone";
+  allowUid?: number;
+  loginTimeoutMs?: number;
+  maxLoginFrameBytes?: number;
+  maxPendingLogins?: number;
+  maxSessions?: number;
+  logRefused?: boolean;
+};
 const m = await loadEcho();
 const service = echoService(m);
 let cancelled = 0;
@@ -21,6 +32,7 @@ const server = await listen(path, {
   ...options,
   service,
   allow: allowUid === undefined ? undefined : (peer) => peer.uid === allowUid,
+  onRefused: logRefused === true ? (reason) => process.stdout.write(`refused: ${reason}\n`) : undefined,
   onSession(session) {
     /** The signals of this session's `block` and `hang` handlers still running. */
     const live = new Set<AbortSignal>();

@@ -1,10 +1,26 @@
 /** Child processes for the runtime's tests: Echo servers and clients, killed when the test file ends. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
+import { readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { REPO } from "./echo.js";
 
 export const ECHO_SERVER = join(REPO, "test/runtime/support/echo-server.ts");
 export const ECHO_CLIENT = join(REPO, "test/runtime/support/echo-client.ts");
+export const FLOOD = join(REPO, "test/runtime/support/flood.ts");
+
+/** The user tests run other processes as, when they can (see `otherUser`). */
+export const NOBODY = 65534;
+
+/** Whether another user can reach `path` (every folder down to it searchable by others). */
+export function othersCanReach(path: string): boolean {
+  for (let dir = path; ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o005) !== 0o005) return false;
+    if (dirname(dir) === dir) return true;
+  }
+}
+
+/** Whether processes can be run as NOBODY: the tests run as root (as CI does), in a checkout others can read. */
+export const otherUser = process.getuid?.() === 0 && othersCanReach(REPO);
 
 /** Started processes; `killAll` ends them. */
 const children: ChildProcess[] = [];
@@ -37,11 +53,28 @@ export function line(child: ChildProcess, pattern: RegExp): Promise<string> {
   });
 }
 
-/** Starts an Echo server process on `path` with `options` (see echo-server.ts); resolves once it listens. */
-export async function startEchoServer(path: string, options: Record<string, unknown> = {}): Promise<ChildProcess> {
-  const child = run(ECHO_SERVER, [path, JSON.stringify(options)]);
+/**
+ * Starts an Echo server process on `path` with `options` (see echo-server.ts), as another user when `as`
+ * says so; resolves once it listens.
+ */
+export async function startEchoServer(path: string, options: Record<string, unknown> = {}, as: { uid?: number; gid?: number } = {}): Promise<ChildProcess> {
+  const child = run(ECHO_SERVER, [path, JSON.stringify(options)], as);
   await line(child, /listening/);
   return child;
+}
+
+/** Collects what `child` prints on stdout from now on. */
+export function collect(child: ChildProcess): { text: string } {
+  const out = { text: "" };
+  child.stdout!.on("data", (d: Buffer) => (out.text += d.toString()));
+  return out;
+}
+
+/** A process's resident memory in bytes, as the kernel counts it (VmRSS). */
+export function residentBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (match === null) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(match[1]) * 1024;
 }
 
 /** Resolves when `child` has exited. */
