@@ -36,7 +36,7 @@ napi_value ipcgen_throw_range_error(napi_env env, const char *fmt, ...) __attrib
 /* Throws an Error with the given code (e.g. "ERR_IPCGEN_BAD_DESCRIPTOR") and formatted message. */
 napi_value ipcgen_throw_code(napi_env env, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Error code for a descriptor that is not what it must be (a peer's memfd or eventfd that fails a check). */
+/* Error code for a descriptor that is not what it must be (a peer's memfd, eventfd or doorbell that fails a check). */
 #define IPCGEN_BAD_DESCRIPTOR "ERR_IPCGEN_BAD_DESCRIPTOR"
 
 /* Throws for a failed N-API call itself (a bug or an exhausted engine, not bad input); NULL. */
@@ -74,6 +74,7 @@ napi_status ipcgen_init_peercred(napi_env env, napi_value exports);
 napi_status ipcgen_init_shm(napi_env env, napi_value exports);
 napi_status ipcgen_init_memfd(napi_env env, napi_value exports);
 napi_status ipcgen_init_eventfd(napi_env env, napi_value exports);
+napi_status ipcgen_init_doorbell(napi_env env, napi_value exports);
 napi_status ipcgen_init_fdpass(napi_env env, napi_value exports);
 
 #ifdef __cplusplus
