@@ -11,7 +11,6 @@
         "src/peercred.c",
         "src/shm.cc",
         "src/memfd.c",
-        "src/eventfd.c",
         "src/doorbell.c",
         "src/fdpass.c"
       ],
