@@ -581,8 +581,9 @@ describe("doorbells", () => {
   // The flaw that replaced eventfds: both processes held one open file description of the eventfd, so a
   // peer could fill its counter and clear O_NONBLOCK in a loop, and a ring (fcntl to put O_NONBLOCK back,
   // then write) lost the race now and then and blocked in write for ever: the event loop frozen. Against
-  // eventfdRing, this test's ringer was killed by the watchdog in 4 runs of 4 (at 10,000 rings, in 1 of 3:
-  // hence 100,000). With a socket pair the peer holds its own end; send with MSG_DONTWAIT never waits.
+  // eventfdRing (the peer holding a dup of the eventfd), this test's ringer was killed by the watchdog in
+  // 6 runs of 6 (at 10,000 rings, in 1 of 3: hence 100,000). With a socket pair the peer holds its own
+  // end, and send with MSG_DONTWAIT never waits.
   it("a peer that fills the queue and clears O_NONBLOCK in a tight loop cannot make a ring wait: 100,000 rings return", async (context) => {
     if (spawnSync("python3", ["-c", "import fcntl, socket"]).status !== 0) {
       console.log("SKIPPED: a peer cannot make a ring wait: no python3");
