@@ -14,7 +14,7 @@
  * process.hrtime (the same monotonic clock in both processes). GB/s is 10^9 bytes of payload per second.
  * Each row is the median of BENCH_ROUNDS runs, the kinds interleaved so that drift hits them alike; the
  * ratios are of medians from the same run. Each stream end counts its rings, so the table also says
- * how many doorbell rings (eventfd writes) the stream needed (both directions) per 1000 packets. Both settings of the
+ * how many doorbell rings (datagrams sent) the stream needed (both directions) per 1000 packets. Both settings of the
  * stream's `wake` option are measured: "operation" (the default: edges looked for after each operation)
  * and "turn" (once per turn of the event loop).
  *

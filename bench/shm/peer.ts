@@ -2,9 +2,9 @@
  * One of the two processes of bench/shm.ts, compiled to JavaScript and forked by it: `peer.js sender` or
  * `peer.js receiver`. The parent drives both over the fork IPC channel, one run at a time, with the messages
  * of `Command`; each run moves `count` messages of `size` bytes from the sender to the receiver, either
- * through a packet stream (the sender is its source and made the region and doorbells, passed to the
- * receiver over a descriptor channel as sessions pass them; the receiver is its sink) or through
- * a Unix socket (length-prefixed writes; the receiver reads with `onread` into one reused buffer). Time is
+ * through a packet stream (the sender is its source: it made the region and the doorbell pair, and passed
+ * the region and one end to the receiver over a descriptor channel as sessions pass them; the receiver is
+ * its sink) or through a Unix socket (length-prefixed writes; the receiver reads with `onread` into one reused buffer). Time is
  * process.hrtime (CLOCK_MONOTONIC, the same clock in both processes): from the sender's start to the
  * receiver's last byte.
  */
@@ -12,7 +12,7 @@ import { once } from "node:events";
 import net from "node:net";
 import { loadNativeAddon, type SharedMapping } from "../../runtime/native/index.js";
 import { Doorbell } from "../../runtime/shm/doorbell.js";
-import { newBells, PacketSink, PacketSource, type PacketStreamConfig, type PacketStreamOptions, packetStreamLayout } from "../../runtime/shm/packet-stream.js";
+import { PacketSink, PacketSource, type PacketStreamConfig, type PacketStreamOptions, packetStreamLayout } from "../../runtime/shm/packet-stream.js";
 import { DescriptorChannel } from "../../runtime/transport/descriptor-channel.js";
 
 export type Wake = NonNullable<PacketStreamOptions["wake"]>;
@@ -160,20 +160,21 @@ async function handle(command: Command): Promise<void> {
     case "shm-create": {
       const made = native.memfdCreate(packetStreamLayout(command.config).regionSize);
       mapping = made.mapping;
-      const bells = newBells();
+      const [bell, theirs] = Doorbell.pair();
       const passing = DescriptorChannel.connect(command.path);
-      passing.send([made.fd, bells.source.descriptor, bells.sink.descriptor]);
+      passing.send([made.fd, theirs.descriptor]);
       passing.close();
       native.closeFd(made.fd);
-      source = PacketSource.create({ mapping, bells }, command.config, { wake: command.wake });
+      theirs.close();
+      source = PacketSource.create({ mapping, bell }, command.config, { wake: command.wake });
       return send({ ok: true, what: "created" });
     }
     case "shm-open": {
       const passing = await channel!;
-      const [fd, sourceBell, sinkBell] = passing.receive(3);
+      const [fd, bell] = passing.receive(2);
       passing.close();
       mapping = native.memfdMap(fd, packetStreamLayout(command.config).regionSize);
-      sink = PacketSink.open({ mapping, bells: { source: Doorbell.adopt(sourceBell), sink: Doorbell.adopt(sinkBell) } }, command.config, { wake: command.wake });
+      sink = PacketSink.open({ mapping, bell: Doorbell.adopt(bell) }, command.config, { wake: command.wake });
       send({ ok: true, what: "opened" });
       const end = await receivePackets(command.size, command.count, command.copy);
       return send({ ok: true, what: "received", end, rings: sink.rings });

@@ -11,7 +11,7 @@
         "src/peercred.c",
         "src/shm.cc",
         "src/memfd.c",
-        "src/eventfd.c",
+        "src/doorbell.c",
         "src/fdpass.c"
       ],
       # N-API 8 is in every Node >= 12.22; package.json asks for Node >= 20.19.

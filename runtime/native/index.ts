@@ -26,8 +26,8 @@ export interface SharedMapping {
   readonly size: number;
 }
 
-/** A watch of an eventfd (eventfdWatch): the callback runs on the event loop until close(). */
-export interface EventfdWatch {
+/** A watch of a doorbell's end (doorbellWatch): the callback runs on the event loop until close(). */
+export interface DoorbellWatch {
   /** Stops the watch at once: no callback runs after close() returns. Safe to call twice, and from
    * inside the callback. */
   close(): void;
@@ -72,30 +72,37 @@ export interface NativeBinding {
    * sealed against shrinking", "holds N bytes, not the M expected", ...).
    */
   memfdMap(fd: number, size: number): SharedMapping;
-  /** A new eventfd (EFD_CLOEXEC | EFD_NONBLOCK, counter 0), for a doorbell. */
-  eventfdCreate(): number;
   /**
-   * Throws an Error with code "ERR_IPCGEN_BAD_DESCRIPTOR" unless `fd` is an eventfd (its /proc/self/fd link
-   * reads "anon_inode:[eventfd]") in counter mode (not EFD_SEMAPHORE, where /proc/self/fdinfo says so: a
-   * semaphore's one big write would ring for ever). Check every eventfd a peer sends before using it.
+   * A new doorbell pair: the two connected ends of a Unix datagram socket pair (SOCK_CLOEXEC |
+   * SOCK_NONBLOCK). Keep one, pass the other to the peer (fdSend), then close this side's copy of it. Each
+   * end is its own open file description, so the peer cannot change this end's flags (an eventfd shared
+   * with it could be made to block this side's ring).
    */
-  eventfdCheck(fd: number): void;
+  doorbellPair(): [number, number];
   /**
-   * Adds 1 to the counter (one write); a full counter (EAGAIN) is ignored, since the watcher has a
-   * wake-up pending anyway. Puts back O_NONBLOCK if the peer (which shares the file description) cleared it.
-   * Does not check that `fd` is an eventfd: eventfdCheck the peer's descriptor once, on receipt.
+   * Throws an Error with code "ERR_IPCGEN_BAD_DESCRIPTOR" unless `fd` is a doorbell's end: a Unix
+   * (SO_DOMAIN) datagram (SO_TYPE) socket connected (getpeername) to an unnamed socket, as doorbellPair's
+   * ends are. Check every doorbell a peer sends before using it.
    */
-  eventfdRing(fd: number): void;
+  doorbellCheck(fd: number): void;
   /**
-   * Calls `callback` on the event loop whenever the eventfd is readable, after reading its counter back to
-   * 0, so that rings made in the meantime coalesce into one call. A libuv poll handle on the main loop, not
-   * a thread; it does not keep the process alive. The watch polls its own duplicate of `fd` (refused with
-   * ERR_IPCGEN_BAD_DESCRIPTOR unless eventfdCheck passes), and does not close `fd`: its owner does, after
-   * close(). Closing `fd` first does not crash or mislead the watch (it keeps watching the eventfd through
+   * One datagram to the other end (send with MSG_DONTWAIT | MSG_NOSIGNAL): never waits, whatever the
+   * descriptor's flags. A full queue (EAGAIN, ENOBUFS: the other end has a wake-up pending anyway) and an
+   * other end that is closed or disconnected (ECONNREFUSED, ENOTCONN, EPIPE, ECONNRESET) are ignored.
+   * Does not check that `fd` is a doorbell: doorbellCheck the peer's descriptor once, on receipt.
+   */
+  doorbellRing(fd: number): void;
+  /**
+   * Calls `callback` on the event loop whenever the other end rang, after draining the datagrams (at most
+   * 256 per turn of the loop, so that a flooding peer cannot hold it; the rest come on the next turn), so
+   * that rings made in the meantime coalesce into one call. A libuv poll handle on the main loop, not a
+   * thread; it does not keep the process alive. The watch polls its own duplicate of `fd` (refused with
+   * ERR_IPCGEN_BAD_DESCRIPTOR unless doorbellCheck passes), and does not close `fd`: its owner does, after
+   * close(). Closing `fd` first does not crash or mislead the watch (it keeps watching the socket through
    * its duplicate), but the contract is: close the watch first. A watch dropped without close() stops when
    * it is garbage-collected. A throw from the callback is an uncaught exception, as from a timer.
    */
-  eventfdWatch(fd: number, callback: () => void): EventfdWatch;
+  doorbellWatch(fd: number, callback: () => void): DoorbellWatch;
   /** close(2); a descriptor that is not open throws EBADF. */
   closeFd(fd: number): void;
   /**

@@ -55,7 +55,7 @@ export enum Header_Kind {
    * client -> server, the only frame of a second connection to the server's socket,
    * carrying the session's token: that connection becomes the session's descriptor
    * channel, where either side passes the other file descriptors (SCM_RIGHTS): sealed
-   * memfds for shared memory, eventfds for doorbells
+   * memfds for shared memory, socket pair ends for doorbells
    */
   JOIN = 18,
 }
@@ -529,7 +529,7 @@ export namespace Welcome {
 
 /**
  * Shared memory: a memfd sealed against shrinking, passed on the descriptor channel. A packet stream's
- * message also carries its two doorbells (eventfds: the source's, then the sink's).
+ * message also carries the client's end of its doorbell pair (a Unix datagram socket pair).
  */
 export class Region extends capnp.Struct {
   static override readonly _capnp = {

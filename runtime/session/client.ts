@@ -30,7 +30,7 @@ export interface ConnectOptions extends SessionOptions {
   /**
    * Maps the shared memory the welcome names into `session.regions` (the layer above knows what to
    * expect), given each region's descriptors as they came on the descriptor channel (the region's memfd,
-   * then any doorbells); it owns them and closes what it does not keep, also when it throws. Throwing
+   * then any doorbell end); it owns them and closes what it does not keep, also when it throws. Throwing
    * refuses the session. Without it, a welcome naming regions is refused.
    */
   attach?(session: Session, regions: readonly Region.Plain[], descriptors: readonly (readonly number[])[]): void;
@@ -99,7 +99,7 @@ function receiveRegions(channel: DescriptorChannel, regions: readonly Region.Pla
   const received: number[][] = [];
   try {
     for (const region of regions) {
-      // A packet stream's message also carries its two doorbells.
+      // A packet stream's message also carries the client's end of its doorbell pair.
       const count = region.purpose === 1 ? MAX_DESCRIPTORS_PER_MESSAGE : 1;
       received.push(channel.receive(count));
     }

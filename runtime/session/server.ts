@@ -61,7 +61,7 @@ export interface ServerOptions extends SessionOptions {
 /** Shared memory made for one session: what the welcome tells the client, and what goes on the descriptor channel. */
 export interface SessionRegions {
   regions: Region.Init[];
-  /** Per region, in the welcome's order: the descriptors of its message (the region, then any doorbells). */
+  /** Per region, in the welcome's order: the descriptors of its message (the region, then any doorbell end). */
   descriptors: (readonly number[])[];
   /** Runs once, when the descriptors have been sent or the session ended: closes those this side no longer needs. */
   release(): void;

@@ -1,32 +1,38 @@
 /**
- * A doorbell: an eventfd that one process rings and another watches, for wake-ups across processes
- * (Atomics.notify wakes only its own process). Ringing adds to the counter; the watcher's event loop polls
- * the descriptor (no thread), reads the counter back to zero and runs the callback. Rings coalesce: the
- * callback must look at the shared state itself, and loop until it has done all it can.
+ * A doorbell: one end of a Unix datagram socket pair, for wake-ups across processes (Atomics.notify wakes
+ * only its own process). Each side holds its own end: `ring()` sends one datagram to the other end (never
+ * waiting), and `watch()` runs a callback on this process's event loop after the other end rang (the
+ * event loop polls the descriptor, no thread). Rings coalesce: the callback must look at the shared state
+ * itself, and loop until it has done all it can.
+ *
+ * Not an eventfd: one eventfd is one open file description in both processes, so the peer could clear its
+ * O_NONBLOCK and fill its counter, and our next ring would block our event loop for ever. A socket pair's
+ * ends are two descriptions; the peer cannot touch ours.
  */
-import { type EventfdWatch, loadNativeAddon, type NativeBinding } from "../native/index.js";
+import { type DoorbellWatch, loadNativeAddon, type NativeBinding } from "../native/index.js";
 
 export class Doorbell {
   private fd: number;
   private readonly native: NativeBinding;
-  private watching: EventfdWatch | null = null;
+  private watching: DoorbellWatch | null = null;
 
   private constructor(fd: number, native: NativeBinding) {
     this.fd = fd;
     this.native = native;
   }
 
-  /** A new doorbell (made by the side that makes a stream's region). */
-  static create(): Doorbell {
+  /** A new pair of connected ends: keep one, pass the other's descriptor to the peer and then close it. */
+  static pair(): [Doorbell, Doorbell] {
     const native = loadNativeAddon();
-    return new Doorbell(native.eventfdCreate(), native);
+    const [a, b] = native.doorbellPair();
+    return [new Doorbell(a, native), new Doorbell(b, native)];
   }
 
-  /** A doorbell the peer passed: refused (and closed) unless it is an eventfd. Takes ownership of `fd`. */
+  /** An end the peer passed: refused (and closed) unless it is a doorbell's end. Takes ownership of `fd`. */
   static adopt(fd: number): Doorbell {
     const native = loadNativeAddon();
     try {
-      native.eventfdCheck(fd);
+      native.doorbellCheck(fd);
     } catch (err) {
       native.closeFd(fd);
       throw err;
@@ -34,21 +40,21 @@ export class Doorbell {
     return new Doorbell(fd, native);
   }
 
-  /** The descriptor, to pass to the peer (a copy goes; this one stays). */
+  /** The descriptor, to pass to the peer (a copy goes; this one stays until close()). */
   get descriptor(): number {
     if (this.fd < 0) throw new Error("the doorbell is closed");
     return this.fd;
   }
 
-  /** Wakes the watcher, in whichever process it is. */
+  /** Wakes whoever watches the other end, in whichever process it is. */
   ring(): void {
-    if (this.fd >= 0) this.native.eventfdRing(this.fd);
+    if (this.fd >= 0) this.native.doorbellRing(this.fd);
   }
 
-  /** Calls `callback` on this process's event loop after rings (they coalesce); one watch per doorbell. */
+  /** Calls `callback` on this process's event loop after the other end rang (rings coalesce); one watch per end. */
   watch(callback: () => void): void {
     if (this.watching !== null) throw new Error("the doorbell is watched already");
-    this.watching = this.native.eventfdWatch(this.descriptor, callback);
+    this.watching = this.native.doorbellWatch(this.descriptor, callback);
   }
 
   /** Stops the watch, if any, and closes the descriptor. */

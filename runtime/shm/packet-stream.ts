@@ -12,11 +12,12 @@
  * earlier cannot be revoked (the mapping's memory cannot be detached): do not keep it past the handover.
  *
  * Nothing blocks and nothing is dropped: backpressure is a full ring or a failed allocation. The `try*`
- * calls answer at once; the promise calls and the async iterators wait, woken by two doorbells (doorbell.ts,
- * one watched by each side) that are rung only on the four edges of Genode's protocol: packet_avail (the
- * submit ring went from empty to non-empty), ready_to_submit (it went from full to not full), ack_avail and
- * ready_to_ack (the same for the acknowledgement ring). A ring is one write to an eventfd; when this side looks
- * for edges is the `wake` option (after each operation, or once per turn of the event loop).
+ * calls answer at once; the promise calls and the async iterators wait, woken by a doorbell (doorbell.ts:
+ * a socket pair, one end held by each side) that is rung only on the four edges of Genode's protocol:
+ * packet_avail (the submit ring went from empty to non-empty), ready_to_submit (it went from full to not
+ * full), ack_avail and ready_to_ack (the same for the acknowledgement ring). A ring is one datagram to the
+ * peer's end; when this side looks for edges is the `wake` option (after each operation, or once per turn
+ * of the event loop).
  *
  * Everything read from the region is the peer's word and is checked before use: ring indices, descriptors
  * (inside the bulk buffer, without overflow), acknowledgements (of a packet in flight, once). A violation
@@ -27,7 +28,7 @@
  */
 import { BulkAllocator } from "./allocator.js";
 import type { SharedMapping } from "../native/index.js";
-import { Doorbell } from "./doorbell.js";
+import type { Doorbell } from "./doorbell.js";
 import {
   checkHeader,
   type PacketStreamConfig,
@@ -58,8 +59,8 @@ export interface PacketStreamOptions {
    */
   onViolation?: (error: PacketStreamError) => void;
   /**
-   * When this side looks whether its operations crossed an edge the peer waits on (it rings the peer's
-   * doorbell only then, whichever is chosen):
+   * When this side looks whether its operations crossed an edge the peer waits on (it rings the peer
+   * only then, whichever is chosen):
    *   - "operation" (the default): after each operation, at the cost of one Atomics.load of the peer's
    *     index. A peer that caught up and may be asleep is woken at once, so it works while this side goes
    *     on; a burst of operations while the peer is busy rings nothing.
@@ -70,32 +71,22 @@ export interface PacketStreamOptions {
 }
 
 /**
- * What a stream runs over: its region and its two doorbells (the source watches `source` and rings `sink`;
- * the sink the other way round). The end made over it owns the doorbells and closes them when it closes.
+ * What a stream runs over: its region and this side's end of its doorbell pair (Doorbell.pair(): the side
+ * that makes the region keeps one end and passes the other to the peer with the region). An end rings its
+ * bell to wake the peer, and watches it to be woken. The end made over it owns the bell and closes it when
+ * it closes.
  */
 export interface StreamRegion {
   mapping: SharedMapping;
-  bells: { source: Doorbell; sink: Doorbell };
+  bell: Doorbell;
 }
 
-/** An end made over `region`; if making it fails, its doorbells are closed (they were given to it). */
+/** An end made over `region`; if making it fails, its doorbell is closed (it was given to it). */
 function made<T>(region: StreamRegion, make: () => T): T {
   try {
     return make();
   } catch (err) {
-    region.bells.source.close();
-    region.bells.sink.close();
-    throw err;
-  }
-}
-
-/** Two new doorbells for a stream (the side that makes the region makes them, and passes them on). */
-export function newBells(): StreamRegion["bells"] {
-  const source = Doorbell.create();
-  try {
-    return { source, sink: Doorbell.create() };
-  } catch (err) {
-    source.close();
+    region.bell.close();
     throw err;
   }
 }
@@ -269,7 +260,7 @@ function iterate(next: (options: WaitOptions) => Promise<Packet>, options: WaitO
 // ---------------------------------------------------------------------------------------------------------
 // What both sides share
 
-/** Either side of a stream: its region, its doorbells, its turn of the event loop, its failure. */
+/** Either side of a stream: its region, its doorbell, its turn of the event loop, its failure. */
 export abstract class PacketStreamEnd {
   readonly layout: PacketStreamLayout;
   /** @internal The bulk buffer (a view of the mapping). */
@@ -284,9 +275,9 @@ export abstract class PacketStreamEnd {
   /** The slot's words that are neither offset nor size: the service's fields (or padding). */
   private readonly extraWords: readonly number[];
 
-  private readonly ownBell: Doorbell;
-  private readonly peerBell: Doorbell;
-  /** Times this side rang the peer's doorbell (edges crossed, not operations). */
+  /** This side's end of the doorbell pair: rung to wake the peer, watched to be woken. */
+  private readonly bell: Doorbell;
+  /** Times this side rang the peer (edges crossed, not operations). */
   private ringCount = 0;
   /** Holds the process alive while promises wait on the peer (the doorbell's watch does not). */
   private readonly keepAlive: NodeJS.Timeout;
@@ -305,7 +296,6 @@ export abstract class PacketStreamEnd {
     region: StreamRegion,
     layout: PacketStreamLayout,
     private readonly options: PacketStreamOptions,
-    role: "source" | "sink",
   ) {
     if (!LITTLE_ENDIAN) throw new RangeError("packet stream: descriptors are little-endian, and this host is not");
     const mapping = region.mapping;
@@ -322,25 +312,24 @@ export abstract class PacketStreamEnd {
     this.extraWords = Array.from({ length: layout.slotBytes / 4 }, (_, w) => w).filter((w) => !taken(w));
     this.budget = layout.ringSize;
     this.eager = (options.wake ?? "operation") === "operation";
-    this.ownBell = role === "source" ? region.bells.source : region.bells.sink;
-    this.peerBell = role === "source" ? region.bells.sink : region.bells.source;
+    this.bell = region.bell;
     this.keepAlive = setInterval(() => {}, 2 ** 30).unref();
   }
 
   /** Starts watching this side's doorbell; the subclass calls it once its rings exist. */
   protected start(): void {
-    this.ownBell.watch(this.wake);
+    this.bell.watch(this.wake);
     setImmediate(this.wake);
   }
 
-  /** How many times this side has rung the peer's doorbell: once per edge crossed, not per operation. */
+  /** How many times this side has rung the peer: once per edge crossed, not per operation. */
   get rings(): number {
     return this.ringCount;
   }
 
   private ring(): void {
     this.ringCount++;
-    this.peerBell.ring();
+    this.bell.ring();
   }
 
   /** The error the stream failed with (a peer's violation), or null. */
@@ -353,7 +342,7 @@ export abstract class PacketStreamEnd {
   }
 
   /**
-   * Rings the peer's doorbell now if the operations since the last look crossed an edge it waits on. With
+   * Rings the peer now if the operations since the last look crossed an edge it waits on. With
    * `wake: "turn"` this runs by itself when the turn of the event loop ends: call it to wake the peer
    * sooner, e.g. every so often in a long synchronous loop. Throws the stream's error on a violation.
    */
@@ -367,7 +356,7 @@ export abstract class PacketStreamEnd {
   }
 
   /**
-   * Stops watching the doorbell and closes both doorbells, after a last flush. Promises waiting reject
+   * Stops watching the doorbell and closes this side's end of it, after a last flush. Promises waiting reject
    * with a PacketStreamError ("closed"), iterators end, and every later call throws it. The mapping stays
    * until its views are gone.
    */
@@ -466,9 +455,8 @@ export abstract class PacketStreamEnd {
   }
 
   private stop(error: PacketStreamError): void {
-    // A failed stream rings no more either: both doorbells go.
-    this.ownBell.close();
-    this.peerBell.close();
+    // A failed stream rings no more either: its doorbell goes.
+    this.bell.close();
     clearInterval(this.keepAlive);
     this.rejectAll(error);
   }
@@ -586,7 +574,7 @@ export class PacketSource extends PacketStreamEnd {
   }
 
   private constructor(region: StreamRegion, layout: PacketStreamLayout, options: PacketStreamOptions) {
-    super(region, layout, options, "source");
+    super(region, layout, options);
     ({ submit: this.submitRing, ack: this.ackRing } = sourceRings(region.mapping.control, layout));
     this.allocator = new BulkAllocator(layout.bulkSize);
     this.start();
@@ -816,7 +804,7 @@ export class PacketSink extends PacketStreamEnd {
   }
 
   private constructor(region: StreamRegion, layout: PacketStreamLayout, options: PacketStreamOptions) {
-    super(region, layout, options, "sink");
+    super(region, layout, options);
     ({ submit: this.submitRing, ack: this.ackRing } = sinkRings(region.mapping.control, layout));
     this.start();
   }

@@ -7,9 +7,7 @@
  *   line 0    header, written once by the creator and checked by the opener (`HEADER_*` below)
  *   line 1    written by the source only: submit.head, ack.tail
  *   line 2    written by the sink only: submit.tail, ack.head
- *   line 3    the sink's doorbell word (the source rings it: packet_avail, ready_to_ack)
- *   line 4    the source's doorbell word (the sink rings it: ready_to_submit, ack_avail)
- *   ...       submit ring slots: ringSize descriptors of slotBytes (source -> sink)
+ *   line 3... submit ring slots: ringSize descriptors of slotBytes (source -> sink)
  *   ...       ack ring slots, 64-byte aligned: ringSize descriptors (sink -> source)
  *   ...       bulk buffer, 64-byte aligned, bufferSize rounded up to 64 bytes
  *
@@ -49,8 +47,8 @@ const HEADER_BULK_SIZE_HI = 7;
 const HEADER_REGION_SIZE_LO = 8;
 const HEADER_REGION_SIZE_HI = 9;
 
-/** Byte offsets of the index words; each side's indices on a line of their own. (The doorbells are not in
- * the region: they are eventfds passed beside it, see doorbell.ts.) */
+/** Byte offsets of the index words; each side's indices on a line of their own. (The doorbell is not in
+ * the region: it is a socket pair whose ends are passed beside it, see doorbell.ts.) */
 const SUBMIT_HEAD = LINE; // source
 const ACK_TAIL = LINE + 4; // source
 const SUBMIT_TAIL = 2 * LINE; // sink

@@ -15,7 +15,7 @@ import { closeAll } from "../transport/descriptor-channel.js";
 import { createRegion, mapRegion, type RegionSpec, regionKey } from "../shm/region.js";
 import { SharedBuffer } from "../shm/shared-buffer.js";
 import { Doorbell } from "../shm/doorbell.js";
-import { newBells, PacketSink, PacketSource, packetStreamLayout, type PacketStreamConfig, type StreamRegion } from "../shm/packet-stream.js";
+import { PacketSink, PacketSource, packetStreamLayout, type PacketStreamConfig, type StreamRegion } from "../shm/packet-stream.js";
 import { allocateBlock, type PoolBlock, zeroCopy, type ZeroCopyOptions } from "../shm/messages.js";
 import { DescriptorCodec, StreamSink, StreamSource } from "./streams.js";
 import type { Region } from "../protocol/protocol.capnp.js";
@@ -155,8 +155,8 @@ type StreamEnd = PacketSource | PacketSink;
 const streams = new WeakMap<Session, Map<number, StreamEnd>>();
 
 /**
- * Sets up the end of packet stream `code` that this side of `session` holds, over its region and
- * doorbells: the server makes them and writes the region's header (before the welcome names it), the
+ * Sets up the end of packet stream `code` that this side of `session` holds, over its region and its end
+ * of the stream's doorbell pair: the server makes them and writes the region's header (before the welcome names it), the
  * client checks it. The source is the client for `toServer` streams, the server for `toClient` ones. A
  * peer breaking the stream's rules ends the session.
  */
@@ -202,7 +202,8 @@ const PURPOSES = ["sharedBuffer", "packetStream", "messagePool"] as const;
 
 /**
  * Maps the regions a welcome names, after checking they are exactly the ones `specs` expects, from the
- * descriptors that came for each (the region's memfd; for a packet stream, then its two doorbells).
+ * descriptors that came for each (the region's memfd; for a packet stream, then the client's end of its
+ * doorbell pair).
  * Every descriptor is either kept or closed, also when a check fails.
  */
 function attachRegions(session: Session, service: StubDefinition, specs: readonly RegionSpec[], regions: readonly Region.Plain[], descriptors: readonly (readonly number[])[]): void {
@@ -224,21 +225,11 @@ function attachRegions(session: Session, service: StubDefinition, specs: readonl
       if (found === undefined) throw new Error(`the server offered no ${spec.purpose} ${spec.index}`);
       const { region, fds } = found;
       if (region.size !== BigInt(spec.size)) throw new Error(`the server's ${spec.purpose} ${spec.index} has ${region.size} bytes, not ${spec.size}`);
-      const expected = spec.purpose === "packetStream" ? 3 : 1;
+      const expected = spec.purpose === "packetStream" ? 2 : 1;
       if (fds.length !== expected) throw new Error(`the server passed ${fds.length} descriptors for its ${spec.purpose} ${spec.index}, not ${expected}`);
       const mapping = mapRegion(take(fds[0]), spec.size);
       session.regions.set(key, mapping);
-      if (spec.purpose === "packetStream") {
-        const source = Doorbell.adopt(take(fds[1]));
-        let sink: Doorbell;
-        try {
-          sink = Doorbell.adopt(take(fds[2]));
-        } catch (err) {
-          source.close();
-          throw err;
-        }
-        streamRegions.set(spec.index, { mapping, bells: { source, sink } });
-      }
+      if (spec.purpose === "packetStream") streamRegions.set(spec.index, { mapping, bell: Doorbell.adopt(take(fds[1])) });
       offered.delete(key);
     }
     if (offered.size > 0) throw new Error(`the server offered regions this client does not know: ${[...offered.keys()].join(", ")}`);
@@ -247,7 +238,7 @@ function attachRegions(session: Session, service: StubDefinition, specs: readonl
       startStream(session, service, code, region, false);
     }
   } catch (err) {
-    for (const region of streamRegions.values()) (region.bells.source.close(), region.bells.sink.close());
+    for (const region of streamRegions.values()) region.bell.close();
     throw err;
   } finally {
     closeAll([...unused]);
@@ -255,14 +246,20 @@ function attachRegions(session: Session, service: StubDefinition, specs: readonl
 }
 
 /**
- * Makes the regions of each new session of a server: sealed memfds and, for packet streams, their
- * doorbells. The memfds' descriptors are closed once passed to the client (the mappings stay); the
- * doorbells belong to the streams.
+ * Makes the regions of each new session of a server: sealed memfds and, for packet streams, a doorbell
+ * pair each. The server's stream keeps one end; the memfds' descriptors and the other ends are closed
+ * once passed to the client (the mappings stay), or when the session ends before that.
  */
 function regionMaker(service: StubDefinition, specs: readonly RegionSpec[]): NonNullable<ServerOptions["attach"]> {
   return (session) => {
     const made: { spec: RegionSpec; fds: number[] }[] = [];
     const memfds: number[] = [];
+    /** The client's ends of the doorbell pairs: this side's copies, closed with the memfds. */
+    const passed: Doorbell[] = [];
+    const closePassed = (): void => {
+      closeAll(memfds);
+      for (const bell of passed) bell.close();
+    };
     try {
       for (const spec of specs) {
         const { mapping, fd } = createRegion(spec.size);
@@ -272,20 +269,21 @@ function regionMaker(service: StubDefinition, specs: readonly RegionSpec[]): Non
           made.push({ spec, fds: [fd] });
           continue;
         }
-        const bells = newBells();
-        startStream(session, service, spec.index, { mapping, bells }, true);
-        made.push({ spec, fds: [fd, bells.source.descriptor, bells.sink.descriptor] });
+        const [kept, theirs] = Doorbell.pair();
+        passed.push(theirs);
+        startStream(session, service, spec.index, { mapping, bell: kept }, true);
+        made.push({ spec, fds: [fd, theirs.descriptor] });
       }
     } catch (err) {
-      closeAll(memfds);
-      // Streams already started close their doorbells: the session will not start.
+      closePassed();
+      // Streams already started close their ends of the doorbells: the session will not start.
       streams.get(session)?.forEach((end) => end.close());
       throw err;
     }
     return {
       regions: made.map(({ spec }) => ({ size: BigInt(spec.size), purpose: PURPOSES.indexOf(spec.purpose), index: spec.index })),
       descriptors: made.map(({ fds }) => fds),
-      release: () => closeAll(memfds),
+      release: closePassed,
     };
   };
 }

@@ -2,7 +2,7 @@
  * A session's descriptor channel: a second connection to the server's socket, used only to pass file
  * descriptors (SCM_RIGHTS), because Node's sockets drop any descriptor that arrives with their data.
  *
- * It is never polled. Each descriptor message (one byte, one to three descriptors) is sent before the frame
+ * It is never polled. Each descriptor message (one byte, one or two descriptors) is sent before the frame
  * on the session's socket that announces it, and the kernel queues it at once, so when the receiver reads
  * that frame the message is already waiting: it reads exactly one message per announcing frame, in order.
  * A message missing, or carrying the wrong number of descriptors, is the peer breaking the protocol.
@@ -13,8 +13,8 @@
 import type { Socket } from "node:net";
 import { loadNativeAddon, type NativeBinding, socketFd } from "../native/index.js";
 
-/** The most descriptors one message carries (a packet stream's region and its two doorbells). */
-export const MAX_DESCRIPTORS_PER_MESSAGE = 3;
+/** The most descriptors one message carries (a packet stream's region and the client's doorbell end). */
+export const MAX_DESCRIPTORS_PER_MESSAGE = 2;
 
 /** The byte each descriptor message carries (a message cannot be empty). */
 const MARK = new Uint8Array([0x44]);

@@ -145,8 +145,9 @@ describe("the block example", () => {
     raw.mapping.data.writeUInt32LE(512, layout.submitSlots + layout.descriptor.sizeAt);
     Atomics.store(words, layout.submitHead / 4, 1);
     // The server checks the descriptor when woken, finds it outside, and ends this session. (The stream
-    // rings only on edges it crossed itself, so the test rings the server's doorbell by hand.)
-    (raw as unknown as { peerBell: { ring(): void } }).peerBell.ring();
+    // rings only on edges it crossed itself, so the test rings the server by hand, with its own end of
+    // the stream's doorbell pair.)
+    (raw as unknown as { bell: { ring(): void } }).bell.ring();
     const error = await ended;
     expect(["closed-by-peer", "peer-died"]).toContain(error.cause);
     await using other = await Block.connect(blockPath);

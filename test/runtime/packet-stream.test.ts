@@ -1,5 +1,5 @@
 // Packet streams (runtime/shm/packet-stream.ts) over real shared memory through the native addon: in one
-// process (source and sink on two mappings of one memfd, with eventfd doorbells), across two processes, and
+// process (source and sink on two mappings of one memfd, each with its end of a doorbell pair), across two processes, and
 // against a hostile peer that writes the region's bytes by hand. Needs the addon built (npm run build:native).
 import { type ChildProcess } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +14,6 @@ import {
   PacketStreamError,
   type PacketStreamLayout,
   packetStreamLayout,
-  newBells,
   type StreamRegion,
 } from "../../runtime/shm/packet-stream.js";
 import { REPO } from "./support/echo.js";
@@ -35,21 +34,22 @@ afterAll(() => {
   killAll();
 });
 
-/** Another side's doorbells: copies of the descriptors, as the peer holds them. */
-const copyOf = (bells: StreamRegion["bells"]): StreamRegion["bells"] => ({
-  source: Doorbell.adopt(native.dupFd(bells.source.descriptor)),
-  sink: Doorbell.adopt(native.dupFd(bells.sink.descriptor)),
-});
-
 /**
- * A new region of `config`'s size as both sides hold it: the creator's mapping and doorbells (a), and a
- * second mapping of the same memfd with copies of the doorbells (b).
+ * A new region of `config`'s size as both sides hold it: the creator's mapping and one end of a doorbell
+ * pair (a), and a second mapping of the same memfd with the other end, adopted as a peer's would be (b).
  */
 function region(config: PacketStreamConfig): { a: StreamRegion; b: StreamRegion; layout: PacketStreamLayout } {
   const layout = packetStreamLayout(config);
   const { mapping, fd } = native.memfdCreate(layout.regionSize);
-  const bells = newBells();
-  return { a: { mapping, bells }, b: { mapping: native.memfdMap(fd, layout.regionSize), bells: copyOf(bells) }, layout };
+  const [mine, theirs] = native.doorbellPair();
+  return { a: { mapping, bell: Doorbell.adopt(mine) }, b: { mapping: native.memfdMap(fd, layout.regionSize), bell: Doorbell.adopt(theirs) }, layout };
+}
+
+/** A doorbell end whose other end is closed (for streams whose peer never comes). */
+function lonelyBell(): Doorbell {
+  const [bell, other] = Doorbell.pair();
+  other.close();
+  return bell;
 }
 
 const track = <T extends PacketSource | PacketSink>(s: T): T => (streams.push(s), s);
@@ -417,7 +417,7 @@ describe("in one process, over two mappings of one object", () => {
       const { a, b } = region(SMALL);
       const source = track(PacketSource.create(a, SMALL, { wake }));
       const sink = track(PacketSink.open(b, SMALL, { wake }));
-      // The source rings the sink's doorbell, the sink the source's.
+      // Each rings its end of the pair, which wakes the other.
       const sinkRings = () => source.rings;
       const sourceRings = () => sink.rings;
       // Five submits into an empty ring: one packet_avail edge, on the first.
@@ -460,14 +460,15 @@ describe("across two processes", () => {
   const COUNT = 12000;
 
   /** A new region of CONFIG's size, with a stream this process made on it, and a child playing `mode` on it
-   * (the region and doorbells passed as its descriptors 3 to 5); resolves once the child has mapped it. */
+   * (the region and the other end of the doorbell pair passed as its descriptors 3 and 4); resolves once the
+   * child has mapped it. */
   async function withChild<T extends PacketSource | PacketSink>(make: (region: StreamRegion) => T, mode: string, options: object): Promise<{ stream: T; report: Promise<unknown> }> {
     const { mapping, fd } = native.memfdCreate(packetStreamLayout(CONFIG).regionSize);
     let child: ChildProcess;
+    const [bell, theirs] = Doorbell.pair();
     try {
-      const bells = newBells();
-      const fds = [fd, bells.source.descriptor, bells.sink.descriptor];
-      const stream = track(make({ mapping, bells }));
+      const fds = [fd, theirs.descriptor];
+      const stream = track(make({ mapping, bell }));
       child = run(PEER, [mode, JSON.stringify(options)], { fds });
       const report = finalReport(child);
       report.catch(() => {}); // awaited by the test; this only keeps a child killed at a timeout from being unhandled
@@ -475,6 +476,7 @@ describe("across two processes", () => {
       return { stream, report };
     } finally {
       native.closeFd(fd);
+      theirs.close();
     }
   }
 
@@ -576,7 +578,7 @@ describe("a hostile peer writing the region by hand", () => {
     const violations: PacketStreamError[] = [];
     const sink = track(PacketSink.create(a, config, { onViolation: (e) => violations.push(e) }));
     const words = new Int32Array(b.mapping.control);
-    const bell = b.bells.sink;
+    const bell = b.bell;
     /** Writes a descriptor into submit slot `slot` (offset as two 32-bit halves). */
     const descriptor = (slot: number, offsetLo: number, offsetHi: number, size: number) => {
       const at = layout.submitSlots + slot * layout.slotBytes;
@@ -597,7 +599,7 @@ describe("a hostile peer writing the region by hand", () => {
     const violations: PacketStreamError[] = [];
     const source = track(PacketSource.create(a, config, { onViolation: (e) => violations.push(e) }));
     const words = new Int32Array(b.mapping.control);
-    const bell = b.bells.source;
+    const bell = b.bell;
     let head = 0;
     const ack = (offset: number, size: number) => {
       const at = layout.ackSlots + head * layout.slotBytes;
@@ -778,12 +780,12 @@ describe("a hostile peer writing the region by hand", () => {
       const small = packetStreamLayout(SMALL);
       const { mapping, fd } = native.memfdCreate(small.regionSize);
       native.closeFd(fd);
-      const bells = newBells();
-      expect(() => PacketSink.create({ mapping, bells }, CONFIG)).toThrow(/the region holds \d+ bytes, the stream needs \d+/);
-      // A failed end closed the doorbells it was given.
-      expect(() => bells.source.descriptor).toThrow(/closed/);
-      PacketSource.create({ mapping, bells: newBells() }, SMALL).close();
-      const error = thrown(() => PacketSink.open({ mapping, bells: newBells() }, CONFIG));
+      const bell = lonelyBell();
+      expect(() => PacketSink.create({ mapping, bell }, CONFIG)).toThrow(/the region holds \d+ bytes, the stream needs \d+/);
+      // A failed end closed the doorbell it was given.
+      expect(() => bell.descriptor).toThrow(/closed/);
+      PacketSource.create({ mapping, bell: lonelyBell() }, SMALL).close();
+      const error = thrown(() => PacketSink.open({ mapping, bell: lonelyBell() }, CONFIG));
       expect(error.reason).toBe("header-mismatch");
     });
   });

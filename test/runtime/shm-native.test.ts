@@ -1,7 +1,7 @@
 /**
  * The native addon's shared memory and wake-ups: sealed memfds, two views of one mapping seen by another
- * process that was passed the descriptor, eventfd doorbells across processes that run callbacks on the event loop,
- * and every bad argument refused with a clear error.
+ * process that was passed the descriptor, doorbells (socket pair ends) across processes that run callbacks
+ * on the event loop, and every bad argument refused with a clear error.
  */
 import { spawn } from "node:child_process";
 import { ftruncateSync } from "node:fs";
@@ -120,7 +120,7 @@ describe("detachable views (zero-copy messages)", () => {
 
 describe("doorbells", () => {
   it("a ring from another process runs the watcher's callback on the event loop", async () => {
-    const bell = Doorbell.create();
+    const [bell, theirs] = Doorbell.pair();
     let calls = 0;
     const rung = new Promise<void>((resolve) => {
       bell.watch(() => {
@@ -128,17 +128,32 @@ describe("doorbells", () => {
         resolve();
       });
     });
-    // The child gets the eventfd as its descriptor 3, as a peer gets it over the descriptor channel.
-    const code = await child(`import { Doorbell } from "${process.cwd()}/runtime/shm/doorbell.ts"; Doorbell.adopt(3).ring();`, [bell.descriptor]);
+    // The child gets the other end as its descriptor 3, as a peer gets it over the descriptor channel.
+    const code = await child(`import { Doorbell } from "${process.cwd()}/runtime/shm/doorbell.ts"; Doorbell.adopt(3).ring();`, [theirs.descriptor]);
+    theirs.close();
     expect(code).toBe(0);
     await rung;
     expect(calls).toBe(1);
     bell.close();
   });
 
+  it("one end both rings the other and is woken by it", async () => {
+    const [a, b] = Doorbell.pair();
+    const woken: string[] = [];
+    a.watch(() => woken.push("a"));
+    b.watch(() => woken.push("b"));
+    a.ring();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(woken).toEqual(["b"]);
+    b.ring();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(woken).toEqual(["b", "a"]);
+    a.close();
+    b.close();
+  });
+
   it("rings coalesce while the callback is queued, and a closed doorbell calls nothing more", async () => {
-    const bell = Doorbell.create();
-    const peer = Doorbell.adopt(native.dupFd(bell.descriptor));
+    const [bell, peer] = Doorbell.pair();
     let calls = 0;
     bell.watch(() => calls++);
     for (let i = 0; i < 100; i++) peer.ring();
@@ -146,19 +161,20 @@ describe("doorbells", () => {
     expect(calls).toBe(1);
     bell.close();
     bell.close(); // twice is fine
-    peer.ring();
+    peer.ring(); // to a closed end: ignored
     await new Promise((r) => setTimeout(r, 50));
     expect(calls).toBe(1);
     peer.close();
   });
 
-  it("adopts only an eventfd, and closes what it refuses", () => {
+  it("adopts only a doorbell's end, and closes what it refuses", () => {
     const { fd } = native.memfdCreate(4096);
     expect(() => Doorbell.adopt(fd)).toThrow(expect.objectContaining({ code: "ERR_IPCGEN_BAD_DESCRIPTOR" }));
     expect(() => native.closeFd(fd)).toThrow(expect.objectContaining({ code: "EBADF" }));
-    const bell = Doorbell.create();
+    const [bell, other] = Doorbell.pair();
+    const adopted = Doorbell.adopt(native.dupFd(other.descriptor));
     expect(() => bell.watch(() => {})).not.toThrow();
     expect(() => bell.watch(() => {})).toThrow(/watched already/);
-    bell.close();
+    for (const end of [bell, other, adopted]) end.close();
   });
 });

@@ -203,13 +203,13 @@ describe("packet-stream regions a client tries to shrink", () => {
       const channel = join_(welcome.token, at);
       await done;
       for (const region of welcome.regions) {
-        const [memfd, ...bells] = channel.receive(3);
+        const [memfd, ...bells] = channel.receive(2);
         expect(() => ftruncateSync(memfd, 0), "the region").toThrow(/EPERM/);
         expect(() => ftruncateSync(memfd, Number(region.size) - 4096), "the region").toThrow(/EPERM/);
         for (const bell of bells) expect(() => ftruncateSync(bell, 0), "a doorbell").toThrow(/EINVAL/);
         for (const fd of [memfd, ...bells]) native.closeFd(fd);
       }
-      // Gone without a word: the server ends the session and closes both streams' doorbells.
+      // Gone without a word: the server ends the session and closes its ends of both streams' doorbells.
       channel.close();
       session.framed.socket.destroy();
     }

@@ -200,9 +200,9 @@ describe("pool extents", () => {
     await expectViolation(file, /memfd/);
 
     const doorbell = await hostile();
-    const bell = native.eventfdCreate();
-    doorbell.descriptors!.send([bell]);
-    native.closeFd(bell);
+    const bell = native.doorbellPair();
+    doorbell.descriptors!.send([bell[1]]);
+    for (const end of bell) native.closeFd(end);
     doorbell.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
     await expectViolation(doorbell, /memfd/);
 

@@ -5,7 +5,7 @@ NAPI_MODULE_INIT() {
   if (ipcgen_init_peercred(env, exports) != napi_ok) return NULL;
   if (ipcgen_init_shm(env, exports) != napi_ok) return NULL;
   if (ipcgen_init_memfd(env, exports) != napi_ok) return NULL;
-  if (ipcgen_init_eventfd(env, exports) != napi_ok) return NULL;
+  if (ipcgen_init_doorbell(env, exports) != napi_ok) return NULL;
   if (ipcgen_init_fdpass(env, exports) != napi_ok) return NULL;
   return exports;
 }

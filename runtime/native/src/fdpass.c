@@ -1,4 +1,4 @@
-/* Passing descriptors (memfds, eventfds) between processes over a Unix stream socket, as SCM_RIGHTS
+/* Passing descriptors (memfds, doorbells' socket ends) between processes over a Unix stream socket, as SCM_RIGHTS
  * control messages beside ordinary bytes. Node's net.Socket cannot carry them, so the channel is a raw
  * non-blocking descriptor: connected here, or taken from a net.Socket (dupFd) before that is destroyed.
  * Nothing here blocks: a full socket is EAGAIN, an empty one null, and the caller waits with the loop.

@@ -36,7 +36,7 @@ napi_value ipcgen_throw_range_error(napi_env env, const char *fmt, ...) __attrib
 /* Throws an Error with the given code (e.g. "ERR_IPCGEN_BAD_DESCRIPTOR") and formatted message. */
 napi_value ipcgen_throw_code(napi_env env, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Error code for a descriptor that is not what it must be (a peer's memfd or eventfd that fails a check). */
+/* Error code for a descriptor that is not what it must be (a peer's memfd or doorbell that fails a check). */
 #define IPCGEN_BAD_DESCRIPTOR "ERR_IPCGEN_BAD_DESCRIPTOR"
 
 /* Throws for a failed N-API call itself (a bug or an exhausted engine, not bad input); NULL. */
@@ -65,15 +65,11 @@ napi_value ipcgen_map_views(napi_env env, int fd, size_t size, int flags, const 
 /* The mapping behind a handle that memfdCreate/memfdMap returned; throws and returns NULL for anything else. */
 ipcgen_mapping *ipcgen_arg_mapping(napi_env env, napi_value value, const char *fn);
 
-/* eventfd.c: refuses (throws ERR_IPCGEN_BAD_DESCRIPTOR, returns false) a descriptor that is not an eventfd
- * in counter mode. */
-bool ipcgen_check_eventfd(napi_env env, int fd, const char *fn);
-
 /* One initialiser per concern; each adds its functions to exports. */
 napi_status ipcgen_init_peercred(napi_env env, napi_value exports);
 napi_status ipcgen_init_shm(napi_env env, napi_value exports);
 napi_status ipcgen_init_memfd(napi_env env, napi_value exports);
-napi_status ipcgen_init_eventfd(napi_env env, napi_value exports);
+napi_status ipcgen_init_doorbell(napi_env env, napi_value exports);
 napi_status ipcgen_init_fdpass(napi_env env, napi_value exports);
 
 #ifdef __cplusplus

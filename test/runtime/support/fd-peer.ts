@@ -34,10 +34,11 @@ function memfd(size: number, text: string): number {
 
 switch (mode) {
   case "map": {
-    // Receives { size, text } with [memfd, eventfd]; tries to shrink the memfd, maps it, answers in it, rings.
+    // Receives { size, text } with [memfd, doorbell end]; tries to shrink the memfd, maps it, answers in
+    // it, rings.
     const { bytes, fds } = await receive();
     const { size, text } = JSON.parse(bytes.toString()) as { size: number; text: string };
-    const [memfdFd, eventFd] = fds as [number, number];
+    const [memfdFd, bell] = fds as [number, number];
     let truncate = "allowed";
     try {
       ftruncateSync(memfdFd, 0);
@@ -47,9 +48,9 @@ switch (mode) {
     const mapping = native.memfdMap(memfdFd, size);
     const saw = mapping.data.toString("utf8", 0, text.length);
     mapping.data.write(`answer from ${process.pid}`, 1024);
-    native.eventfdCheck(eventFd);
-    native.eventfdRing(eventFd);
-    native.closeFd(eventFd);
+    native.doorbellCheck(bell);
+    native.doorbellRing(bell);
+    native.closeFd(bell);
     send({ truncate, saw, uid: process.getuid!() });
     await untilEnd();
     break;
@@ -76,10 +77,10 @@ switch (mode) {
     break;
   }
   case "ring": {
-    // Receives an eventfd and rings it `count` times (given in the message), then says so.
+    // Receives a doorbell end and rings it `count` times (given in the message), then says so.
     const { bytes, fds } = await receive();
-    native.eventfdCheck(fds[0]!);
-    for (let i = 0; i < Number(bytes.toString()); i++) native.eventfdRing(fds[0]!);
+    native.doorbellCheck(fds[0]!);
+    for (let i = 0; i < Number(bytes.toString()); i++) native.doorbellRing(fds[0]!);
     send({ rang: true });
     await untilEnd();
     break;

@@ -1,7 +1,7 @@
 /**
  * The other process of the packet-stream tests: `packet-peer.ts MODE OPTIONS_JSON` maps the region the test
- * made (CONFIG of packets.ts), passed as descriptor 3 with the stream's doorbells as 4 (the source's) and 5
- * (the sink's), and plays one end of its stream:
+ * made (CONFIG of packets.ts), passed as descriptor 3 with its end of the stream's doorbell pair as 4, and
+ * plays one end of its stream:
  *   - sink: takes options.count packets, checks them, acknowledges out of order (options.window);
  *   - source: sends options.count packets (options.seed, options.maxSize) and checks their acknowledgements;
  *   - flood: a hostile source that writes the ring indices by hand for options.ms milliseconds, keeping the
@@ -18,7 +18,7 @@ const options = JSON.parse(json ?? "{}") as { count?: number; seed?: number; max
 const layout = packetStreamLayout(CONFIG);
 const native = loadNativeAddon();
 const mapping = native.memfdMap(3, layout.regionSize);
-const region: StreamRegion = { mapping, bells: { source: Doorbell.adopt(4), sink: Doorbell.adopt(5) } };
+const region: StreamRegion = { mapping, bell: Doorbell.adopt(4) };
 
 if (mode === "sink") {
   const sink = PacketSink.open(region, CONFIG);
@@ -47,7 +47,7 @@ if (mode === "sink") {
     const tail = Atomics.load(words, layout.submitTail / 4);
     Atomics.store(words, layout.submitHead / 4, (((tail - 1) % n) + n) % n);
     Atomics.store(words, layout.ackTail / 4, Atomics.load(words, layout.ackHead / 4));
-    region.bells.sink.ring();
+    region.bell.ring();
     loops++;
   }
   console.log(`done ${JSON.stringify({ loops })}`);
