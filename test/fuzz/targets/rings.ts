@@ -41,7 +41,7 @@ function mappingOf(size: number): SharedMapping {
 const silent = (): Doorbell => ({ ring() {}, watch() {}, close() {} }) as unknown as Doorbell;
 
 /** A stream's region over `mapping`, with silent doorbells. */
-const regionOf = (mapping: SharedMapping): StreamRegion => ({ mapping, bells: { source: silent(), sink: silent() } });
+const regionOf = (mapping: SharedMapping): StreamRegion => ({ mapping, bell: silent() });
 
 export const ringsTarget: FuzzTarget = {
   name: "rings",
