@@ -5,7 +5,7 @@
  * than the server takes. The server must refuse clearly, stay up, serve its other sessions, and never
  * leave a handler running past its session.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,7 @@ import { connect } from "../../runtime/session/client.js";
 import type { Session } from "../../runtime/session/session.js";
 import { killAll, Program } from "../examples/support.js";
 import { type EchoModule, echoService, loadEcho } from "./support/echo.js";
+import { residentBytes } from "./support/processes.js";
 
 let dir: string;
 let m: EchoModule;
@@ -59,12 +60,6 @@ async function handlers(path: string, session?: Session): Promise<Handlers> {
   if (session !== undefined) return (await new Client(session, service).call("handlers", {})) as Handlers;
   await using own = await connect(path, { service });
   return (await new Client(own, service).call("handlers", {})) as Handlers;
-}
-
-/** The resident memory of process `pid`, in bytes. */
-function rssOf(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
 beforeAll(async () => {
@@ -143,7 +138,7 @@ describe("backpressure", () => {
   it("a peer that pings and calls but never reads: the server's memory stays bounded, others are served, its session ends", async () => {
     const { server, path } = await startServer({ keepAliveIntervalMs: 250, keepAliveTimeoutMs: 2000 });
     await stillServes(path);
-    const before = rssOf(server.pid);
+    const before = residentBytes(server.pid);
     // Logs in, then never reads again (and never gives up on the server itself).
     const hostile = await connect(path, { service, keepAliveIntervalMs: 1e9, keepAliveTimeoutMs: 1e9 });
     hostile.framed.socket.pause();
@@ -163,7 +158,7 @@ describe("backpressure", () => {
       sent++;
     }
     expect(sent).toBeLessThan(2048);
-    const grown = rssOf(server.pid) - before;
+    const grown = residentBytes(server.pid) - before;
     expect(grown).toBeLessThan(160 * MiB);
     // Others are served meanwhile; the peer that does not read is let go.
     await stillServes(path);

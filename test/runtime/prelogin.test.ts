@@ -13,7 +13,8 @@ import { Client, type ServiceDefinition } from "../../runtime/rpc/service.js";
 import { connect } from "../../runtime/session/client.js";
 import { type Frame, parseFrame } from "../../runtime/transport/frames.js";
 import { echoService, loadEcho } from "./support/echo.js";
-import { collect, FLOOD, killAll, line, NOBODY, otherUser, residentBytes, run, startEchoServer } from "./support/processes.js";
+import { itAsOtherUser } from "../support/other-user.js";
+import { collect, ECHO_SERVER, FLOOD, killAll, line, residentBytes, run, startEchoServer } from "./support/processes.js";
 
 let dir: string;
 let service: ServiceDefinition;
@@ -120,15 +121,20 @@ describe("before log-in, a connection costs the server little", () => {
     expect(growth).toBeLessThan(64 * MiB);
   }, 60_000);
 
-  it.skipIf(!otherUser)("the same flood from a user `allow` refuses: refused at accept, its bytes never held", async () => {
-    const path = join(socketDir(), "echo.sock");
-    const server = await startEchoServer(path, { permissions: "anyone", logRefused: true });
-    const log = collect(server);
-    const { growth, calls } = await underFlood(path, server, { uid: NOBODY, gid: NOBODY });
-    expect(calls).toBeGreaterThan(0);
-    expect(growth).toBeLessThan(64 * MiB);
-    expect(log.text).toMatch(new RegExp(`uid ${NOBODY}, gid ${NOBODY}\\) is not allowed to connect`));
-  }, 60_000);
+  itAsOtherUser(
+    "the same flood from a user `allow` refuses: refused at accept, its bytes never held",
+    [FLOOD],
+    async (user) => {
+      const path = join(socketDir(), "echo.sock");
+      const server = await startEchoServer(path, { permissions: "anyone", logRefused: true });
+      const log = collect(server);
+      const { growth, calls } = await underFlood(path, server, { uid: user.uid, gid: user.gid });
+      expect(calls).toBeGreaterThan(0);
+      expect(growth).toBeLessThan(64 * MiB);
+      expect(log.text).toMatch(new RegExp(`uid ${user.uid}, gid ${user.gid}\\) is not allowed to connect`));
+    },
+    60_000,
+  );
 
   it("a peer `allow` refuses is answered not-allowed at once, whatever frame it starts to send", async () => {
     const path = join(socketDir(), "echo.sock");
@@ -235,15 +241,20 @@ describe("the client checks who the server is", () => {
     expect(received).toEqual([0]);
   }, 30_000);
 
-  it.skipIf(!otherUser)("a server running as another user is not trusted by default; a policy that allows it logs in", async () => {
-    const path = join(socketDir(NOBODY), "echo.sock");
-    const server = await startEchoServer(path, { allowUid: 0 }, { uid: NOBODY, gid: NOBODY });
-    const err = (await connect(path, { service }).catch((e: unknown) => e)) as LoginError;
-    expect(err).toBeInstanceOf(LoginError);
-    expect(err.kind).toBe("server-not-trusted");
-    expect(err.message).toMatch(new RegExp(`process ${server.pid} running as uid ${NOBODY}`));
-    await using session = await connect(path, { service, allowServer: (peer) => peer.uid === NOBODY });
-    expect(session.peer).toEqual({ pid: server.pid, uid: NOBODY, gid: NOBODY });
-    expect(((await new Client(session, service).call("echo", { text: "trusted" })) as { text: string }).text).toBe("trusted");
-  }, 30_000);
+  itAsOtherUser(
+    "a server running as another user is not trusted by default; a policy that allows it logs in",
+    [ECHO_SERVER],
+    async (user) => {
+      const path = join(socketDir(user.uid), "echo.sock");
+      const server = await startEchoServer(path, { allowUid: 0 }, { uid: user.uid, gid: user.gid });
+      const err = (await connect(path, { service }).catch((e: unknown) => e)) as LoginError;
+      expect(err).toBeInstanceOf(LoginError);
+      expect(err.kind).toBe("server-not-trusted");
+      expect(err.message).toMatch(new RegExp(`process ${server.pid} running as uid ${user.uid}`));
+      await using session = await connect(path, { service, allowServer: (peer) => peer.uid === user.uid });
+      expect(session.peer).toEqual({ pid: server.pid, uid: user.uid, gid: user.gid });
+      expect(((await new Client(session, service).call("echo", { text: "trusted" })) as { text: string }).text).toBe("trusted");
+    },
+    30_000,
+  );
 });

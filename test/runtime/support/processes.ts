@@ -1,32 +1,23 @@
 /** Child processes for the runtime's tests: Echo servers and clients, killed when the test file ends. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { REPO } from "./echo.js";
 
 export const ECHO_SERVER = join(REPO, "test/runtime/support/echo-server.ts");
 export const ECHO_CLIENT = join(REPO, "test/runtime/support/echo-client.ts");
 export const FLOOD = join(REPO, "test/runtime/support/flood.ts");
 
-/** The user tests run other processes as, when they can (see `otherUser`). */
+/** A uid no file of the tests' belongs to (Debian's nobody), for ownership checks. */
 export const NOBODY = 65534;
-
-/** Whether another user can reach `path` (every folder down to it searchable by others). */
-export function othersCanReach(path: string): boolean {
-  for (let dir = path; ; dir = dirname(dir)) {
-    if ((statSync(dir).mode & 0o005) !== 0o005) return false;
-    if (dirname(dir) === dir) return true;
-  }
-}
-
-/** Whether processes can be run as NOBODY: the tests run as root (as CI does), in a checkout others can read. */
-export const otherUser = process.getuid?.() === 0 && othersCanReach(REPO);
 
 /** Started processes; `killAll` ends them. */
 const children: ChildProcess[] = [];
 
-/** Runs `script` under tsx (as another user when `uid`/`gid` are given, which needs root). */
-/** Runs a TypeScript file in a new process; `fds` are passed to it as its descriptors 3, 4, ... */
+/**
+ * Runs `script` under tsx (as another user when `uid`/`gid` are given, which needs root); `fds` are passed
+ * to it as its descriptors 3, 4, ...
+ */
 export function run(script: string, args: string[], options: { uid?: number; gid?: number; fds?: number[] } = {}): ChildProcess {
   const { fds = [], ...ids } = options;
   const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe", ...fds], ...ids });
