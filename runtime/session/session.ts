@@ -251,6 +251,9 @@ class PendingCall {
   }
 }
 
+/** How many closed channels a session remembers, to drop frames that were on their way when it closed. */
+export const MAX_CLOSED_CHANNELS = 4096;
+
 /** A random non-zero 64-bit session token. */
 export function newSessionToken(): bigint {
   let token = 0n;
@@ -354,7 +357,10 @@ export class Session {
   /** Requests being answered here, by id: cancelling one aborts its handler's signal. */
   private readonly running = new Map<number, Running>();
   private readonly endpoints = new Map<number, Endpoint>();
-  /** Channels closed here whose late frames are dropped rather than taken for violations. */
+  /**
+   * Channels closed here whose late frames are dropped rather than taken for violations: the most recent
+   * MAX_CLOSED_CHANNELS, so that a peer opening and closing channels without end cannot grow it without end.
+   */
   private readonly closedChannels = new Set<number>();
   private nextChannel: number;
   private endError: SessionEndedError | null = null;
@@ -548,6 +554,8 @@ export class Session {
     if (this.endpoints.get(endpoint.id) === endpoint) {
       this.endpoints.delete(endpoint.id);
       this.closedChannels.add(endpoint.id);
+      // The oldest goes (a Set keeps insertion order): a frame still on its way there by now is a violation.
+      if (this.closedChannels.size > MAX_CLOSED_CHANNELS) this.closedChannels.delete(this.closedChannels.values().next().value!);
     }
     // Requests running on it are cancelled, and calls waiting on it fail: no answer can cross it any more.
     const error = new ChannelClosedError(`channel ${endpoint.id} was closed`);

@@ -12,7 +12,7 @@ import { Header_Kind } from "../../runtime/protocol/protocol.capnp.js";
 import { Client, type ServiceDefinition, serve } from "../../runtime/rpc/service.js";
 import { connect } from "../../runtime/session/client.js";
 import { listen } from "../../runtime/session/server.js";
-import type { Endpoint, Session } from "../../runtime/session/session.js";
+import { type Endpoint, MAX_CLOSED_CHANNELS, type Session } from "../../runtime/session/session.js";
 import { encodeFrame } from "../../runtime/transport/frames.js";
 import { type EchoModule, echoService, loadEcho } from "./support/echo.js";
 import { killAll, startEchoServer } from "./support/processes.js";
@@ -148,6 +148,32 @@ describe("channels", () => {
 });
 
 describe("limits", () => {
+  it(`a session remembers the last ${MAX_CLOSED_CHANNELS} closed channels, not every one: late frames for those are dropped, for older ones a violation`, async () => {
+    let serverSide: Session | null = null;
+    const local = join(dir, "churn", "s.sock");
+    const server = await listen(local, { service, onSession: (s) => (serverSide = s) });
+    const session = await connect(local, { service });
+    const ids: number[] = [];
+    await expect.poll(() => serverSide !== null).toBe(true);
+    serverSide!.onChannel(() => true);
+    for (let i = 0; i < MAX_CLOSED_CHANNELS + 100; i++) {
+      const channel = await session.openChannel(m.ChannelKind.encode({ which: "echo" }));
+      ids.push(channel.id);
+      channel.close();
+    }
+    await expect.poll(() => serverSide!.channels.length).toBe(1);
+    // A frame for a channel closed recently: dropped, the session goes on (an open after it is answered).
+    session.sendFrame(ids[ids.length - 1], Header_Kind.CLOSE_CHANNEL, 0, 0, null);
+    (await session.openChannel(m.ChannelKind.encode({ which: "echo" }))).close();
+    expect(serverSide!.ended).toBe(false);
+    // For the first one, forgotten: the server takes it for a violation.
+    session.sendFrame(ids[0], Header_Kind.CLOSE_CHANNEL, 0, 0, null);
+    const end = await serverSide!.closed;
+    expect(end.cause).toBe("protocol-violation");
+    expect(end.message).toMatch(new RegExp(`a frame for channel ${ids[0]}, which is not open`));
+    await server.close();
+  }, 60_000);
+
   it("answers nobody waits for are dropped and reported", async () => {
     await using session = await connect(path, { service });
     const dropped: number[] = [];
