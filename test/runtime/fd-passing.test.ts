@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadNativeAddon } from "../../runtime/native/index.js";
+import { itAsOtherUser } from "../support/other-user.js";
 
 const native = loadNativeAddon();
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -35,7 +36,7 @@ let scratch: string;
 let sockets = 0;
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), "ipcgen-fd-"));
-  // Searchable by the uid-65534 peer (its socket is made connectable one by one).
+  // Searchable by the other-user peer (its socket is made connectable one by one).
   chmodSync(scratch, 0o711);
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -862,26 +863,11 @@ describe("descriptor passing between processes", () => {
     }
   });
 
-  it("across uids: a peer running as uid 65534 maps this process's memfd and rings its doorbell", async (context) => {
-    const nobody = 65534;
-    if (process.getuid!() !== 0) {
-      console.log("SKIPPED: across uids: needs root to start a process as uid 65534");
-      return context.skip();
-    }
-    // The peer must reach the repository (and node_modules, for tsx) as that uid.
-    const reach = spawnSync(process.execPath, ["--import", "tsx", "-e", `await import(${JSON.stringify(indexTs)})`], {
-      cwd: root,
-      uid: nobody,
-      gid: nobody,
-      env: { ...process.env, HOME: scratch },
-    });
-    if (reach.status !== 0) {
-      console.log(`SKIPPED: across uids: the repository is not reachable as uid ${nobody}: ${reach.stderr.toString().split("\n")[0]}`);
-      return context.skip();
-    }
+  itAsOtherUser("across uids: a peer running as another user maps this process's memfd and rings its doorbell", [peerScript, indexTs], async (user) => {
+    const nobody = user.uid;
     const server = await listen(0o777);
     try {
-      const child = peer("map", server.path, { uid: nobody, gid: nobody, env: { ...process.env, HOME: scratch } });
+      const child = peer("map", server.path, { uid: user.uid, gid: user.gid, env: { ...process.env, HOME: scratch } });
       const channel = await server.accept();
       const { mapping, fd } = native.memfdCreate(4096);
       mapping.data.write("root's memory");
