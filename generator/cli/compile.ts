@@ -39,7 +39,9 @@ function writeStdout(bytes: Uint8Array): Promise<void> {
   return new Promise((done, fail) => {
     process.stdout.write(bytes, (err) => {
       if (!err) done();
-      else if ((err as NodeJS.ErrnoException).code === "EPIPE") fail(new CliError("stdout was closed before the request was all written"));
+      // A pipe's reader that went away gives EPIPE; a socket's (Node's own child stdio) ECONNRESET when
+      // it left data unread: both mean the same to the user.
+      else if (["EPIPE", "ECONNRESET"].includes((err as NodeJS.ErrnoException).code ?? "")) fail(new CliError("stdout was closed before the request was all written"));
       else fail(new CliError(`cannot write to stdout: ${err.message}`));
     });
   });
