@@ -14,8 +14,5 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Vitest's default in a run is one file at a time on two cores (cores - 1); most files here wait on
-    // processes they start, so two at a time uses the machine better.
-    maxWorkers: 2,
   },
 });
