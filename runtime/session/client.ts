@@ -8,7 +8,7 @@ import { ConnectError, LoginError } from "../errors.js";
 import { peerCredentials } from "../native/index.js";
 import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, type Region, Welcome } from "../protocol/protocol.capnp.js";
 import { type CredentialReader, defaultCredentials, type ServiceIdentity } from "./server.js";
-import { closeAll, DescriptorChannel, MAX_DESCRIPTORS_PER_MESSAGE } from "../transport/descriptor-channel.js";
+import { closeAll, DescriptorChannel, descriptorsFor } from "../transport/descriptor-channel.js";
 import { FramedSocket } from "../transport/framed-socket.js";
 import { encodeFrame } from "../transport/frames.js";
 import { type PeerCredentials, Session, type SessionOptions } from "./session.js";
@@ -82,7 +82,8 @@ const LOGIN_ERRORS: Partial<Record<Failure_Kind, LoginError["kind"]>> = {
 function joinDescriptorChannel(path: string, session: Session): DescriptorChannel {
   const channel = DescriptorChannel.connect(path);
   try {
-    const first = peerCredentials(session.framed.socket);
+    // session.peer: the server's credentials, read from the session's socket before the hello.
+    const first = session.peer!;
     const second = peerCredentials(channel.descriptor);
     if (first.pid !== second.pid || first.uid !== second.uid) throw new Error(`the second connection reached process ${second.pid}, not ${first.pid}`);
     // The channel's only frame: ids count per connection, and the token names the session.
@@ -98,11 +99,7 @@ function joinDescriptorChannel(path: string, session: Session): DescriptorChanne
 function receiveRegions(channel: DescriptorChannel, regions: readonly Region.Plain[]): number[][] {
   const received: number[][] = [];
   try {
-    for (const region of regions) {
-      // A packet stream's message also carries the client's end of its doorbell pair.
-      const count = region.purpose === 1 ? MAX_DESCRIPTORS_PER_MESSAGE : 1;
-      received.push(channel.receive(count));
-    }
+    for (const region of regions) received.push(channel.receive(descriptorsFor(region.purpose)));
   } catch (err) {
     closeAll(received.flat());
     throw err;

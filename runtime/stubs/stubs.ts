@@ -11,7 +11,7 @@ import { listen, type Server, type ServerOptions } from "../session/server.js";
 import { type CallOptions, type Endpoint, type PeerCredentials, type RequestContext, Session } from "../session/session.js";
 import { Client, serve, type Implementation, type ServiceDefinition, type StructCodec } from "../rpc/service.js";
 import { signalsOf } from "../rpc/signals.js";
-import { closeAll } from "../transport/descriptor-channel.js";
+import { closeAll, descriptorsFor } from "../transport/descriptor-channel.js";
 import { createRegion, mapRegion, type RegionSpec, regionKey } from "../shm/region.js";
 import { SharedBuffer } from "../shm/shared-buffer.js";
 import { Doorbell } from "../shm/doorbell.js";
@@ -225,7 +225,7 @@ function attachRegions(session: Session, service: StubDefinition, specs: readonl
       if (found === undefined) throw new Error(`the server offered no ${spec.purpose} ${spec.index}`);
       const { region, fds } = found;
       if (region.size !== BigInt(spec.size)) throw new Error(`the server's ${spec.purpose} ${spec.index} has ${region.size} bytes, not ${spec.size}`);
-      const expected = spec.purpose === "packetStream" ? 2 : 1;
+      const expected = descriptorsFor(region.purpose);
       if (fds.length !== expected) throw new Error(`the server passed ${fds.length} descriptors for its ${spec.purpose} ${spec.index}, not ${expected}`);
       const mapping = mapRegion(take(fds[0]), spec.size);
       session.regions.set(key, mapping);

@@ -7,14 +7,18 @@
  * that frame the message is already waiting: it reads exactly one message per announcing frame, in order.
  * A message missing, or carrying the wrong number of descriptors, is the peer breaking the protocol.
  *
- * The client makes it (`connectDescriptorChannel`) after the welcome and sends `join` on it through the
+ * The client makes it (`DescriptorChannel.connect`) after the welcome and sends `join` on it through the
  * native addon; the server reads that frame with Node, then takes the connection from Node (`adopt`).
  */
 import type { Socket } from "node:net";
 import { loadNativeAddon, type NativeBinding, socketFd } from "../native/index.js";
+import { Region_Purpose } from "../protocol/protocol.capnp.js";
 
 /** The most descriptors one message carries (a packet stream's region and the client's doorbell end). */
 export const MAX_DESCRIPTORS_PER_MESSAGE = 2;
+
+/** How many descriptors a region's message carries: its memfd, and for a packet stream the client's doorbell end. */
+export const descriptorsFor = (purpose: Region_Purpose): number => (purpose === Region_Purpose.PACKET_STREAM ? 2 : 1);
 
 /** The byte each descriptor message carries (a message cannot be empty). */
 const MARK = new Uint8Array([0x44]);
