@@ -1,9 +1,9 @@
 /**
  * What the examples' demos use to run their programs as child processes: each runs under the same loader as
- * the demo (tsx), its output is shown with a label, and the lines it prints can be awaited.
+ * the demo (tsx, or none when compiled to JavaScript), its output is shown with a label, and the lines it prints can be awaited.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { once } from "node:events";
@@ -23,7 +23,9 @@ export class Program {
     script: URL | string,
     args: string[] = [],
   ) {
-    const file = script instanceof URL ? fileURLToPath(script) : script;
+    let file = script instanceof URL ? fileURLToPath(script) : script;
+    // Compiled to JavaScript (tsc), the demo's `client.ts` is `client.js`.
+    if (file.endsWith(".ts") && !existsSync(file) && existsSync(`${file.slice(0, -3)}.js`)) file = `${file.slice(0, -3)}.js`;
     this.child = spawn(process.execPath, [...process.execArgv, file, ...args], { stdio: ["pipe", "pipe", "pipe"] });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       createInterface({ input: stream }).on("line", (line) => {

@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// Node's types come with ipcgen (a dependency), so that an app without @types/node of its own compiles.
 /** `ipcgen`: the runtime generated code and applications use. docs/runtime.md describes it. */
 export * from "./errors.js";
 export { connect, type ConnectOptions } from "./session/client.js";

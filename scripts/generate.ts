@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateTypeScript } from "../generator/codegen/index.js";
-import type { RuntimeImports } from "../generator/codegen/render.js";
+import { moduleLocations } from "../generator/codegen/layout.js";
+import type { RuntimeImports } from "../generator/codegen/runtime.js";
 import { compile } from "../generator/compiler/index.js";
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -21,6 +22,8 @@ interface Target {
   schema: string;
   out: string;
   runtime?: RuntimeImports;
+  /** `-I` directories, relative to `dir`. */
+  importPath?: string[];
 }
 
 /** Every committed target: the protocol imports the codec relatively (it is the package itself). */
@@ -32,7 +35,15 @@ export function targets(): Target[] {
         .filter((f) => f.endsWith(".capnp"))
         .map((f) => ({ dir: `examples/${d.name}`, schema: f, out: `examples/${d.name}/gen` })),
     );
+  // The modules of the bundled standard schemas, which the package ships as `ipcgen/std/...` (generated
+  // code imports them from there): each imports the runtime relatively, from its own depth.
+  const stdDir = join(REPO, "generator", "std");
+  const std = schemaFiles(stdDir).map((schema) => {
+    const up = "../".repeat(schema.split("/").length);
+    return { dir: "generator/std", schema, out: "runtime/std", importPath: ["."], runtime: { capnp: `${up}codec/capnp.js`, codec: `${up}codec/index.js`, runtime: `${up}index.js` } };
+  });
   return [
+    ...std,
     { dir: "runtime/protocol", schema: "protocol.capnp", out: "runtime/protocol", runtime: { capnp: "capnp-ts", codec: "../codec/index.js" } },
     { dir: "test/fixtures", schema: "stubs.capnp", out: "test/stubs/gen" },
     { dir: "test/fixtures", schema: "blobs.capnp", out: "test/zero-copy/gen" },
@@ -41,6 +52,13 @@ export function targets(): Target[] {
     { dir: "test/fixtures", schema: "soak.capnp", out: "test/hardening/gen" },
     ...examples,
   ];
+}
+
+/** The `.capnp` files under `dir`, as `/`-separated paths relative to it, sorted. */
+function schemaFiles(dir: string, prefix = ""): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true })
+    .flatMap((d) => (d.isDirectory() ? schemaFiles(dir, `${prefix}${d.name}/`) : d.name.endsWith(".capnp") ? [`${prefix}${d.name}`] : []))
+    .sort();
 }
 
 function version(): string {
@@ -52,10 +70,15 @@ export function generate(target: Target): { path: string; content: string }[] {
   const previous = process.cwd();
   process.chdir(join(REPO, target.dir));
   try {
-    const result = compile([target.schema], { standardImport: target.runtime === undefined });
+    const result = compile([target.schema], { standardImport: target.runtime === undefined, importPath: target.importPath ?? [] });
     if (!result.ok) throw new Error(result.messages.join("\n"));
-    const files = generateTypeScript(result.request, { version: version(), ...(target.runtime ? { runtime: target.runtime } : {}) });
-    // The protocol imports nothing, so only its own module is kept.
+    const files = generateTypeScript(result.request, {
+      version: version(),
+      locations: moduleLocations(result.sources, "out"),
+      ...(target.runtime ? { runtime: target.runtime } : {}),
+    });
+    // With its own runtime imports a target keeps only its own module (the protocol imports nothing; each
+    // standard schema is a target of its own).
     return files.filter((f) => target.runtime === undefined || f.path === `${target.schema}.ts`).map((f) => ({ path: join(target.out, f.path), content: f.content }));
   } finally {
     process.chdir(previous);

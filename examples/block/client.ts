@@ -64,7 +64,7 @@ async function sweep(operation: Operation): Promise<void> {
     );
   }
   const results = await Promise.all(jobs);
-  if (!results.every(Boolean)) throw new Error(`a ${Operation[operation].toLowerCase()} failed`);
+  if (!results.every(Boolean)) throw new Error(`a ${operation === Operation.WRITE ? "write" : "read"} failed`);
 }
 
 await sweep(Operation.WRITE);

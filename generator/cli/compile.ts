@@ -6,8 +6,8 @@
  * the encoded `CodeGeneratorRequest` to each output in the order given.
  */
 import { accessSync, constants, statSync } from "node:fs";
-import { resolve } from "node:path";
-import type { SourceLocations } from "../compiler/index.js";
+import { isAbsolute, relative, resolve } from "node:path";
+import type { SourceFile, SourceLocations } from "../compiler/index.js";
 import type { CodeGeneratorRequest } from "../model/schema.js";
 import { CliError } from "./errors.js";
 import { findPlugin, parseOutputSpec, runPlugin, type OutputDirective } from "./plugins.js";
@@ -69,13 +69,19 @@ export interface CompiledSchemas {
   locations: SourceLocations;
   /** Absolute paths of every schema file read, requested and imported (also after errors): what `--watch` watches. */
   files: string[];
+  /** Every schema file compiled, with where it was found. */
+  sources: SourceFile[];
 }
 
 /**
  * Compiles the schemas and prints the compiler's errors as capnp prints them. The request is null when
  * there were errors (the command then exits with status 1).
  */
-export async function compileSchemas(options: SchemaOptions, log: (line: string) => void): Promise<CompiledSchemas> {
+export async function compileSchemas(
+  options: SchemaOptions,
+  log: (line: string) => void,
+  { explainImports = false }: { explainImports?: boolean } = {},
+): Promise<CompiledSchemas> {
   // Loaded only now, so that `--help`, `id` and argument mistakes do not pay for loading the compiler.
   const { compile } = await import("../compiler/index.js");
   const started = performance.now();
@@ -85,20 +91,34 @@ export async function compileSchemas(options: SchemaOptions, log: (line: string)
     standardImport: options.standardImport,
     srcPrefixes: options.srcPrefixes,
   });
-  for (const message of result.messages) {
+  result.messages.forEach((message, i) => {
     process.stderr.write(message.endsWith("\n") ? message : `${message}\n`);
-  }
-  const { files } = result;
+    // capnp's message names only the import; `ipcgen compile` keeps it exact, generation says where it looked.
+    const failed = /^Import failed: (.*)$/.exec(result.diagnostics[i]?.message ?? "");
+    if (explainImports && failed !== null) process.stderr.write(`${importNote(failed[1], result.importCandidates(result.diagnostics[i].file, failed[1]))}\n`);
+  });
+  const { files, sources } = result;
   if (!result.ok) {
     if (result.messages.length === 0) throw new CliError("compilation failed");
-    return { request: null, files, locations: result.locations };
+    return { request: null, files, sources, locations: result.locations };
   }
   const { request } = result;
   log(
     `compiled ${request.requestedFiles.length} file(s), ${request.nodes.length} node(s) ` +
       `in ${Math.round(performance.now() - started)} ms`,
   );
-  return { request, files, locations: result.locations };
+  return { request, files, sources, locations: result.locations };
+}
+
+/** Where an import that failed was looked for, as a note for the line above it. */
+function importNote(name: string, candidates: string[]): string {
+  const shown = candidates.map((path) => {
+    const rel = relative(process.cwd(), path);
+    return rel.startsWith("..") || isAbsolute(rel) ? path : rel;
+  });
+  const where = shown.length === 0 ? "nowhere: the name climbs out of its directory or starts with //" : shown.join(", ");
+  const hint = name.startsWith("/") ? "; -I DIR adds a directory to search for imports that start with /" : "";
+  return `ipcgen: note: import "${name}" was looked for at ${where}${hint}`;
 }
 
 /** Runs the command; resolves to the exit status. One-line failures are thrown as `CliError`. */

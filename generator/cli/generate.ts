@@ -7,9 +7,11 @@
  * together (unless `--no-verify`). `--watch` repeats that whenever an input changes.
  */
 import { readFileSync, statSync, watch as watchPath, writeFileSync, mkdirSync, type FSWatcher } from "node:fs";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { GeneratedFile } from "../codegen/index.js";
-import type { SourceLocations } from "../compiler/index.js";
+import { moduleLocations } from "../codegen/layout.js";
+import type { SourceFile, SourceLocations } from "../compiler/index.js";
+import type { CodeGeneratorRequest, Node } from "../model/schema.js";
 import type { SchemaConventionError } from "../codegen/index.js";
 import { checkSchemaOptions, compileSchemas, type SchemaOptions } from "./compile.js";
 import { CliError, oneLine } from "./errors.js";
@@ -18,7 +20,8 @@ import { packageVersion } from "./version.js";
 import type { Verifier } from "./verify.js";
 
 export interface GenerateCommandOptions extends SchemaOptions {
-  out: string;
+  /** `-o DIR`; null writes each module beside its schema file. */
+  out: string | null;
   templates: string[];
   /** `--helpers FILE`, or null. */
   helpers: string | null;
@@ -85,9 +88,26 @@ function readIfExists(path: string): Buffer | null {
   }
 }
 
+/**
+ * The interfaces declared in the requested files for which nothing callable is generated: neither a
+ * session nor an interface a channel opens.
+ */
+function plainInterfaces(request: CodeGeneratorRequest, served: ReadonlySet<bigint>): Node[] {
+  const nodes = new Map(request.nodes.map((n) => [n.id, n]));
+  const found: Node[] = [];
+  const visit = (node: Node | undefined): void => {
+    if (node === undefined) return;
+    if (node.which === "interface" && !served.has(node.id)) found.push(node);
+    for (const nested of node.nestedNodes) visit(nodes.get(nested.id));
+  };
+  for (const file of request.requestedFiles) visit(nodes.get(file.id));
+  return found;
+}
+
 /** Runs generations for one set of options; keeps what is worth keeping between them (the type-checker). */
 class Generator {
-  private readonly out: string;
+  /** `-o DIR`, absolute; null for modules beside their schemas. */
+  private readonly out: string | null;
   private verifier: Verifier | null = null;
 
   constructor(
@@ -95,7 +115,15 @@ class Generator {
     private readonly cwd: string,
     private readonly log: (line: string) => void,
   ) {
-    this.out = resolve(cwd, options.out);
+    this.out = options.out === null ? null : resolve(cwd, options.out);
+  }
+
+  /** A module's file, and how messages show it (relative to the working directory). */
+  private placed(path: string): { path: string; shown: string } {
+    if (this.out !== null) return { path: join(this.out, path), shown: join(this.options.out!, path) };
+    const file = resolve(path);
+    const rel = relative(this.cwd, file);
+    return { path: file, shown: rel.startsWith("..") || isAbsolute(rel) ? file : rel };
   }
 
   /** What the user supplied that can break generated code, for messages. */
@@ -107,7 +135,7 @@ class Generator {
   async run(fresh = false): Promise<Outcome> {
     const { options, cwd, log } = this;
     const requested = options.files.map((f) => resolve(cwd, f));
-    const compiled = await compileSchemas(options, log);
+    const compiled = await compileSchemas(options, log, { explainImports: true });
     const schemaFiles = [...new Set([...requested, ...compiled.files])];
     const outcome: Outcome = { status: 0, compileFailed: false, schemaFiles, total: 0, written: 0 };
     if (compiled.request === null) return { ...outcome, status: 1, compileFailed: true };
@@ -121,6 +149,7 @@ class Generator {
         helpers,
         version: packageVersion(),
         importExtension: options.importExtension,
+        locations: moduleLocations(compiled.sources, this.out === null ? "beside" : "out", sep),
       });
     } catch (err) {
       // Misuse of /ipcgen/ipc.capnp's conventions: reported like compile errors, at their positions.
@@ -135,8 +164,18 @@ class Generator {
       throw new CliError(`generating TypeScript with ${inputs} failed: ${oneLine(err)}`);
     }
     outcome.total = files.length;
+    const { ipcModel } = await import("../model/ipc.js");
+    for (const node of plainInterfaces(compiled.request, new Set(ipcModel(compiled.request).model.services.map((s) => s.id)))) {
+      print(
+        compiled.locations.warning(
+          { node: node.id },
+          `interface ${node.displayName.slice(node.displayName.indexOf(":") + 1)} is not a session and no channel opens it: nothing is generated for it ` +
+            "(annotate it with $Ipc.session to serve it; standard Cap'n Proto RPC stubs for plain interfaces are not generated yet)",
+        ),
+      );
+    }
 
-    const modules = files.map((f) => ({ path: join(this.out, f.path), shown: join(options.out, f.path), content: f.content }));
+    const modules = files.map((f) => ({ ...this.placed(f.path), content: f.content }));
     for (const module of modules) {
       const existing = readIfExists(module.path);
       const current = existing !== null && existing.equals(Buffer.from(module.content, "utf8"));
@@ -155,7 +194,7 @@ class Generator {
           throw new CliError(`cannot write ${module.shown}: ${(err as Error).message}`);
         }
         outcome.written++;
-        log(`wrote ${module.shown}`);
+        process.stdout.write(`wrote ${module.shown}\n`);
       }
     }
 
@@ -163,7 +202,8 @@ class Generator {
       const started = performance.now();
       if (this.verifier === null) {
         const { Verifier } = await import("./verify.js");
-        this.verifier = new Verifier({ outDir: this.out, importExtension: options.importExtension, cwd });
+        const outDir = this.out ?? dirname(resolve(cwd, options.files[0]));
+        this.verifier = new Verifier({ outDir, importExtension: options.importExtension, cwd });
       }
       const errors = this.verifier.check(modules);
       log(`type-checked ${modules.length} module(s) in ${Math.round(performance.now() - started)} ms`);
@@ -171,10 +211,13 @@ class Generator {
         for (const error of errors.slice(0, MAX_ERRORS)) print(error);
         if (errors.length > MAX_ERRORS) print(`ipcgen: ... and ${errors.length - MAX_ERRORS} more errors`);
         const inputs = this.userInputs();
+        const environment = this.verifier.environmentProblem();
         const cause =
-          inputs !== ""
-            ? `; the templates or helpers (${inputs}) are the likely cause`
-            : "; this is a bug in ipcgen, please report it";
+          environment !== null
+            ? `; the environment is the likely cause: ${environment}`
+            : inputs !== ""
+              ? `; the templates or helpers (${inputs}) are the likely cause`
+              : "; this is a bug in ipcgen, please report it";
         print(`ipcgen: the generated code does not type-check (${errors.length} error${errors.length === 1 ? "" : "s"})${cause}; --no-verify skips this check`);
         outcome.status = 1;
       }
@@ -193,8 +236,10 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     if (!statSync(resolve(cwd, dir), { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`--templates ${dir}: no such directory`);
   }
   if (options.helpers !== null) checkHelpersFile(options.helpers, cwd);
-  const outStats = statSync(resolve(cwd, options.out), { throwIfNoEntry: false });
-  if (outStats !== undefined && !outStats.isDirectory()) throw new CliError(`-o ${options.out}: not a directory`);
+  if (options.out !== null) {
+    const outStats = statSync(resolve(cwd, options.out), { throwIfNoEntry: false });
+    if (outStats !== undefined && !outStats.isDirectory()) throw new CliError(`-o ${options.out}: not a directory`);
+  }
 
   const generator = new Generator(options, cwd, log);
   if (!options.watch) return (await generator.run()).status;

@@ -27,6 +27,7 @@ a user's compiler sees them; type errors are printed as FILE:LINE:COL: error TSx
 and make the exit status 1.
 
 Examples:
+  ipcgen schema.capnp                      writes schema.capnp.ts beside it
   ipcgen schema.capnp -o src/gen           writes src/gen/schema.capnp.ts
   ipcgen schema.capnp -o src/gen --check   exit status 1 if src/gen is out of date (for CI)
   ipcgen schema.capnp -o src/gen --watch   generates again when a schema or template changes
@@ -85,7 +86,7 @@ async function main(rawArgs: readonly string[]): Promise<void> {
   const cli = yargs(args)
     .scriptName("ipcgen")
     .parserConfiguration({ "boolean-negation": false })
-    .usage("Usage: ipcgen SCHEMA... -o DIR\n       ipcgen <command> [options]\n\nReads Cap'n Proto schemas and generates typed TypeScript for Node.js.")
+    .usage("Usage: ipcgen SCHEMA... [-o DIR]\n       ipcgen <command> [options]\n\nReads Cap'n Proto schemas and generates typed TypeScript for Node.js.")
     .command(
       "compile <files..>",
       "Compile schema files like `capnp compile` and pass the CodeGeneratorRequest to plugins or stdout",
@@ -192,7 +193,7 @@ async function main(rawArgs: readonly string[]): Promise<void> {
     )
     .command(
       "$0 [schemas..]",
-      "Generate TypeScript from SCHEMA files (and the files they import) into DIR",
+      "Generate TypeScript from SCHEMA files (and the files they import), beside them or into DIR",
       (y) =>
         y
           .positional("schemas", { describe: "Schema files to generate TypeScript from", type: "string" })
@@ -200,7 +201,9 @@ async function main(rawArgs: readonly string[]): Promise<void> {
             alias: "o",
             type: "string",
             requiresArg: true,
-            describe: "Directory for the generated modules: DIR/<schema path>.ts for each schema file (created if missing)",
+            describe:
+              "Directory for the generated modules: DIR/<schema path>.ts for each schema file (created if missing). " +
+              "Without it, each module is written beside its schema file (hello.capnp -> hello.capnp.ts)",
           })
           .option("import-path", { alias: "I", type: "string", requiresArg: true, describe: "As for 'ipcgen compile': a directory for absolute imports. Repeatable" })
           .option("no-standard-import", { type: "boolean", default: false, describe: "As for 'ipcgen compile'" })
@@ -255,7 +258,6 @@ async function main(rawArgs: readonly string[]): Promise<void> {
           process.exitCode = 1;
           return;
         }
-        if (argv.out === undefined) throw new CliError("-o DIR is required: the directory for the generated modules");
         const { parseImportExtension, runGenerate } = await import("./generate.js");
         const helpers = list(argv.helpers);
         if (helpers.length > 1) throw new CliError("--helpers FILE: give one file (its module may import others)");
@@ -263,7 +265,7 @@ async function main(rawArgs: readonly string[]): Promise<void> {
         if (extensions.length > 1) throw new CliError("--import-extension: give it once");
         process.exitCode = await runGenerate({
           ...schemaOptions(list(argv.schemas), argv),
-          out: String(argv.out),
+          out: argv.out === undefined ? null : String(argv.out),
           templates: list(argv.templates),
           helpers: helpers[0] ?? null,
           importExtension: parseImportExtension(extensions[0]),

@@ -65,7 +65,9 @@ export function ownPackagePaths(info: PackageInfo = packageInfo()): Record<strin
     const dist = join(info.root, types);
     const source = join(info.root, types.replace(/^\.?\/?dist\//, "").replace(/\.d\.ts$/, ".ts"));
     const candidates = built ? [dist, source] : [source, dist];
-    const found = candidates.find((file) => existsSync(file));
+    // A pattern (`./std/*`) exists when the directory before its `*` does.
+    const exists = (file: string) => existsSync(file.includes("*") ? dirname(file.slice(0, file.indexOf("*") + 1)) : file);
+    const found = candidates.find(exists);
     paths[specifier] = [found ?? dist];
   }
   return paths;
@@ -130,6 +132,10 @@ export class Verifier {
       strict: true,
       noImplicitOverride: true,
       noFallthroughCasesInSwitch: true,
+      // What Node's type stripping (node file.ts) and other TypeScript-erasing tools run: no enums or
+      // namespaces with values, and type-only imports marked as such.
+      erasableSyntaxOnly: true,
+      verbatimModuleSyntax: !extensionless,
       target: ts.ScriptTarget.ES2022,
       lib: ["lib.es2023.d.ts"],
       // Extensionless relative imports are for bundlers; `.js` and `.ts` ones are checked as Node reads them.
@@ -160,6 +166,20 @@ export class Verifier {
       }
     }
     return changed;
+  }
+
+  /**
+   * Why the user's environment, not the generated code, may be what fails the check; null when nothing
+   * is known to be missing. Generated code needs Node's types (`AbortSignal`, `Buffer`), which ipcgen's
+   * package depends on, so their absence means an incomplete install.
+   */
+  environmentProblem(): string | null {
+    if (this.typesRoot !== null) return null;
+    return (
+      `Node's type declarations (@types/node) were not found above ${relative(this.options.cwd, this.options.outDir) || "."} ` +
+      `or above ipcgen's package (${this.info.root}), which depends on them: the install is incomplete ` +
+      "(installed with --omit=optional or --no-package-lock?); npm install --save-dev @types/node fixes it"
+    );
   }
 
   /** Type-checks the modules together; resolves to their errors, formatted, none when they compile. */

@@ -4,14 +4,16 @@
  *   request -> templateData (pure) -> Renderer (Handlebars templates, then ts-morph) -> files
  */
 import type { CodeGeneratorRequest } from "../model/schema.js";
-import { outputPath } from "./names.js";
-import { DEFAULT_RUNTIME, defaultTemplateDir, Renderer, type RuntimeImports, type TemplateHelper } from "./render.js";
+import { defaultTemplateDir, Renderer, type TemplateHelper } from "./render.js";
+import { DEFAULT_RUNTIME, type RuntimeImports } from "./runtime.js";
 import { templateData, type TemplateDataOptions } from "./template-data.js";
 
 export { SchemaConventionError } from "./template-data.js";
+export type { ModuleLocation } from "./names.js";
 
 export interface GeneratedFile {
-  /** Relative to the output directory: the schema's path plus `.ts`. */
+  /** The module's output path (`options.locations`): by default the schema's path plus `.ts`, relative to
+   * the output directory. */
   path: string;
   content: string;
 }
@@ -27,7 +29,6 @@ export interface GenerateOptions extends TemplateDataOptions {
 export function generateTypeScript(request: CodeGeneratorRequest, options: GenerateOptions = {}): GeneratedFile[] {
   const renderer = new Renderer([defaultTemplateDir(), ...(options.templateDirs ?? [])], options.runtime ?? DEFAULT_RUNTIME, options.helpers);
   return templateData(request, options).map((data) => {
-    const path = outputPath(data.source);
-    return { path, content: renderer.render(data, path) };
+    return { path: data.path, content: renderer.render(data, data.path) };
   });
 }

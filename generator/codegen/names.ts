@@ -62,14 +62,22 @@ export function outputPath(schemaFile: string): string {
   return `${schemaFile.replace(/^\/+/, "")}.ts`;
 }
 
-/** The ESM specifier one generated module uses to import another (`extension`: ".js", ".ts" or ""). */
-export function importSpecifier(fromFile: string, toFile: string, extension = ".js"): string {
-  const from = outputPath(fromFile).split("/").slice(0, -1);
-  const to = outputPath(toFile).replace(/\.ts$/, extension).split("/");
+/**
+ * Where a schema file's module is: written at `path` (an output path, `/`-separated, relative to the
+ * output directory or absolute), or provided by a package under a bare `specifier` (ipcgen ships the
+ * modules of its bundled standard schemas: `ipcgen/std/capnp/c++.capnp`).
+ */
+export type ModuleLocation = { readonly path: string } | { readonly specifier: string };
+
+/** The ESM specifier one generated module (at output path `fromPath`) uses to import the module at `to`. */
+export function importSpecifier(fromPath: string, to: ModuleLocation, extension = ".js"): string {
+  if ("specifier" in to) return to.specifier;
+  const from = fromPath.split("/").slice(0, -1);
+  const target = to.path.replace(/\.ts$/, extension).split("/");
   let common = 0;
-  while (common < from.length && common < to.length - 1 && from[common] === to[common]) common++;
+  while (common < from.length && common < target.length - 1 && from[common] === target[common]) common++;
   const up = from.length - common;
-  const rest = to.slice(common).join("/");
+  const rest = target.slice(common).join("/");
   return up === 0 ? `./${rest}` : `${"../".repeat(up)}${rest}`;
 }
 

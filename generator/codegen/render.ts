@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import Handlebars from "handlebars";
 import { IndentationText, Project, QuoteKind } from "ts-morph";
+import { DEFAULT_RUNTIME, type RuntimeImports } from "./runtime.js";
 import type { FileData } from "./template-data.js";
 
 /** The bundled templates: `templates/typescript` at the package root (this file is two or three levels down). */
@@ -20,18 +21,6 @@ export function defaultTemplateDir(): string {
   }
   throw new Error("ipcgen's bundled templates (templates/typescript) are missing from the installation");
 }
-
-/** The runtime modules generated code imports. */
-export interface RuntimeImports {
-  /** capnp-ts: `ipcgen/capnp` re-exports it, so that projects need no dependency of their own on it. */
-  capnp: string;
-  /** ipcgen's codec (`ipcgen/codec`). */
-  codec: string;
-  /** ipcgen's runtime (`ipcgen`): imported by files that declare services or errors. */
-  runtime?: string;
-}
-
-export const DEFAULT_RUNTIME: RuntimeImports = { capnp: "ipcgen/capnp", codec: "ipcgen/codec", runtime: "ipcgen" };
 
 /** A Handlebars helper: called with the template's arguments, then Handlebars' options object. */
 export type TemplateHelper = (...args: any[]) => unknown;

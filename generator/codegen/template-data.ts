@@ -11,9 +11,10 @@ import { MessageBuilder } from "../../runtime/codec/wire.js";
 import { decodeValue, nodeLookup, type NodeLookup } from "../model/codec.js";
 import type { Brand, CodeGeneratorRequest, Field, Node, SourceInfo, Type, Value } from "../model/schema.js";
 import { NO_DISCRIMINANT } from "../model/schema.js";
-import { capitalize, hexId, importSpecifier, memberName, propertyKey, safeIdentifier, staticName, upperSnake } from "./names.js";
+import { capitalize, hexId, importSpecifier, type ModuleLocation, outputPath, memberName, propertyKey, safeIdentifier, staticName, upperSnake } from "./names.js";
 import { bytes as bytesLiteral, literal, numberLiteral } from "./literals.js";
 import { ipcModel, type IpcModel, type Problem } from "../model/ipc.js";
+import { RUNTIME_API } from "./runtime.js";
 import { type ErrorData, errorData, type Namer, type ServiceData, serviceData } from "./service-data.js";
 
 /** The schema misuses ipc.capnp's conventions: `problems` name where (see generator/model/ipc.ts). */
@@ -40,6 +41,8 @@ export interface GeneratorData {
   version: string;
   /** `TEMPLATE_DATA_VERSION`. */
   dataVersion: number;
+  /** The runtime API the generated code is written against (`RUNTIME_API`); it checks it when imported. */
+  runtimeApi: number;
 }
 
 /** How `templateData` spells what is not in the request. */
@@ -48,12 +51,19 @@ export interface TemplateDataOptions {
   version?: string;
   /** The suffix of imports between generated modules. Default ".js" (ESM as Node resolves it). */
   importExtension?: string;
+  /**
+   * Where each file's module is, by file id. A file not listed is written at its output path (its name in
+   * the request plus `.ts`); one with a `specifier` is not generated, only imported.
+   */
+  locations?: ReadonlyMap<bigint, ModuleLocation>;
 }
 
 export interface FileData {
   generator: GeneratorData;
   /** The schema file, as the request names it. */
   source: string;
+  /** Where the module is written: `source` plus `.ts`, under the output directory, unless placed elsewhere. */
+  path: string;
   fileId: string;
   /** Other generated modules this one uses, by specifier, with the names it imports. */
   imports: { from: string; names: string[] }[];
@@ -177,8 +187,8 @@ interface Ctx {
   names: Map<bigint, string>;
   /** File id of every node. */
   fileOf: Map<bigint, bigint>;
-  fileNames: Map<bigint, string>;
-  options: Required<TemplateDataOptions>;
+  locations: Map<bigint, ModuleLocation>;
+  options: Required<Omit<TemplateDataOptions, "locations">>;
   /** The file being generated and the names it imports from each other file. */
   file: bigint;
   imports: Map<string, Set<string>>;
@@ -211,7 +221,7 @@ export function templateData(request: CodeGeneratorRequest, options: TemplateDat
     names: new Map(),
     options: { version: options.version ?? "0.0.0", importExtension: options.importExtension ?? ".js" },
     fileOf: new Map(),
-    fileNames: new Map(),
+    locations: new Map(),
     file: 0n,
     imports: new Map(),
     params: new Map(),
@@ -223,8 +233,12 @@ export function templateData(request: CodeGeneratorRequest, options: TemplateDat
     ctx.names.set(m.id, `${ctx.names.get(m.interface)}_${capitalize(m.method)}${m.side === "params" ? "Params" : "Results"}`);
     ctx.fileOf.set(m.id, ctx.fileOf.get(m.interface)!);
   }
-  for (const n of request.nodes) if (n.which === "file") ctx.fileNames.set(n.id, n.displayName);
-  return request.nodes.filter((n) => n.which === "file").map((f) => fileData({ ...ctx, file: f.id, imports: new Map() }, f));
+  for (const n of request.nodes) {
+    if (n.which === "file") ctx.locations.set(n.id, options.locations?.get(n.id) ?? { path: outputPath(n.displayName) });
+  }
+  return request.nodes
+    .filter((n) => n.which === "file" && "path" in ctx.locations.get(n.id)!)
+    .map((f) => fileData({ ...ctx, file: f.id, imports: new Map() }, f));
 }
 
 /** Assigns module-level names, from the file scope down (groups named after their field). */
@@ -254,12 +268,19 @@ function ref(ctx: Ctx, id: bigint, suffix = ""): string {
   const name = base + suffix;
   const file = ctx.fileOf.get(id)!;
   if (file !== ctx.file) {
-    const from = importSpecifier(ctx.fileNames.get(ctx.file)!, ctx.fileNames.get(file)!, ctx.options.importExtension);
+    const from = importSpecifier(modulePath(ctx, ctx.file), ctx.locations.get(file)!, ctx.options.importExtension);
     let names = ctx.imports.get(from);
     if (names === undefined) ctx.imports.set(from, (names = new Set()));
     names.add(name);
   }
   return name;
+}
+
+/** The output path of a file that is generated. */
+function modulePath(ctx: Ctx, file: bigint): string {
+  const location = ctx.locations.get(file)!;
+  if (!("path" in location)) throw new Error(`internal: the module of file ${hexId(file)} is not generated`);
+  return location.path;
 }
 
 /** The generic parameters in scope of node `id`: those of every generic scope from the file down to it. */
@@ -365,8 +386,8 @@ function doc(ctx: Ctx, id: bigint, member?: number): string | null {
 
 function fileData(ctx: Ctx, file: Node): FileData {
   const source = file.displayName;
-  const generator: GeneratorData = { name: "ipcgen", version: ctx.options.version, dataVersion: TEMPLATE_DATA_VERSION };
-  const out: FileData = { generator, source, fileId: hexId(file.id), imports: [], enums: [], structs: [], consts: [], errors: [], services: [], usesRuntime: false };
+  const generator: GeneratorData = { name: "ipcgen", version: ctx.options.version, dataVersion: TEMPLATE_DATA_VERSION, runtimeApi: RUNTIME_API };
+  const out: FileData = { generator, source, path: modulePath(ctx, file.id), fileId: hexId(file.id), imports: [], enums: [], structs: [], consts: [], errors: [], services: [], usesRuntime: false };
   const visit = (node: Node): void => {
     switch (node.which) {
       case "struct":

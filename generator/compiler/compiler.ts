@@ -541,6 +541,11 @@ export class Compiler {
     });
   }
 
+  /** The module's compiled form, if it was added. */
+  compiled(module: Module): CompiledModule | undefined {
+    return this.modules.get(module);
+  }
+
   addModule(module: Module): CompiledModule {
     let compiled = this.modules.get(module);
     if (compiled === undefined) {
@@ -610,5 +615,10 @@ export function compile(files: string[], options: CompileOptions = {}): CompileR
     },
     (file) => lines.get(file) ?? null,
   );
-  return { request, diagnostics, messages, ok: diagnostics.length === 0, files: loader.modules.map((m) => m.fsPath), locations };
+  const sources = loader.modules.flatMap((m) => {
+    const id = compiler.compiled(m)?.root.id;
+    return id === undefined ? [] : [{ id, displayName: m.displayName, errorName: m.errorName, fsPath: m.fsPath, standard: m.standard }];
+  });
+  const importCandidates = (file: string, name: string) => loader.modules.find((m) => m.errorName === file)?.importCandidates(name) ?? [];
+  return { request, diagnostics, messages, ok: diagnostics.length === 0, files: loader.modules.map((m) => m.fsPath), sources, importCandidates, locations };
 }

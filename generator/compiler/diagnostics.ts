@@ -46,15 +46,15 @@ export class LineMap {
 }
 
 /** Formats as capnp does: a one-line range gets `LINE:COL-COL`, a point `LINE:COL`, a multi-line range only `LINE`. */
-export function formatDiagnostic(d: Diagnostic, lines: LineMap | null): string {
-  if (lines === null) return `${d.file}: error: ${d.message}`;
+export function formatDiagnostic(d: Diagnostic, lines: LineMap | null, severity: "error" | "warning" = "error"): string {
+  if (lines === null) return `${d.file}: ${severity}: ${d.message}`;
   const start = lines.position(d.start);
   const end = lines.position(d.end);
   let where: string;
   if (start.line !== end.line) where = `${start.line + 1}`;
   else if (start.column === end.column) where = `${start.line + 1}:${start.column + 1}`;
   else where = `${start.line + 1}:${start.column + 1}-${end.column + 1}`;
-  return `${d.file}:${where}: error: ${d.message}`;
+  return `${d.file}:${where}: ${severity}: ${d.message}`;
 }
 
 /** Collects the errors of one file into a shared list. */

@@ -28,8 +28,25 @@ export interface CompileResult {
   ok: boolean;
   /** Every schema file read (requested and imported), by absolute path: what a watcher watches. */
   files: string[];
+  /** Every schema file compiled, with where it was found. */
+  sources: SourceFile[];
+  /** The paths `import "name"` in file `errorName` (as diagnostics name it) looked at, in order. */
+  importCandidates(errorName: string, name: string): string[];
   /** Positions of what the request names, for errors found after compilation. */
   locations: SourceLocations;
+}
+
+export interface SourceFile {
+  /** The file node's id. */
+  id: bigint;
+  /** Its name in the request (the path inside the directory it was found in). */
+  displayName: string;
+  /** How error messages name it. */
+  errorName: string;
+  /** Absolute path as reached. */
+  fsPath: string;
+  /** Found in ipcgen's bundled standard directory (`/capnp/*.capnp`, `/ipcgen/ipc.capnp`). */
+  standard: boolean;
 }
 
 export { compile } from "./compiler.js";

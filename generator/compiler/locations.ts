@@ -24,6 +24,8 @@ export interface SourceLocations {
   locate(target: SourceTarget): Diagnostic | null;
   /** `file:LINE:COL-COL: error: MESSAGE` at the target, as the compiler formats its own errors. */
   error(target: SourceTarget, message: string): string;
+  /** The same, as a warning: `file:LINE:COL-COL: warning: MESSAGE`. */
+  warning(target: SourceTarget, message: string): string;
 }
 
 export interface LocatedDecl {
@@ -97,6 +99,11 @@ export function sourceLocations(declOf: (id: bigint) => LocatedDecl | null, line
       const where = locate(target);
       if (where === null) return `error: ${message}`;
       return formatDiagnostic({ ...where, message }, lines(where.file));
+    },
+    warning(target, message) {
+      const where = locate(target);
+      if (where === null) return `warning: ${message}`;
+      return formatDiagnostic({ ...where, message }, lines(where.file), "warning");
     },
   };
 }

@@ -48,8 +48,12 @@ export interface Module {
    * file id after other errors).
    */
   readonly errors: ErrorReporter;
+  /** Found in ipcgen's bundled standard directory: ipcgen's package ships this file's generated module. */
+  readonly standard: boolean;
   /** `import "name"`: the module, or null when there is no such file (the caller reports "Import failed"). */
   importRelative(name: string): Module | null;
+  /** The paths `import "name"` looks at, in order: what to tell a user whose import failed. */
+  importCandidates(name: string): string[];
   /** `embed "name"`: the file's bytes, or null when it can't be read. */
   embedRelative(name: string): Uint8Array | null;
 }
@@ -88,6 +92,7 @@ export class ModuleLoader {
   /** `dir \0 path` and `dev:ino:basename` → module. */
   private readonly byKey = new Map<string, Module>();
   private readonly diagnostics: Diagnostic[];
+  private readonly standardDir: Directory | null = null;
 
   /**
    * Opens the `-I`, `--src-prefix` and standard directories. A `-I` or `--src-prefix` that is not a
@@ -110,6 +115,7 @@ export class ModuleLoader {
       const std = standardImportDir();
       const found = std === null ? null : this.openDirectory(std, false);
       if (found) this.searchPath.push(found); // a missing standard directory is ignored, as in capnp
+      this.standardDir = found;
     }
   }
 
@@ -138,6 +144,15 @@ export class ModuleLoader {
     }
     const path = normalizeParts(from.split("/").slice(0, -1), name);
     return path === null ? null : this.load(dir, path);
+  }
+
+  private importCandidatesFrom(dir: Directory, from: string, name: string): string[] {
+    if (name.startsWith("/")) {
+      const path = name.startsWith("//") ? null : normalizeParts([], name.slice(1));
+      return path === null ? [] : this.searchPath.map((candidate) => join(candidate.abs, path));
+    }
+    const path = normalizeParts(from.split("/").slice(0, -1), name);
+    return path === null ? [] : [join(dir.abs, path)];
   }
 
   /** `embed`: found like an import, but read afresh each time. */
@@ -229,6 +244,7 @@ export class ModuleLoader {
       displayName: path,
       errorName,
       fsPath,
+      standard: dir === this.standardDir,
       source,
       lines: new LineMap(source),
       errors: {
@@ -237,6 +253,7 @@ export class ModuleLoader {
         hadErrors: () => this.diagnostics.length > 0,
       },
       importRelative: (name) => this.importFrom(dir, path, name),
+      importCandidates: (name) => this.importCandidatesFrom(dir, path, name),
       embedRelative: (name) => this.embedFrom(dir, path, name),
     };
     this.byKey.set(pathKey, module);

@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// Node's types come with ipcgen (a dependency), so that an app without @types/node of its own compiles.
 /**
  * `ipcgen/codec`: what generated Cap'n Proto code imports besides capnp-ts. The wire layer and the small
  * readers and writers that plain-object views are made of.
@@ -5,3 +7,4 @@
 export * from "./plain.js";
 export { canonicalize, DEFAULT_NESTING_LIMIT, DEFAULT_TRAVERSAL_LIMIT_WORDS, PointerReader } from "./wire.js";
 export { capnpPointer } from "./capnp-ts.js";
+export { OLDEST_RUNTIME_API, RUNTIME_API, RuntimeApiError, requireRuntimeApi } from "./api.js";

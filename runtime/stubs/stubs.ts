@@ -18,7 +18,7 @@ import { Doorbell } from "../shm/doorbell.js";
 import { PacketSink, PacketSource, packetStreamLayout, type PacketStreamConfig, type StreamRegion } from "../shm/packet-stream.js";
 import { allocateBlock, type PoolBlock, zeroCopy, type ZeroCopyOptions } from "../shm/messages.js";
 import { DescriptorCodec, StreamSink, StreamSource } from "./streams.js";
-import type { Region } from "../protocol/protocol.capnp.js";
+import type { Region, Region_Purpose } from "../protocol/protocol.capnp.js";
 
 /** What a handler's method gets besides its parameters: the session, the channel, the remote and an AbortSignal. */
 export type ServiceContext<R> = RequestContext & { remote: R };
@@ -281,7 +281,7 @@ function regionMaker(service: StubDefinition, specs: readonly RegionSpec[]): Non
       throw err;
     }
     return {
-      regions: made.map(({ spec }) => ({ size: BigInt(spec.size), purpose: PURPOSES.indexOf(spec.purpose), index: spec.index })),
+      regions: made.map(({ spec }) => ({ size: BigInt(spec.size), purpose: PURPOSES.indexOf(spec.purpose) as Region_Purpose, index: spec.index })),
       descriptors: made.map(({ fds }) => fds),
       release: closePassed,
     };

@@ -18,7 +18,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateTypeScript, type GeneratedFile } from "../../generator/codegen/index.js";
+import { generateTypeScript, type GeneratedFile, type ModuleLocation } from "../../generator/codegen/index.js";
+import { moduleLocations } from "../../generator/codegen/layout.js";
 import type { TemplateHelper } from "../../generator/codegen/render.js";
 import { type FileData, templateData, TEMPLATE_DATA_VERSION } from "../../generator/codegen/template-data.js";
 import type { CodeGeneratorRequest } from "../../generator/model/schema.js";
@@ -50,10 +51,15 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Compiles schema `name` (written to the scratch directory) as the CLI would from there. */
 async function compileSchema(name: string, text: string): Promise<CodeGeneratorRequest> {
+  return (await compileLikeCli(name, text)).request;
+}
+
+/** The request, and where the CLI puts each module with -o (ipc.capnp's comes with the package). */
+async function compileLikeCli(name: string, text: string): Promise<{ request: CodeGeneratorRequest; locations: Map<bigint, ModuleLocation> }> {
   writeFileSync(join(work, name), text);
   const result = await ipcgenCompile([name], { cwd: work, importPath: [], standardImport: true });
   expect(result.messages, name).toEqual([]);
-  return result.request;
+  return { request: result.request, locations: moduleLocations(result.sources, "out") };
 }
 
 /** Writes `templates` into a fresh directory; returns it. */
@@ -130,9 +136,9 @@ describe("docs/templates.md: the worked example", () => {
   beforeAll(async () => {
     const schemas = ofKind("schema");
     expect(schemas.map((s) => s.name)).toEqual(["counter.capnp"]);
-    const request = await compileSchema(schemas[0].name, schemas[0].text);
-    bundled = generateTypeScript(request, { version: VERSION });
-    overridden = generateTypeScript(request, { version: VERSION, templateDirs: [templateDir("override", ofKind("template"))] });
+    const { request, locations } = await compileLikeCli(schemas[0].name, schemas[0].text);
+    bundled = generateTypeScript(request, { version: VERSION, locations });
+    overridden = generateTypeScript(request, { version: VERSION, locations, templateDirs: [templateDir("override", ofKind("template"))] });
   });
 
   it("overrides templates by their names", () => {
@@ -411,8 +417,8 @@ describe("docs/templates.md: the reference", () => {
   it("gives example values the data really holds (for the document's schemas)", async () => {
     const data: FileData[] = [];
     for (const schema of [...ofKind("schema"), ...ofKind("sample-schema")]) {
-      const request = await compileSchema(schema.name, schema.text);
-      data.push(...templateData(request, { version: VERSION }).filter((f) => f.source === schema.name));
+      const { request, locations } = await compileLikeCli(schema.name, schema.text);
+      data.push(...templateData(request, { version: VERSION, locations }).filter((f) => f.source === schema.name));
     }
     expect(data).toHaveLength(2);
     const sampled = samples(data);

@@ -152,7 +152,7 @@ export const sessionTarget: FuzzTarget = {
       if (mode === 1) {
         const frames: Uint8Array[] = [];
         while (s.left >= 5) {
-          const [kind, channel, code, flags, bodyPick] = [s.u8() % 20, s.u8() % 5, s.u8() % 4, s.u8(), s.u8()];
+          const [kind, channel, code, flags, bodyPick] = [(s.u8() % 20) as Header_Kind, s.u8() % 5, s.u8() % 4, s.u8(), s.u8()];
           const body = bodyPick % 8 < BODIES.length ? BODIES[bodyPick % 8]() : bodyPick % 8 === 7 ? null : s.take(bodyPick >> 3);
           frames.push(
             encodeFrame(
