@@ -376,6 +376,13 @@ export class Session {
   /** The shared memory made for this session at log-in (its schema's shared buffer, packet streams), by `regionKey`. */
   readonly regions = new Map<string, SharedMapping>();
   /**
+   * Why this session has no shared memory (the shared buffer and packet streams its schema may ask for,
+   * zero-copy messages), when one of its ends cannot share any: "local", this process runs without the
+   * native addon (or reads no peer credentials, which the descriptor channel needs); "peer", the other end
+   * said so at log-in. Null when nothing stood in the way. Set at log-in.
+   */
+  noSharedMemory: { side: "local" | "peer"; reason: string } | null = null;
+  /**
    * The connection descriptors are passed on (transport/descriptor-channel.ts), once the client has joined
    * it; null for sessions that pass none. Closed when the session ends.
    */
