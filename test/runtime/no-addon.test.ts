@@ -339,6 +339,24 @@ describe("shared buffers and packet streams", () => {
   });
 });
 
+describe('credentials: "none" where the addon is', () => {
+  it("admits by the socket's mode alone, and makes no shared memory (its descriptor channel checks the peer's pid)", async () => {
+    const remotes: TerminalRemote[] = [];
+    const server = await Terminal.listen(join(dir, "terminal-none.sock"), terminal(remotes), { credentials: "none" });
+    try {
+      expect(server.credentials).toBe("unavailable");
+      await using client = await Terminal.connect(server.path);
+      expect(client.session.peer?.pid).toBe(process.pid);
+      expect(remotes[0].credentials).toBeNull();
+      expectUnavailable(() => remotes[0].buffer, "local", /this server reads no peer credentials/);
+      expectUnavailable(() => client.buffer, "peer", /the server made it none/);
+      expect(await client.avail()).toEqual({ bytes: 42 });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("a client checks the socket file's owner instead of the server's credentials", () => {
   it("the default policy and allowServer see the file's owner (pid 0); a refusal sends nothing", async () => {
     const service = echoService(await loadEcho());
