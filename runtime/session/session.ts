@@ -345,7 +345,11 @@ export class Endpoint {
 export class Session {
   /** 0 until log-in is done. */
   token = 0n;
-  /** The peer's credentials: the client's on the server side, the server's on the client side. */
+  /**
+   * The peer's credentials: the client's on the server side, the server's on the client side. Null where
+   * they were not read: without the native addon, or on a server with `credentials: "none"`
+   * (docs/platforms.md).
+   */
   peer: PeerCredentials | null = null;
   readonly framed: FramedSocket;
   /** The main channel. */

@@ -514,7 +514,7 @@ export class ServiceRemote {
     return this.channel.whenClosed();
   }
 
-  /** The client process as the kernel reported it at log-in. */
+  /** The client process as the kernel reported it at log-in; null where the server reads no credentials (docs/platforms.md). */
   get credentials(): PeerCredentials | null {
     return this.session.peer;
   }
