@@ -8,7 +8,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,7 +22,8 @@ import { Blobs } from "../zero-copy/gen/blobs.capnp.js";
 import { Terminal, type TerminalRemote } from "../../examples/terminal/gen/terminal.capnp.js";
 import { Soak, type SoakRemote } from "../hardening/gen/soak.capnp.js";
 import { echoService, loadEcho, REPO } from "./support/echo.js";
-import { killAll, line, NOBODY, run } from "./support/processes.js";
+import { ECHO_CLIENT, ECHO_SERVER, killAll, line, NOBODY, run } from "./support/processes.js";
+import { itAsOtherUser } from "../support/other-user.js";
 import type { ServiceDefinition } from "../../runtime/rpc/service.js";
 
 const OFF = { [NATIVE_ADDON_ENV]: "off" };
@@ -38,6 +39,7 @@ const onWarning = (w: Error): void => void warnings.push(w);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "ipcgen-no-addon-"));
+  chmodSync(dir, 0o755); // processes of another user must reach the sockets of "another uid"
   process.on("warning", onWarning);
 });
 
@@ -134,6 +136,34 @@ describe("a server without credentials", () => {
     await group.close();
     await expect(listen(join(dir, "none-allow.sock"), { service, onSession: () => {}, credentials: "none", allow: () => true })).rejects.toThrow(TypeError);
   });
+});
+
+describe("another uid, both ends without the addon", () => {
+  /** What an Echo client process of `user`, without the addon, says of its log-in to `path`. */
+  async function logIn(path: string, user: { uid: number; gid: number }): Promise<{ ok?: boolean; error?: string; message?: string }> {
+    return JSON.parse(await line(run(ECHO_CLIENT, [path, "connect"], { ...user, env: OFF }), /^\{/)) as { ok?: boolean; error?: string; message?: string };
+  }
+
+  itAsOtherUser(
+    "is kept out by the socket's mode alone (0600), and let in where credentials: \"none\" and the mode (0666) say so",
+    [ECHO_CLIENT],
+    async (user) => {
+      const d = join(dir, "uids");
+      mkdirSync(d, { mode: 0o755 });
+      const private_ = join(d, "private.sock");
+      await line(run(ECHO_SERVER, [private_], { env: OFF }), /listening/);
+      const kept = await logIn(private_, user);
+      expect(kept.error).toBe("ConnectError");
+      expect(kept.message).toContain("EACCES");
+      // The same user is let in: the server's own.
+      expect(await logIn(private_, { uid: process.getuid!(), gid: process.getgid!() })).toEqual({ ok: true });
+      const open = join(d, "open.sock");
+      await line(run(ECHO_SERVER, [open, JSON.stringify({ permissions: "anyone", credentials: "none" })], { env: OFF }), /listening/);
+      // The client checks the file's owner, root, which its default policy trusts.
+      expect(await logIn(open, user)).toEqual({ ok: true });
+    },
+    60_000,
+  );
 });
 
 describe("both ends without the addon", () => {
