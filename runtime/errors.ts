@@ -120,3 +120,20 @@ export class PoolBlockError extends Error {
 export class ChannelClosedError extends Error {
   override name = "ChannelClosedError";
 }
+
+/**
+ * Shared memory (a session's shared buffer, its packet streams) that this session does not have, because
+ * one of its ends cannot share memory: it runs without ipcgen's native addon (another platform than Linux,
+ * an addon not built, or `IPCGEN_NATIVE_ADDON=off`). The session itself works: calls, signals and channels
+ * go over its socket, and so do large messages (zero-copy is off). `side` says which end lacks it: "local",
+ * this process; "peer", the other end (which negotiated it down at log-in).
+ */
+export class SharedMemoryUnavailableError extends Error {
+  override name = "SharedMemoryUnavailableError";
+  constructor(
+    readonly side: "local" | "peer",
+    message: string,
+  ) {
+    super(message);
+  }
+}

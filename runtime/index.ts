@@ -2,6 +2,7 @@
 // Node's types come with ipcgen (a dependency), so that an app without @types/node of its own compiles.
 /** `ipcgen`: the runtime generated code and applications use. docs/runtime.md describes it. */
 export * from "./errors.js";
+export { NativeAddonError, nativeAddonAvailable } from "./native/index.js";
 export { connect, type ConnectOptions } from "./session/client.js";
 export { listen, Server, type Permissions, type ServerOptions, type ServiceIdentity } from "./session/server.js";
 export {

@@ -202,12 +202,24 @@ function notBuiltError(dir: string): NativeAddonError {
 let binding: NativeBinding | undefined;
 
 /** Names another build of the addon to load instead of build/Release's (an absolute path): the sanitizer
- * build of `npm run test:sanitize`. */
+ * build of `npm run test:sanitize`. `off` (or `none`) turns the addon off: the runtime then runs as on a
+ * platform without it (docs/platforms.md). Read on every call, so a process may turn it off and on. */
 export const NATIVE_ADDON_ENV = "IPCGEN_NATIVE_ADDON";
 
-/** The compiled addon, loaded on the first call; throws NativeAddonError when it is missing or broken.
+/** The values of IPCGEN_NATIVE_ADDON that turn the addon off. */
+const OFF = new Set(["off", "none"]);
+
+/** The compiled addon, loaded on the first call; throws NativeAddonError when it is missing or broken,
+ * turned off (IPCGEN_NATIVE_ADDON=off), or on another platform than Linux (memfds, SO_PEERCRED).
  * A failure is not remembered, so a later call picks up an addon built in the meantime. */
 export function loadNativeAddon(): NativeBinding {
+  const setting = process.env[NATIVE_ADDON_ENV];
+  if (setting !== undefined && OFF.has(setting.trim().toLowerCase())) {
+    throw new NativeAddonError(`ipcgen's native addon is disabled (${NATIVE_ADDON_ENV}=${setting})`);
+  }
+  if (process.platform !== "linux") {
+    throw new NativeAddonError(`ipcgen's native addon is Linux-only (memfds, SO_PEERCRED); this is ${process.platform}`);
+  }
   if (binding) return binding;
   const dir = nativeDir();
   const override = process.env[NATIVE_ADDON_ENV];
@@ -223,6 +235,18 @@ export function loadNativeAddon(): NativeBinding {
     throw new NativeAddonError(`ipcgen's native addon at ${file} could not be loaded (${why}); rebuild it: ${REBUILD}`, { cause });
   }
   return binding;
+}
+
+/** Whether the addon can be used here (loading it if need be): false when it is turned off, on another
+ * platform than Linux, or not built. `loadNativeAddon()`'s NativeAddonError says why. */
+export function nativeAddonAvailable(): boolean {
+  try {
+    loadNativeAddon();
+    return true;
+  } catch (err) {
+    if (err instanceof NativeAddonError) return false;
+    throw err;
+  }
 }
 
 /** The descriptor under a connected net.Socket. Node keeps it on the private libuv handle (`_handle.fd`);

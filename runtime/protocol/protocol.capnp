@@ -72,6 +72,11 @@ struct Hello {
   # The client can map the server's message pool: the server may send it placed messages.
   maxFrameBytes @4 :UInt32;
   # The largest frame the client reads: the server refuses to send a larger one (0: not said).
+  noDescriptors @5 :Bool;
+  # The client cannot take descriptors or map shared memory (it runs without ipcgen's native addon: another
+  # platform than Linux, or the addon turned off): the server makes it no regions, places nothing toward it
+  # and answers `descriptors` false, and the session runs over its socket alone. False from a client that
+  # can, and from one built before this field.
 }
 
 struct Welcome {

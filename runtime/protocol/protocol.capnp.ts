@@ -301,6 +301,19 @@ export class Hello extends capnp.Struct {
     capnp.Struct.setUint32(24, value, this);
   }
 
+  /**
+   * The client cannot take descriptors or map shared memory (it runs without ipcgen's native addon: another
+   * platform than Linux, or the addon turned off): the server makes it no regions, places nothing toward it
+   * and answers `descriptors` false, and the session runs over its socket alone. False from a client that
+   * can, and from one built before this field.
+   */
+  get noDescriptors(): boolean {
+    return capnp.Struct.getBit(33, this);
+  }
+  set noDescriptors(value: boolean) {
+    capnp.Struct.setBit(33, value, this);
+  }
+
   override toString(): string {
     return "Hello_" + super.toString();
   }
@@ -329,6 +342,7 @@ export class Hello extends capnp.Struct {
       fingerprint: s.u64(16),
       zeroCopy: s.bool(32),
       maxFrameBytes: s.u32(24),
+      noDescriptors: s.bool(33),
     };
   }
 
@@ -339,6 +353,7 @@ export class Hello extends capnp.Struct {
     if (v.fingerprint !== undefined) b.view.setBigUint64(at * 8 + 16, BigInt(v.fingerprint), true);
     if (v.zeroCopy !== undefined) codec.setBool(b, at * 64 + 32, v.zeroCopy);
     if (v.maxFrameBytes !== undefined) b.view.setUint32(at * 8 + 24, (v.maxFrameBytes) >>> 0, true);
+    if (v.noDescriptors !== undefined) codec.setBool(b, at * 64 + 33, v.noDescriptors);
   }
 
   /** @internal This struct as a pointer codec (how generic structs take it as a parameter). */
@@ -364,6 +379,13 @@ export namespace Hello {
     zeroCopy: boolean;
     /** The largest frame the client reads: the server refuses to send a larger one (0: not said). */
     maxFrameBytes: number;
+    /**
+     * The client cannot take descriptors or map shared memory (it runs without ipcgen's native addon: another
+     * platform than Linux, or the addon turned off): the server makes it no regions, places nothing toward it
+     * and answers `descriptors` false, and the session runs over its socket alone. False from a client that
+     * can, and from one built before this field.
+     */
+    noDescriptors: boolean;
   };
 
   /** Hello as `encode` takes it: every field optional, absent fields keep their defaults. */
@@ -373,6 +395,7 @@ export namespace Hello {
     fingerprint?: bigint;
     zeroCopy?: boolean;
     maxFrameBytes?: number;
+    noDescriptors?: boolean;
   };
 }
 

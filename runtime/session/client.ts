@@ -11,6 +11,7 @@ import { type CredentialReader, defaultCredentials, type ServiceIdentity } from 
 import { closeAll, DescriptorChannel, descriptorsFor } from "../transport/descriptor-channel.js";
 import { FramedSocket } from "../transport/framed-socket.js";
 import { encodeFrame } from "../transport/frames.js";
+import { isNamedPipe, nativeAddonProblem, socketFileOwner, warnWithoutNativeAddon } from "./platform.js";
 import { type PeerCredentials, Session, type SessionOptions } from "./session.js";
 
 export interface ConnectOptions extends SessionOptions {
@@ -22,7 +23,8 @@ export interface ConnectOptions extends SessionOptions {
   /**
    * Whether to log in to the server behind the socket, from its credentials as the kernel reports them
    * (checked before the hello is sent; refused: `LoginError` "server-not-trusted"). Default: a server
-   * running as this process's uid or as root.
+   * running as this process's uid or as root. Without the native addon (and without `credentials`), the
+   * policy is applied to the socket file's owner instead (`pid` 0), a weaker check: see docs/platforms.md.
    */
   allowServer?: (server: PeerCredentials) => boolean;
   /** How the server's credentials are read; the native addon's by default. */
@@ -53,12 +55,33 @@ function open(path: string, target: ReadTarget): Promise<Socket> {
   });
 }
 
-async function openWithin(path: string, waitMs: number, target: ReadTarget): Promise<Socket> {
+/** The socket file's owner as it was before and after a connection: the same file, or null. */
+type FileOwner = ReturnType<typeof socketFileOwner>;
+
+/**
+ * Connects, retrying within `waitMs` while nobody listens. With `owner`, also reads the socket file's owner
+ * just before and just after connecting, and tries again (within the time) when they are not the same
+ * file, so that the owner answered is that of the file connected to (unless someone who may rename files in
+ * its directory swaps it twice meanwhile: `listen` refuses directories where another user could).
+ */
+async function openWithin(path: string, waitMs: number, target: ReadTarget, owner: { file: FileOwner } | null = null): Promise<Socket> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
-      return await open(path, target);
+      const before = owner === null ? null : socketFileOwner(path);
+      const socket = await open(path, target);
+      if (owner === null) return socket;
+      const after = socketFileOwner(path);
+      if (before !== null && after !== null && before.dev === after.dev && before.ino === after.ino) {
+        owner.file = after;
+        return socket;
+      }
+      socket.destroy();
+      if (Date.now() >= deadline) throw new ConnectError(`cannot connect to ${path}: the socket file changed while connecting`);
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+      continue;
     } catch (err) {
+      if (err instanceof ConnectError) throw err;
       const code = (err as NodeJS.ErrnoException).code ?? "";
       if (!NOBODY.has(code)) throw new ConnectError(`cannot connect to ${path}: ${code || (err as Error).message}`);
       if (Date.now() >= deadline) {
@@ -126,14 +149,46 @@ function checkServer(path: string, socket: Socket, read: CredentialReader, allow
   return server;
 }
 
+/**
+ * Without the server's credentials: the same policy, applied to the owner of the socket file connected to
+ * (`pid` 0), since the socket's creator is the process that listens on it (or was, for a file whose server
+ * died and that another took: `listen` removes such a file only in directories no other user may write).
+ * A named pipe has no owner this can read: the default policy lets it be, a policy of the caller's refuses.
+ */
+function checkSocketOwner(path: string, socket: Socket, file: FileOwner, allowServer: ConnectOptions["allowServer"]): void {
+  const uid = process.getuid?.();
+  let trusted: boolean;
+  let who: string;
+  if (file === null) {
+    trusted = allowServer === undefined;
+    who = `the named pipe ${path}, whose server this client cannot check without ipcgen's native addon,`;
+  } else {
+    trusted = allowServer === undefined ? file.uid === uid || file.uid === 0 : allowServer({ pid: 0, uid: file.uid, gid: file.gid });
+    who = `the socket file ${path} belongs to uid ${file.uid}, gid ${file.gid}, which this client (checking the file's owner: it cannot read the server's credentials without ipcgen's native addon)`;
+  }
+  if (!trusted) {
+    socket.destroy();
+    const policy = allowServer === undefined ? `by default only uid ${uid ?? "(none)"} or root is` : "allowServer refused it";
+    throw new LoginError("server-not-trusted", `${who} does not trust (${policy})`);
+  }
+}
+
 /** Connects to the server on `path` and logs in; resolves to the open session. */
 export async function connect(path: string, options: ConnectOptions): Promise<Session> {
-  const readCredentials = options.credentials ?? (await defaultCredentials());
+  const addonProblem = nativeAddonProblem();
+  const readCredentials = options.credentials ?? (addonProblem === null ? await defaultCredentials() : null);
+  if (addonProblem !== null && readCredentials === null) warnWithoutNativeAddon(addonProblem);
   const target: ReadTarget = { framed: null };
-  const socket = await openWithin(path, options.waitMs ?? 0, target);
-  const server = checkServer(path, socket, readCredentials, options.allowServer);
+  const pipe = isNamedPipe(path);
+  const owner = readCredentials === null && !pipe ? { file: null as FileOwner } : null;
+  const socket = await openWithin(path, options.waitMs ?? 0, target, owner);
+  let server: PeerCredentials | null = null;
+  if (readCredentials !== null) server = checkServer(path, socket, readCredentials, options.allowServer);
+  else checkSocketOwner(path, socket, owner?.file ?? null, options.allowServer);
   const session = new Session(socket, "client", options);
   session.peer = server;
+  // Without the addon this side can take no descriptors: it says so in its hello, and shares no memory.
+  if (addonProblem !== null) session.noSharedMemory = { side: "local", reason: `this client runs without ipcgen's native addon (${addonProblem.message})` };
   target.framed = session.framed;
   return new Promise<Session>((resolve, reject) => {
     const timeoutMs = options.loginTimeoutMs ?? 5000;
@@ -193,6 +248,10 @@ export async function connect(path: string, options: ConnectOptions): Promise<Se
         clearTimeout(timer);
         resolve(session);
       };
+      if (welcome.descriptors && noDescriptors) {
+        refuse("the server passes descriptors to a client that said it cannot take them");
+        return;
+      }
       if (!welcome.descriptors) {
         if (options.attach !== undefined) {
           try {
@@ -224,8 +283,9 @@ export async function connect(path: string, options: ConnectOptions): Promise<Se
         loggedIn();
       };
     };
-    if (options.memory != null) session.memory = options.memory(session);
+    if (options.memory != null && addonProblem === null) session.memory = options.memory(session);
     const zeroCopy = session.memory !== null;
-    session.sendFrame(0, Header_Kind.HELLO, 0, 0, Hello.encode({ version: protocolVersion, service: options.service.id, fingerprint: options.service.fingerprint, zeroCopy, maxFrameBytes: session.maxFrameBytes }));
+    const noDescriptors = addonProblem !== null;
+    session.sendFrame(0, Header_Kind.HELLO, 0, 0, Hello.encode({ version: protocolVersion, service: options.service.id, fingerprint: options.service.fingerprint, zeroCopy, maxFrameBytes: session.maxFrameBytes, noDescriptors }));
   });
 }

@@ -11,10 +11,12 @@ import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, rea
 import { createConnection, createServer, type Server as NetServer, type Socket } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { AddressInUseError, SocketPathError } from "../errors.js";
+import { NativeAddonError } from "../native/index.js";
 import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, type Region, Welcome } from "../protocol/protocol.capnp.js";
 import { encodeFrame, type Frame } from "../transport/frames.js";
 import { DescriptorChannel } from "../transport/descriptor-channel.js";
 import { Pool } from "./pool.js";
+import { isNamedPipe, nativeAddonProblem, warnWithoutNativeAddon } from "./platform.js";
 import { newSessionToken, type PeerCredentials, Session, type SessionOptions } from "./session.js";
 
 /** What a client must ask for to be let in: the service's interface id and schema fingerprint. */
@@ -35,7 +37,10 @@ export interface ServerOptions extends SessionOptions {
   service: ServiceIdentity;
   /** The socket file's mode. Default "user" (0600). */
   permissions?: Permissions;
-  /** Whether a peer may log in. Default: only processes running as this process's uid. */
+  /**
+   * Whether a peer may log in. Default: only processes running as this process's uid. Needs the peer's
+   * credentials: without them (`credentials: "none"`, or no native addon) `listen` refuses an `allow`.
+   */
   allow?: (peer: PeerCredentials) => boolean;
   /** A client that has not logged in after this long is dropped (also one stalled inside a frame). Default 5,000 ms. */
   loginTimeoutMs?: number;
@@ -49,8 +54,14 @@ export interface ServerOptions extends SessionOptions {
   onSession(session: Session): void;
   /** A connection refused or dropped before log-in, with why (for the server's log). */
   onRefused?(reason: string, peer: PeerCredentials | null): void;
-  /** How credentials are read; the native addon's by default. */
-  credentials?: CredentialReader;
+  /**
+   * How credentials are read; the native addon's by default. `"none"`: read none, and admit whoever the
+   * socket's mode lets connect (no `allow`; sessions' `peer` is null, and they get no shared memory, whose
+   * descriptor channel checks the peer's pid). Where the addon is unavailable that is what happens with
+   * the default `permissions: "user"` (saying so once, see docs/platforms.md); with other permissions,
+   * `listen` refuses unless `"none"` is passed.
+   */
+  credentials?: CredentialReader | "none";
   /**
    * The shared memory each session gets at log-in (the layer above makes it): called before the welcome,
    * which names the regions; their descriptors go once the client joins the descriptor channel.
@@ -95,6 +106,13 @@ export class Server {
   constructor(
     readonly path: string,
     private readonly net: NetServer,
+    /**
+     * Where peers' credentials come from: "kernel", the native addon (SO_PEERCRED), checked against
+     * `allow`; "custom", the `credentials` reader given to `listen`; "unavailable", none are read (no
+     * native addon here, or `credentials: "none"`): every peer the socket file's mode lets connect logs
+     * in, and sessions' `peer` is null.
+     */
+    readonly credentials: "kernel" | "custom" | "unavailable" = "kernel",
   ) {}
 
   /** The sessions logged in and not ended. */
@@ -159,8 +177,38 @@ function answers(path: string): Promise<boolean> {
  */
 export async function defaultCredentials(): Promise<CredentialReader> {
   const native = await import("../native/index.js");
-  native.loadNativeAddon();
-  return (socket) => native.peerCredentials(socket);
+  // Kept, so that what a server or client reads from does not change under it (IPCGEN_NATIVE_ADDON is read
+  // on each load).
+  const binding = native.loadNativeAddon();
+  return (socket) => binding.peerCredentials(native.socketFd(socket, "peerCredentials"));
+}
+
+/**
+ * How a server reads its peers' credentials, decided once at `listen`: the reader (null for none) and what
+ * the server says of it. Without the addon and without a reader of the application's, the socket's mode is
+ * all that admits a peer, so this refuses what would take more: an `allow`, or permissions other uids
+ * may connect under (unless the application said `credentials: "none"`).
+ */
+async function serverCredentials(options: ServerOptions, permissions: Permissions): Promise<{ read: CredentialReader | null; kind: Server["credentials"] }> {
+  if (options.credentials === "none") {
+    if (options.allow !== undefined) throw new TypeError('listen: `allow` needs peers\' credentials, and `credentials: "none"` reads none');
+    return { read: null, kind: "unavailable" };
+  }
+  if (options.credentials !== undefined) return { read: options.credentials, kind: "custom" };
+  const problem = nativeAddonProblem();
+  if (problem === null) return { read: await defaultCredentials(), kind: "kernel" };
+  const unless = 'pass a `credentials` reader of your own, or run with the addon';
+  if (options.allow !== undefined) {
+    throw new NativeAddonError(`listen: \`allow\` needs peers' credentials, which ipcgen reads with its native addon: ${problem.message}; ${unless}`, { cause: problem });
+  }
+  if (permissions !== "user") {
+    throw new NativeAddonError(
+      `listen: permissions "${permissions}" let other uids connect, and without peers' credentials this server could not refuse them as its default \`allow\` does (this uid only): ${problem.message}; ${unless}, or pass \`credentials: "none"\` to admit whoever the socket's mode lets connect`,
+      { cause: problem },
+    );
+  }
+  warnWithoutNativeAddon(problem);
+  return { read: null, kind: "unavailable" };
 }
 
 /**
@@ -231,19 +279,50 @@ async function bindPrivately(net: NetServer, path: string, mode: number): Promis
   }
 }
 
+/**
+ * Listens on a Windows named pipe (untested: ipcgen's tests run on Linux). "user" keeps the pipe's default
+ * security (its creator, administrators and the system); "anyone" lets every user read and write it.
+ */
+async function listenOnPipe(net: NetServer, path: string, permissions: Permissions): Promise<void> {
+  const all = permissions === "anyone";
+  await new Promise<void>((resolve, reject) => {
+    const failed = (err: NodeJS.ErrnoException): void => reject(err.code === "EADDRINUSE" ? new AddressInUseError(`a server is already listening on ${path}`) : err);
+    net.once("error", failed);
+    net.listen({ path, readableAll: all, writableAll: all }, () => {
+      net.off("error", failed);
+      resolve();
+    });
+  });
+}
+
 /** Listens on `path` for clients of `options.service`. */
 export async function listen(path: string, options: ServerOptions): Promise<Server> {
-  const readCredentials = options.credentials ?? (await defaultCredentials());
-  const mode = MODES[options.permissions ?? "user"];
+  const permissions = options.permissions ?? "user";
+  const mode = MODES[permissions];
   if (mode === undefined) throw new TypeError(`permissions must be "user", "group" or "anyone", not ${String(options.permissions)}`);
-  path = resolve(path);
-  prepareDirectory(dirname(path));
-  const existing = lstatSync(path, { throwIfNoEntry: false });
-  if (existing !== undefined) {
-    if (!existing.isSocket()) throw new AddressInUseError(`${path} exists and is not a socket`);
-    if (await answers(path)) throw new AddressInUseError(`a server is already listening on ${path}`);
-    // Left behind by a server that died: nobody answers on it.
-    unlinkSync(path);
+  const { read: readCredentials, kind: credentialKind } = await serverCredentials(options, permissions);
+  /** Why this server's sessions get no shared memory, whatever their clients can do; null if nothing. */
+  const addonProblem = nativeAddonProblem();
+  const noSharedMemory =
+    addonProblem !== null
+      ? `this server runs without ipcgen's native addon (${addonProblem.message})`
+      : readCredentials === null
+        ? "this server reads no peer credentials, which the descriptor channel shared memory travels on needs"
+        : null;
+  const pipe = isNamedPipe(path);
+  if (pipe) {
+    // A Windows named pipe is no file: no directory to check, no file to bind privately and link.
+    if (permissions === "group") throw new TypeError('permissions "group" has no equivalent for a Windows named pipe: use "user" or "anyone"');
+  } else {
+    path = resolve(path);
+    prepareDirectory(dirname(path));
+    const existing = lstatSync(path, { throwIfNoEntry: false });
+    if (existing !== undefined) {
+      if (!existing.isSocket()) throw new AddressInUseError(`${path} exists and is not a socket`);
+      if (await answers(path)) throw new AddressInUseError(`a server is already listening on ${path}`);
+      // Left behind by a server that died: nobody answers on it.
+      unlinkSync(path);
+    }
   }
 
   const uid = process.getuid?.() ?? -1;
@@ -253,7 +332,7 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
   const maxPendingLogins = options.maxPendingLogins ?? DEFAULT_MAX_PENDING_LOGINS;
   const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
   const net = createServer((socket) => accept(socket));
-  const server = new Server(path, net);
+  const server = new Server(path, net, credentialKind);
   const pending = server.pending;
   /** Connections of peers `allow` refused, until they close (their own bound: they must not crowd out the others). */
   const refusing = new Set<Socket>();
@@ -288,10 +367,11 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
   const awaiting = new Map<bigint, AwaitingJoin>();
 
   /** A connection whose first frame is `join`: it becomes the descriptor channel of the session it names. */
-  const join = (connection: Session, frame: Frame, peer: PeerCredentials): void => {
+  const join = (connection: Session, frame: Frame, peer: PeerCredentials | null): void => {
     const target = awaiting.get(frame.header.token);
-    // A join must come from the very process that logged in: the token alone could have leaked.
-    if (target === undefined || target.session.peer?.pid !== peer.pid || target.session.peer.uid !== peer.uid) {
+    // A join must come from the very process that logged in: the token alone could have leaked. (A server
+    // that reads no credentials offers no descriptor channel: any join is refused.)
+    if (target === undefined || peer === null || target.session.peer?.pid !== peer.pid || target.session.peer.uid !== peer.uid) {
       options.onRefused?.("a join for no session of this process awaiting one", peer);
       connection.fail("protocol-violation", "a join for no session awaiting one");
       return;
@@ -328,17 +408,20 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
   };
 
   const accept = (socket: Socket): void => {
-    let peer: PeerCredentials;
-    try {
-      peer = readCredentials(socket);
-    } catch (err) {
-      options.onRefused?.(`cannot read the peer's credentials: ${(err as Error).message}`, null);
-      socket.destroy();
-      return;
-    }
-    if (!allow(peer)) {
-      refuseAtAccept(socket, peer);
-      return;
+    // Null when this server reads none: the socket's mode let the peer connect, and that is all it checks.
+    let peer: PeerCredentials | null = null;
+    if (readCredentials !== null) {
+      try {
+        peer = readCredentials(socket);
+      } catch (err) {
+        options.onRefused?.(`cannot read the peer's credentials: ${(err as Error).message}`, null);
+        socket.destroy();
+        return;
+      }
+      if (!allow(peer)) {
+        refuseAtAccept(socket, peer);
+        return;
+      }
     }
     if (pending.size - refusing.size >= maxPendingLogins) {
       options.onRefused?.(`${maxPendingLogins} connections are already waiting to log in (maxPendingLogins)`, peer);
@@ -414,7 +497,14 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
         return;
       }
       let attached: SessionRegions = { regions: [], descriptors: [], release: () => {} };
-      if (options.attach !== undefined) {
+      // Shared memory needs both ends able to share it: else none is made, and the session runs over its socket.
+      session.noSharedMemory =
+        noSharedMemory !== null
+          ? { side: "local", reason: noSharedMemory }
+          : hello.noDescriptors
+            ? { side: "peer", reason: "the client cannot map shared memory (it runs without ipcgen's native addon)" }
+            : null;
+      if (options.attach !== undefined && session.noSharedMemory === null) {
         try {
           attached = options.attach(session);
         } catch (err) {
@@ -434,7 +524,7 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
       clearTimeout(timer);
       pending.delete(socket);
       session.framed.limitFrames(session.maxFrameBytes);
-      if (options.memory != null) session.memory = options.memory(session);
+      if (options.memory != null && session.noSharedMemory === null) session.memory = options.memory(session);
       const peerTakesPlaced = hello.zeroCopy && session.memory !== null;
       // Descriptors travel only on the descriptor channel, which the client joins after the welcome.
       const descriptors = attached.regions.length > 0 || peerTakesPlaced;
@@ -461,6 +551,7 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
     };
   };
 
-  server.file = await bindPrivately(net, path, mode);
+  if (pipe) await listenOnPipe(net, path, permissions);
+  else server.file = await bindPrivately(net, path, mode);
   return server;
 }

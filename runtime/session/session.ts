@@ -345,7 +345,11 @@ export class Endpoint {
 export class Session {
   /** 0 until log-in is done. */
   token = 0n;
-  /** The peer's credentials: the client's on the server side, the server's on the client side. */
+  /**
+   * The peer's credentials: the client's on the server side, the server's on the client side. Null where
+   * they were not read: without the native addon, or on a server with `credentials: "none"`
+   * (docs/platforms.md).
+   */
   peer: PeerCredentials | null = null;
   readonly framed: FramedSocket;
   /** The main channel. */
@@ -375,6 +379,13 @@ export class Session {
   loginHandler: ((frame: Frame) => void) | null = null;
   /** The shared memory made for this session at log-in (its schema's shared buffer, packet streams), by `regionKey`. */
   readonly regions = new Map<string, SharedMapping>();
+  /**
+   * Why this session has no shared memory (the shared buffer and packet streams its schema may ask for,
+   * zero-copy messages), when one of its ends cannot share any: "local", this process runs without the
+   * native addon (or reads no peer credentials, which the descriptor channel needs); "peer", the other end
+   * said so at log-in. Null when nothing stood in the way. Set at log-in.
+   */
+  noSharedMemory: { side: "local" | "peer"; reason: string } | null = null;
   /**
    * The connection descriptors are passed on (transport/descriptor-channel.ts), once the client has joined
    * it; null for sessions that pass none. Closed when the session ends.

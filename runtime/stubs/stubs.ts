@@ -19,6 +19,14 @@ import { PacketSink, PacketSource, packetStreamLayout, type PacketStreamConfig, 
 import { allocateBlock, type PoolBlock, zeroCopy, type ZeroCopyOptions } from "../shm/messages.js";
 import { DescriptorCodec, StreamSink, StreamSource } from "./streams.js";
 import type { Region, Region_Purpose } from "../protocol/protocol.capnp.js";
+import { SharedMemoryUnavailableError } from "../errors.js";
+
+/** The error for shared memory `what` of a session that has none because an end cannot share it, or null. */
+function unavailable(session: Session, service: StubDefinition, what: string): SharedMemoryUnavailableError | null {
+  const why = session.noSharedMemory;
+  if (why === null) return null;
+  return new SharedMemoryUnavailableError(why.side, `this ${service.name} session has no ${what}: ${why.reason}; its calls, signals and channels work over the socket`);
+}
 
 /** What a handler's method gets besides its parameters: the session, the channel, the remote and an AbortSignal. */
 export type ServiceContext<R> = RequestContext & { remote: R };
@@ -136,7 +144,7 @@ function sharedBufferOf(session: Session, service: StubDefinition): SharedBuffer
   let buffer = buffers.get(session);
   if (buffer === undefined) {
     const mapping = session.regions.get(regionKey("sharedBuffer", 0));
-    if (mapping === undefined) throw new TypeError(`${service.name} sessions have no shared buffer`);
+    if (mapping === undefined) throw (service.sharedBuffer !== undefined ? unavailable(session, service, "shared buffer") : null) ?? new TypeError(`${service.name} sessions have no shared buffer`);
     buffers.set(session, (buffer = new SharedBuffer(mapping)));
   }
   return buffer;
@@ -186,7 +194,10 @@ const typedStreams = new WeakMap<StreamEnd, StreamSource<unknown, unknown> | Str
 /** This side's end of packet stream `code` of `session`, typed by the descriptor's codec. */
 function streamOf(session: Session, service: StubDefinition, code: number): StreamSource<unknown, unknown> | StreamSink<unknown, unknown> {
   const end = streams.get(session)?.get(code);
-  if (end === undefined) throw new TypeError(`${service.name} has no packet stream number ${code}`);
+  if (end === undefined) {
+    const method = service.methods[code] as (typeof service.methods)[number] | undefined;
+    throw (method?.stream !== undefined ? unavailable(session, service, `packet stream ${method.name}`) : null) ?? new TypeError(`${service.name} has no packet stream number ${code}`);
+  }
   let typed = typedStreams.get(end);
   if (typed === undefined) {
     const method = service.methods[code];
@@ -207,6 +218,12 @@ const PURPOSES = ["sharedBuffer", "packetStream", "messagePool"] as const;
  * Every descriptor is either kept or closed, also when a check fails.
  */
 function attachRegions(session: Session, service: StubDefinition, specs: readonly RegionSpec[], regions: readonly Region.Plain[], descriptors: readonly (readonly number[])[]): void {
+  if (regions.length === 0 && descriptors.length === 0) {
+    // None made: this side cannot map them (it said so), or the server cannot make them. The session runs
+    // without; its shared buffer and streams throw SharedMemoryUnavailableError, saying why.
+    session.noSharedMemory ??= { side: "peer", reason: "the server made it none (it cannot share memory: it runs without ipcgen's native addon)" };
+    return;
+  }
   const unused = new Set(descriptors.flat());
   /** Hands a descriptor over to whatever keeps or closes it. */
   const take = (fd: number): number => (unused.delete(fd), fd);
@@ -497,7 +514,7 @@ export class ServiceRemote {
     return this.channel.whenClosed();
   }
 
-  /** The client process as the kernel reported it at log-in. */
+  /** The client process as the kernel reported it at log-in; null where the server reads no credentials (docs/platforms.md). */
   get credentials(): PeerCredentials | null {
     return this.session.peer;
   }

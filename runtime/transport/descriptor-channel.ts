@@ -102,6 +102,7 @@ export class DescriptorChannel {
 
 /** Closes descriptors this side received and will not use (after a failed check, say); errors ignored. */
 export function closeAll(fds: readonly number[]): void {
+  if (fds.length === 0) return; // nothing to close, also where the addon is unavailable
   const native = loadNativeAddon();
   for (const fd of fds) {
     try {

@@ -14,6 +14,7 @@ const { allowUid, logRefused, ...options } = JSON.parse(json ?? "{}") as {
   keepAliveIntervalMs?: number;
   keepAliveTimeoutMs?: number;
   permissions?: "user" | "group" | "anyone";
+  credentials?: "none";
   allowUid?: number;
   loginTimeoutMs?: number;
   maxLoginFrameBytes?: number;

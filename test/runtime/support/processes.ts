@@ -16,11 +16,11 @@ const children: ChildProcess[] = [];
 
 /**
  * Runs `script` under tsx (as another user when `uid`/`gid` are given, which needs root); `fds` are passed
- * to it as its descriptors 3, 4, ...
+ * to it as its descriptors 3, 4, ...; `env` is added to this process's environment.
  */
-export function run(script: string, args: string[], options: { uid?: number; gid?: number; fds?: number[] } = {}): ChildProcess {
-  const { fds = [], ...ids } = options;
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe", ...fds], ...ids });
+export function run(script: string, args: string[], options: { uid?: number; gid?: number; fds?: number[]; env?: Record<string, string> } = {}): ChildProcess {
+  const { fds = [], env, ...ids } = options;
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe", ...fds], ...ids, ...(env === undefined ? {} : { env: { ...process.env, ...env } }) });
   children.push(child);
   return child;
 }
