@@ -3,8 +3,9 @@
 //
 // 1. An installed package ships a prebuilt binary (prebuilds/<platform>-<arch>/, made by prebuild.mjs when the
 //    package is packed). If one matches this machine and loads, nothing is compiled.
-// 2. Otherwise (another platform, a binary that does not load, a git checkout, or --build-from-source) the
-//    addon is built from source with node-gyp, its output kept in build/ipcgen-build.log, not printed.
+// 2. Otherwise (another platform, a binary that does not load, a git checkout, `npm rebuild ipcgen
+//    --build-from-source` or IPCGEN_BUILD_FROM_SOURCE=1) the addon is built from source with node-gyp, its
+//    output kept in build/ipcgen-build.log, not printed.
 //
 // Either way it prints one line. It never fails the install: code generation needs no addon, so a missing
 // toolchain or a failed build is a one-line warning, and the outcome is written to build/ipcgen-install.json
@@ -98,8 +99,11 @@ function shown(path) {
 
 /** Why not to use a prebuilt binary even if there is one, or undefined. */
 function buildFromSourceReason() {
-  const flag = process.env.npm_config_build_from_source;
-  if (flag && flag !== "false") return "--build-from-source";
+  // npm rebuild ipcgen --build-from-source (npm passes it on as npm_config_build_from_source), or the variable.
+  for (const name of ["npm_config_build_from_source", "IPCGEN_BUILD_FROM_SOURCE"]) {
+    const flag = process.env[name];
+    if (flag && flag !== "false" && flag !== "0") return name;
+  }
   // ipcgen's own checkout: its sources may be newer than a binary left by an earlier `npm pack`.
   if (existsSync(join(packageRoot, ".git"))) return "a git checkout";
   return undefined;
