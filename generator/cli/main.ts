@@ -34,7 +34,7 @@ Examples:
   ipcgen templates eject tpl               copies the bundled templates to tpl/, for -t tpl
 
 'ipcgen compile --help' explains the compiler's options; docs/cli.md and docs/codegen.md are
-the full reference.`;
+the full reference, shipped in ipcgen's package (node_modules/ipcgen/docs/ in a project).`;
 
 const EJECT_EPILOGUE = `\
 Then 'ipcgen SCHEMA... -o OUT --templates DIR' generates the same code as without --templates,

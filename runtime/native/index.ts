@@ -1,6 +1,7 @@
-// Typed access to ipcgen's native addon (runtime/native/src/*.c). The addon is built at install time and
-// may be missing (no compiler there), so it is loaded on first use: importing this module never throws,
-// and the first call that needs the addon throws NativeAddonError saying what is missing.
+// Typed access to ipcgen's native addon (runtime/native/src/*.c). The package ships a prebuilt binary for
+// linux-x64 (prebuilds/), and elsewhere the addon is built at install time (install.mjs), so it may be
+// missing (no compiler there): it is loaded on first use, importing this module never throws, and the first
+// call that needs the addon throws NativeAddonError saying what is missing.
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Socket } from "node:net";
@@ -149,20 +150,36 @@ const ADDON = "ipcgen_native.node";
 const REBUILD = "npm rebuild ipcgen (in ipcgen's own checkout: npm run build:native)";
 const INSTALL_TOOLS = "install build-essential and python3 (Debian/Ubuntu: apt-get install build-essential python3)";
 
-/** runtime/native/, which holds binding.gyp and build/: this file's folder when run from source, and
- * ../../../runtime/native from dist/runtime/native/ (the package ships both). */
+/** runtime/native/, which holds binding.gyp, build/ and prebuilds/: this file's folder when run from source,
+ * and ../../../runtime/native from dist/runtime/native/ (the package ships both). */
 function nativeDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [here, resolve(here, "..", "..", "..", "runtime", "native")];
   return candidates.find((dir) => existsSync(join(dir, "binding.gyp"))) ?? here;
 }
 
-/** What install.mjs wrote about its last build, if it ran. */
+/** The addon to load: a build from source in build/Release (so that a developer's rebuild wins), else the
+ * prebuilt binary for this platform in prebuilds/<platform>-<arch>/ (prebuild.mjs makes it when the package
+ * is packed), chosen by node-gyp-build's rules (platform, arch, libc, N-API); undefined when neither exists. */
+function addonFile(dir: string): string | undefined {
+  const local = join(dir, "build", "Release", ADDON);
+  if (existsSync(local)) return local;
+  try {
+    const gypBuild = createRequire(import.meta.url)("node-gyp-build") as { path(dir: string): string };
+    return gypBuild.path(dir);
+  } catch {
+    return undefined; // "No native build was found for platform=... arch=..."
+  }
+}
+
+/** What install.mjs wrote about its last run, if it ran. */
 interface InstallStatus {
   ok: boolean;
   missing?: string[];
   failed?: string;
   log?: string;
+  /** The prebuilt binary it used, or why it used none (e.g. "there is no prebuilt binary for linux-arm64"). */
+  prebuilt?: string;
 }
 
 function readInstallStatus(file: string): InstallStatus | undefined {
@@ -182,21 +199,23 @@ function missingToolsNow(): string[] {
 
 function notBuiltError(dir: string): NativeAddonError {
   const status = readInstallStatus(join(dir, "build", "ipcgen-install.json"));
+  const noPrebuilt = status && !status.ok && status.prebuilt ? ` (${status.prebuilt})` : "";
   if (status?.missing?.length) {
     return new NativeAddonError(
-      `ipcgen's native addon is not built: ${status.missing.join("/")} not found; ${INSTALL_TOOLS}, then run ${REBUILD}`,
+      `ipcgen's native addon is not built${noPrebuilt}: ${status.missing.join("/")} not found; ${INSTALL_TOOLS}, then run ${REBUILD}`,
       { missing: status.missing },
     );
   }
   if (status && !status.ok) {
     const log = status.log ? `\n--- end of the build's output ---\n${status.log}` : "";
     return new NativeAddonError(
-      `ipcgen's native addon failed to build (${status.failed ?? "node-gyp failed"}); fix the error below, then run ${REBUILD}${log}`,
+      `ipcgen's native addon failed to build${noPrebuilt} (${status.failed ?? "node-gyp failed"}); fix the error below, then run ${REBUILD}${log}`,
     );
   }
   const missing = missingToolsNow();
   const why = missing.length > 0 ? `${missing.join("/")} not found; ${INSTALL_TOOLS}, then run` : "its install script did not run (e.g. npm install --ignore-scripts): run";
-  return new NativeAddonError(`ipcgen's native addon is not built (no ${join(dir, "build", "Release", ADDON)}): ${why} ${REBUILD}`, { missing });
+  const none = `no ${join(dir, "build", "Release", ADDON)}, and no prebuilt binary for ${process.platform}-${process.arch} in ${join(dir, "prebuilds")}`;
+  return new NativeAddonError(`ipcgen's native addon is not built (${none}): ${why} ${REBUILD}`, { missing });
 }
 
 let binding: NativeBinding | undefined;
@@ -223,7 +242,7 @@ export function loadNativeAddon(): NativeBinding {
   if (binding) return binding;
   const dir = nativeDir();
   const override = process.env[NATIVE_ADDON_ENV];
-  const file = override || join(dir, "build", "Release", ADDON);
+  const file = override || addonFile(dir) || join(dir, "build", "Release", ADDON);
   if (override && !existsSync(override)) {
     throw new NativeAddonError(`ipcgen's native addon is not at ${override}, which ${NATIVE_ADDON_ENV} names`);
   }

@@ -1,17 +1,30 @@
-// Builds ipcgen's native addon; package.json's `install` script runs it on `npm install`/`npm ci`/`npm rebuild`.
-// Plain JavaScript with no dependencies, because it runs before `prepare` compiles anything and also in
-// users' installs. It never fails the install: code generation needs no compiler, so a missing toolchain
-// or a failed build is a warning here, and the outcome is written to build/ipcgen-install.json for
-// index.ts to quote when the addon is first used (npm hides a dependency's install output unless it fails).
+// Provides ipcgen's native addon; package.json's `install` script runs it on `npm install`/`npm ci`/`npm rebuild`.
+// Plain JavaScript, because it runs before `prepare` compiles anything and also in users' installs.
+//
+// 1. An installed package ships a prebuilt binary (prebuilds/<platform>-<arch>/, made by prebuild.mjs when the
+//    package is packed). If one matches this machine and loads, nothing is compiled.
+// 2. Otherwise (another platform, a binary that does not load, a git checkout, `npm rebuild ipcgen
+//    --build-from-source` or IPCGEN_BUILD_FROM_SOURCE=1) the addon is built from source with node-gyp, its
+//    output kept in build/ipcgen-build.log, not printed.
+//
+// Either way it prints one line. It never fails the install: code generation needs no addon, so a missing
+// toolchain or a failed build is a one-line warning, and the outcome is written to build/ipcgen-install.json
+// for index.ts to quote when the addon is first used (npm hides a dependency's install output unless it fails).
 import { spawn } from "node:child_process";
-import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { delimiter, dirname, join } from "node:path";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { delimiter, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
+const packageRoot = join(here, "..", "..");
 const buildDir = join(here, "build");
 const statusFile = join(buildDir, "ipcgen-install.json");
+const logFile = join(buildDir, "ipcgen-build.log");
+const built = join(buildDir, "Release", "ipcgen_native.node");
+const platform = `${process.platform}-${process.arch}`;
 const hint = "install build-essential and python3 (Debian/Ubuntu: apt-get install build-essential python3), then run npm rebuild ipcgen";
+const codegenStillWorks = "code generation works without it; the runtime's native functions (peer credentials, shared memory, descriptor passing) need it";
 
 /** The path of an executable named `name` on PATH, or undefined. */
 function which(name) {
@@ -57,59 +70,138 @@ function nodeGypCommand() {
   return onPath ? [onPath] : undefined;
 }
 
+/** node-gyp otherwise downloads Node's headers, which fails offline: the local ones' folder, when npm has not
+ * named one (npm passes its `nodedir` setting as npm_config_nodedir). */
+function localNodeDir() {
+  const prefix = join(dirname(process.execPath), "..");
+  if (!process.env.npm_config_nodedir && existsSync(join(prefix, "include", "node", "node_api.h"))) return prefix;
+  return undefined;
+}
+
 function writeStatus(status) {
   mkdirSync(buildDir, { recursive: true });
   writeFileSync(statusFile, JSON.stringify({ ...status, node: process.version, date: new Date().toISOString() }, null, 2) + "\n");
 }
 
-function warn(lines) {
-  process.stderr.write(lines.map((line) => `ipcgen: warning: ${line}\n`).join(""));
+function say(line) {
+  process.stderr.write(`ipcgen: native addon: ${line}\n`);
 }
 
-/** Runs the command, passing its output through while keeping the end of it for the status file. */
+function warn(line) {
+  process.stderr.write(`ipcgen: warning: native addon ${line}\n`);
+}
+
+/** A path for messages: relative to the package when inside it. */
+function shown(path) {
+  const rel = relative(packageRoot, path);
+  return rel.startsWith("..") ? path : rel;
+}
+
+/** Why not to use a prebuilt binary even if there is one, or undefined. */
+function buildFromSourceReason() {
+  // npm rebuild ipcgen --build-from-source (npm passes it on as npm_config_build_from_source), or the variable.
+  for (const name of ["npm_config_build_from_source", "IPCGEN_BUILD_FROM_SOURCE"]) {
+    const flag = process.env[name];
+    if (flag && flag !== "false" && flag !== "0") return name;
+  }
+  // ipcgen's own checkout: its sources may be newer than a binary left by an earlier `npm pack`.
+  if (existsSync(join(packageRoot, ".git"))) return "a git checkout";
+  return undefined;
+}
+
+/**
+ * The prebuilt binary for this machine, as index.ts's loader would pick it (node-gyp-build's rules, from
+ * prebuilds/ only), and whether it loads here: { file } or { file, error }; undefined when there is none.
+ */
+function findPrebuilt() {
+  const require = createRequire(import.meta.url);
+  if (!existsSync(join(here, "prebuilds"))) return undefined;
+  let file;
+  const previous = process.env.PREBUILDS_ONLY;
+  process.env.PREBUILDS_ONLY = "1"; // read when node-gyp-build is loaded: skip build/, look in prebuilds/
+  try {
+    file = require("node-gyp-build").path(here);
+  } catch {
+    return undefined; // none for this platform (or node-gyp-build is missing, which the loader needs too)
+  } finally {
+    if (previous === undefined) delete process.env.PREBUILDS_ONLY;
+    else process.env.PREBUILDS_ONLY = previous;
+  }
+  try {
+    require(file).peerCredentials; // eslint-disable-line no-unused-expressions
+    return { file };
+  } catch (error) {
+    return { file, error: (error?.message ?? String(error)).split("\n")[0] };
+  }
+}
+
+/** Runs the command with its output going to the log file only (written at the end: `node-gyp rebuild`
+ * starts by deleting build/). */
 function run(command, args) {
   return new Promise((resolve) => {
-    let tail = "";
-    const keep = (chunk) => {
-      tail = (tail + chunk.toString()).slice(-16000);
-    };
+    const chunks = [Buffer.from(`$ ${[command, ...args].join(" ")}\n`)];
     const child = spawn(command, args, { cwd: here, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout.on("data", (chunk) => (process.stdout.write(chunk), keep(chunk)));
-    child.stderr.on("data", (chunk) => (process.stderr.write(chunk), keep(chunk)));
-    child.on("error", (error) => resolve({ code: -1, tail: `${tail}\n${error.message}` }));
-    child.on("close", (code, signal) => resolve({ code: code ?? -1, signal, tail }));
+    child.stdout.on("data", (chunk) => chunks.push(chunk));
+    child.stderr.on("data", (chunk) => chunks.push(chunk));
+    const done = (result) => {
+      mkdirSync(buildDir, { recursive: true });
+      writeFileSync(logFile, Buffer.concat(chunks));
+      resolve(result);
+    };
+    child.on("error", (error) => done({ code: -1, error: error.message }));
+    child.on("close", (code, signal) => done({ code: code ?? -1, signal }));
   });
 }
 
+/** The end of the build log, without node-gyp's chatter ("gyp info ..."): the compiler's errors. */
+function logTail() {
+  try {
+    return readFileSync(logFile, "utf8").split("\n").filter((line) => line.trim() !== "" && !line.startsWith("gyp info")).slice(-40).join("\n");
+  } catch {
+    return "";
+  }
+}
+
 async function main() {
+  const reason = buildFromSourceReason();
+  let prebuiltNote = "";
+  if (!reason) {
+    const prebuilt = findPrebuilt();
+    if (prebuilt && !prebuilt.error) {
+      // A build/Release left by an earlier build from source would win over it in the loader.
+      rmSync(join(buildDir, "Release"), { recursive: true, force: true });
+      writeStatus({ ok: true, prebuilt: prebuilt.file });
+      say(`using the prebuilt binary for ${platform} (${shown(prebuilt.file)})`);
+      return;
+    }
+    prebuiltNote = prebuilt ? `the prebuilt binary for ${platform} does not load here (${prebuilt.error})` : `there is no prebuilt binary for ${platform}`;
+  }
+
   const missing = missingTools();
   const gyp = nodeGypCommand();
   if (!gyp) missing.push("node-gyp");
   if (missing.length > 0) {
-    writeStatus({ ok: false, missing });
-    warn([`native addon not built: ${missing.join(", ")} not found.`, `Code generation works without it; the runtime's native functions (peer credentials, ...) need it: ${hint}.`]);
+    writeStatus({ ok: false, missing, ...(prebuiltNote && { prebuilt: prebuiltNote }) });
+    const why = prebuiltNote ? `${prebuiltNote}, and ` : "";
+    warn(`not built: ${why}it cannot be built from source (${missing.join(", ")} not found); ${codegenStillWorks}: ${hint}.`);
     return;
   }
 
   const args = [...gyp.slice(1), "rebuild", "--directory", here];
-  // node-gyp otherwise downloads Node's headers, which fails offline: point it at the local ones when npm
-  // has not (npm passes its `nodedir` setting as npm_config_nodedir).
-  const prefix = join(dirname(process.execPath), "..");
-  if (!process.env.npm_config_nodedir && existsSync(join(prefix, "include", "node", "node_api.h"))) args.push(`--nodedir=${prefix}`);
-
-  const { code, signal, tail } = await run(gyp[0], args);
-  if (code === 0) {
+  const nodedir = localNodeDir();
+  if (nodedir) args.push(`--nodedir=${nodedir}`);
+  const { code, signal, error } = await run(gyp[0], args);
+  if (code === 0 && existsSync(built)) {
     writeStatus({ ok: true });
+    say(`built from source (${shown(built)})${prebuiltNote ? `, as ${prebuiltNote}` : ""}`);
     return;
   }
-  const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
-  // The compiler's errors, without node-gyp's chatter ("gyp info ...") around them.
-  const log = tail.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("gyp info")).slice(-40).join("\n");
-  writeStatus({ ok: false, failed: `node-gyp ${how}`, log });
-  warn([`native addon build failed: node-gyp ${how} (its output is above, and in ${statusFile}).`, `Code generation works without it; the runtime's native functions need it: fix the error, then run npm rebuild ipcgen.`]);
+  const how = error ? `could not start (${error})` : signal ? `was killed by ${signal}` : `exited with status ${code}`;
+  writeStatus({ ok: false, failed: `node-gyp ${how}`, log: logTail(), ...(prebuiltNote && { prebuilt: prebuiltNote }) });
+  warn(`build failed: node-gyp ${how}, its output is in ${logFile}; ${codegenStillWorks}: fix the error, then run npm rebuild ipcgen.`);
 }
 
 main().catch((error) => {
   // Even a bug here must not fail the install.
-  warn([`native addon not built: ${error?.stack ?? error}`]);
+  warn(`not built: ${String(error?.stack ?? error).replaceAll("\n", " | ")}`);
 });
