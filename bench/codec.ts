@@ -450,21 +450,47 @@ async function generateCapnpEs(dir: string): Promise<Loaded<EsSampleCtor>> {
   }
 }
 
+/**
+ * The runtime source (relative to runtime/, `.js`) that a specifier of the package names, by its
+ * `exports` (`ipcgen/codec` -> `codec/index.js`, `ipcgen/std/x` -> `std/x.js`); null for none.
+ */
+function runtimeModule(specifier: string): string | null {
+  const { exports } = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { exports: Record<string, { types?: string } | string> };
+  const key = specifier === "ipcgen" ? "." : `./${specifier.slice("ipcgen/".length)}`;
+  for (const [pattern, target] of Object.entries(exports)) {
+    const types = typeof target === "string" ? target : target.types;
+    if (types === undefined) continue;
+    const star = pattern.indexOf("*");
+    let match: string | null = null;
+    if (star < 0 && pattern === key) match = types;
+    else if (star >= 0 && key.startsWith(pattern.slice(0, star)) && key.endsWith(pattern.slice(star + 1))) {
+      match = types.replace("*", key.slice(star, key.length - (pattern.length - star - 1)));
+    }
+    if (match !== null) return match.replace(/^\.\/dist\/runtime\//, "").replace(/\.d\.ts$/, ".js");
+  }
+  return null;
+}
+
 /** ipcgen's generated module, from `ipcgen bench/codec.capnp -o DIR`. */
 async function generateIpcgen(dir: string): Promise<Loaded<{ Sample: unknown }>> {
   const failed = runCli([SCHEMA, "-o", dir]);
   if (failed !== null) return { ok: false, reason: `\`ipcgen ${SCHEMA} -o DIR\`: ${failed}` };
   const file = join(dir, "bench/codec.capnp.ts");
   if (!existsSync(file)) return { ok: false, reason: "ipcgen did not write bench/codec.capnp.ts" };
-  // Generated code imports its runtime as `ipcgen/codec`, the package's export. Here it is this checkout's
-  // runtime/, as the tests have it (vitest.config.ts), copied next to the generated code so that it is
-  // compiled the same way.
+  // Generated code imports its runtime through the package's exports (`ipcgen/codec`, `ipcgen/capnp`, ...).
+  // Here it is this checkout's runtime/, as the tests have it (vitest.config.ts), copied next to the
+  // generated code so that it is compiled the same way.
   const runtime = join(dir, "_runtime");
   cpSync(join(REPO, "runtime"), runtime, { recursive: true, filter: (f) => !/\.(test|spec)\.ts$/.test(f) });
   for (const generated of tsFiles(dir).filter((f) => !f.startsWith(runtime))) {
-    let to = relative(dirname(generated), join(runtime, "codec/index.js"));
-    if (!to.startsWith(".")) to = `./${to}`;
-    writeFileSync(generated, readFileSync(generated, "utf8").replace(/(["'])ipcgen\/codec\1/g, JSON.stringify(to)));
+    const text = readFileSync(generated, "utf8").replace(/(["'])(ipcgen(?:\/[^"']+)?)\1/g, (whole, _quote: string, specifier: string) => {
+      const target = runtimeModule(specifier);
+      if (target === null) return whole;
+      let to = relative(dirname(generated), join(runtime, target));
+      if (!to.startsWith(".")) to = `./${to}`;
+      return JSON.stringify(to);
+    });
+    writeFileSync(generated, text);
   }
   try {
     const mod = await loadTypeScript(dir, file);
