@@ -175,10 +175,10 @@ export class Verifier {
    */
   environmentProblem(): string | null {
     if (this.typesRoot !== null) return null;
+    const out = relative(this.options.cwd, this.options.outDir) || "the current directory";
     return (
-      `Node's type declarations (@types/node) were not found above ${relative(this.options.cwd, this.options.outDir) || "."} ` +
-      `or above ipcgen's package (${this.info.root}), which depends on them: the install is incomplete ` +
-      "(installed with --omit=optional or --no-package-lock?); npm install --save-dev @types/node fixes it"
+      `Node's type declarations (@types/node) were not found above ${out} or above ipcgen's package ` +
+      `(${this.info.root}), which depends on them: the install is incomplete; npm install --save-dev @types/node fixes it`
     );
   }
 

@@ -52,7 +52,7 @@ describe("properties", () => {
         { numRuns: 200 },
       );
     roundTrip(Header, header);
-    roundTrip(Hello, fc.record({ version: u32, service: u64, fingerprint: u64, zeroCopy: fc.boolean(), maxFrameBytes: u32 }));
+    roundTrip(Hello, fc.record({ version: u32, service: u64, fingerprint: u64, zeroCopy: fc.boolean(), maxFrameBytes: u32, noDescriptors: fc.boolean() }));
     roundTrip(Welcome, fc.record({ version: u32, token: u64, regions: fc.array(region, { maxLength: 4 }), zeroCopy: fc.boolean(), maxFrameBytes: u32, descriptors: fc.boolean() }));
     roundTrip(Region, region);
     roundTrip(Placed, fc.record({ segments: fc.array(fc.record({ extent: u32, offset: u64, words: u32 }), { maxLength: 6 }) }));
