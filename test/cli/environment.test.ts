@@ -26,7 +26,7 @@ describe.skipIf(!cliBuilt())("a check that fails because of the environment", ()
     mkdirSync(app);
     writeFileSync(
       join(app, "desk.capnp"),
-      '@0xd169a92246dc78b1;\nusing Ipc = import "/ipcgen/ipc.capnp";\ninterface Desk $Ipc.session {\n  take @0 (name :Text) -> (ticket :UInt32);\n}\n',
+      '@0xd169a92246dc78b1;\nusing Ipc = import "/ipcgen/ipc.capnp";\ninterface Desk $Ipc.session {\n  take @0 (name :Text) -> (ticket :UInt32);\n  changed @1 () -> () $Ipc.signal(toClient);\n}\n',
     );
     const run = spawnSync(process.execPath, [join(pkg, "dist/generator/cli/main.js"), "desk.capnp"], { cwd: app, encoding: "utf8" });
     expect(run.status).toBe(1);
