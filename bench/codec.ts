@@ -23,6 +23,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Message as EsMessage } from "capnp-es";
 import { CompositeList, Message as TsMessage, ObjectSize, Struct, type Data, type List, type ListCtor } from "capnp-ts";
 import ts from "typescript";
+import { ownPackagePaths } from "../generator/cli/verify.js";
 import { machine, machineLines, markdownTable, median, textTable } from "./support.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -451,22 +452,17 @@ async function generateCapnpEs(dir: string): Promise<Loaded<EsSampleCtor>> {
 }
 
 /**
- * The runtime source (relative to runtime/, `.js`) that a specifier of the package names, by its
- * `exports` (`ipcgen/codec` -> `codec/index.js`, `ipcgen/std/x` -> `std/x.js`); null for none.
+ * The runtime source (relative to runtime/, `.js`) that a specifier of the package names, as the CLI's
+ * type-check resolves it (`ipcgen/codec` -> `codec/index.js`, `ipcgen/std/x` -> `std/x.js`); null for none.
  */
 function runtimeModule(specifier: string): string | null {
-  const { exports } = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { exports: Record<string, { types?: string } | string> };
-  const key = specifier === "ipcgen" ? "." : `./${specifier.slice("ipcgen/".length)}`;
-  for (const [pattern, target] of Object.entries(exports)) {
-    const types = typeof target === "string" ? target : target.types;
-    if (types === undefined) continue;
-    const star = pattern.indexOf("*");
-    let match: string | null = null;
-    if (star < 0 && pattern === key) match = types;
-    else if (star >= 0 && key.startsWith(pattern.slice(0, star)) && key.endsWith(pattern.slice(star + 1))) {
-      match = types.replace("*", key.slice(star, key.length - (pattern.length - star - 1)));
-    }
-    if (match !== null) return match.replace(/^\.\/dist\/runtime\//, "").replace(/\.d\.ts$/, ".js");
+  for (const [key, [file]] of Object.entries(ownPackagePaths())) {
+    const star = key.indexOf("*");
+    const [head, tail] = star < 0 ? [key, null] : [key.slice(0, star), key.slice(star + 1)];
+    let source: string | null = null;
+    if (tail === null) source = key === specifier ? file : null;
+    else if (specifier.startsWith(head) && specifier.endsWith(tail)) source = file.replace("*", specifier.slice(head.length, specifier.length - tail.length));
+    if (source !== null) return relative(join(REPO, "runtime"), source).replace(/\.ts$/, ".js");
   }
   return null;
 }

@@ -6,10 +6,10 @@
  * the encoded `CodeGeneratorRequest` to each output in the order given.
  */
 import { accessSync, constants, statSync } from "node:fs";
-import { isAbsolute, relative, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { SourceFile, SourceLocations } from "../compiler/index.js";
 import type { CodeGeneratorRequest } from "../model/schema.js";
-import { CliError } from "./errors.js";
+import { CliError, shownPath } from "./errors.js";
 import { findPlugin, parseOutputSpec, runPlugin, type OutputDirective } from "./plugins.js";
 
 export interface CompileCommandOptions extends SchemaOptions {
@@ -112,10 +112,7 @@ export async function compileSchemas(
 
 /** Where an import that failed was looked for, as a note for the line above it. */
 function importNote(name: string, candidates: string[]): string {
-  const shown = candidates.map((path) => {
-    const rel = relative(process.cwd(), path);
-    return rel.startsWith("..") || isAbsolute(rel) ? path : rel;
-  });
+  const shown = candidates.map((path) => shownPath(path));
   const where = shown.length === 0 ? "nowhere: the name climbs out of its directory or starts with //" : shown.join(", ");
   const hint = name.startsWith("/") ? "; -I DIR adds a directory to search for imports that start with /" : "";
   return `ipcgen: note: import "${name}" was looked for at ${where}${hint}`;

@@ -7,14 +7,14 @@
  * together (unless `--no-verify`). `--watch` repeats that whenever an input changes.
  */
 import { readFileSync, statSync, watch as watchPath, writeFileSync, mkdirSync, type FSWatcher } from "node:fs";
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type { GeneratedFile } from "../codegen/index.js";
 import { moduleLocations } from "../codegen/layout.js";
 import type { SourceFile, SourceLocations } from "../compiler/index.js";
 import type { CodeGeneratorRequest, Node } from "../model/schema.js";
 import type { SchemaConventionError } from "../codegen/index.js";
 import { checkSchemaOptions, compileSchemas, type SchemaOptions } from "./compile.js";
-import { CliError, oneLine } from "./errors.js";
+import { CliError, oneLine, shownPath } from "./errors.js";
 import { checkHelpersFile, loadHelpers } from "./helpers.js";
 import { packageVersion } from "./version.js";
 import type { Verifier } from "./verify.js";
@@ -122,8 +122,7 @@ class Generator {
   private placed(path: string): { path: string; shown: string } {
     if (this.out !== null) return { path: join(this.out, path), shown: join(this.options.out!, path) };
     const file = resolve(path);
-    const rel = relative(this.cwd, file);
-    return { path: file, shown: rel.startsWith("..") || isAbsolute(rel) ? file : rel };
+    return { path: file, shown: shownPath(file, this.cwd) };
   }
 
   /** What the user supplied that can break generated code, for messages. */
@@ -164,12 +163,12 @@ class Generator {
       throw new CliError(`generating TypeScript with ${inputs} failed: ${oneLine(err)}`);
     }
     outcome.total = files.length;
-    const { ipcModel } = await import("../model/ipc.js");
+    const { ipcModel, nameInFile } = await import("../model/ipc.js");
     for (const node of plainInterfaces(compiled.request, new Set(ipcModel(compiled.request).model.services.map((s) => s.id)))) {
       print(
         compiled.locations.warning(
           { node: node.id },
-          `interface ${node.displayName.slice(node.displayName.indexOf(":") + 1)} is not a session and no channel opens it: nothing is generated for it ` +
+          `interface ${nameInFile(node)} is not a session and no channel opens it: nothing is generated for it ` +
             "(annotate it with $Ipc.session to serve it; standard Cap'n Proto RPC stubs for plain interfaces are not generated yet)",
         ),
       );
