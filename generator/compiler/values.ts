@@ -12,7 +12,7 @@ import type { ErrorReporter } from "./diagnostics.js";
 import { expressionString } from "./expression-string.js";
 import type { BrandedDecl } from "./generics.js";
 import { NO_IMPLICIT_PARAMS, type ImplicitParams, type Resolver } from "./resolver.js";
-import { decodePointer, encodeValue, markTextBytes, recordedTextBytes, type DynamicValue } from "../model/codec.js";
+import { decodePointer, encodeValue, markStructLiteral, markTextBytes, recordedTextBytes, type DynamicValue } from "../model/codec.js";
 import { MessageReader } from "../../runtime/codec/wire.js";
 import type { Brand, Field, Node, PointerValue, Type, Value } from "../model/schema.js";
 
@@ -268,6 +268,7 @@ class ValueCompiler {
   /** Assigns `(name = value, ...)` into a struct or group value. */
   private fillStruct(target: PlainStruct, node: Node, brand: Brand, assignments: ExpressionParam[]): void {
     if (node.which !== "struct") return;
+    markStructLiteral(target);
     for (const assignment of assignments) {
       if (assignment.name === null) {
         errorOn(this.errors, assignment.value, "Missing field name.");
@@ -285,12 +286,32 @@ class ValueCompiler {
         const c = this.compile(value, fieldType);
         if (c !== null) setMember(target, field, this.toPlain(c, fieldType));
       } else if (value.which === "tuple") {
-        const group: PlainStruct = {};
-        setMember(target, field, group);
-        this.fillStruct(group, this.lookup(field.group.typeId), brand, value.params);
+        this.fillStruct(this.initGroup(target, field), this.lookup(field.group.typeId), brand, value.params);
       } else {
         errorOn(this.errors, value, "Type mismatch; expected group.");
       }
+    }
+  }
+
+  /**
+   * capnp's `DynamicStruct::Builder::init` of a group: the group's non-union members and its union's first
+   * member go back to their defaults and the union selects that member; its other union members keep their
+   * bytes. The group's plain object is the one assigned before, if any, so those bytes stay written.
+   */
+  private initGroup(target: PlainStruct, field: Field & { which: "group" }): PlainStruct {
+    const previous = target[field.name];
+    const group: PlainStruct = isPlainStruct(previous) ? previous : markStructLiteral({});
+    this.clearGroup(group, this.lookup(field.group.typeId));
+    setMember(target, field, group);
+    return group;
+  }
+
+  private clearGroup(group: PlainStruct, node: Node): void {
+    if (node.which !== "struct") return;
+    for (const member of node.struct.fields) {
+      if (member.discriminantValue !== 0xffff && member.discriminantValue !== 0) continue;
+      if (member.which === "group") this.initGroup(group, member);
+      else setMember(group, member, clearedValue(member.slot.type, member.slot.defaultValue));
     }
   }
 
@@ -444,10 +465,31 @@ function isUtf8(bytes: Uint8Array): boolean {
   }
 }
 
-/** Puts a member's value into a plain struct, selecting the union member when it is one. */
+/**
+ * Puts a member's value into a plain struct literal, selecting the union member when it is one. As in capnp,
+ * a later assignment wins: the key moves to the end, so the encoder writes members in the order of their
+ * last assignments (which gives capnp's bytes when union members overlap), and an earlier union member
+ * stays written (see `markStructLiteral`).
+ */
 function setMember(target: PlainStruct, field: Field, value: DynamicValue): void {
   if (field.discriminantValue !== 0xffff) target.which = field.name;
+  delete target[field.name];
   target[field.name] = value;
+}
+
+function isPlainStruct(v: DynamicValue | undefined): v is PlainStruct {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !("canonical" in v);
+}
+
+/** The plain value that a cleared slot holds: its default for data (raw zero bits), null for pointers. */
+function clearedValue(type: Type, defaultValue: Value | undefined): DynamicValue {
+  switch (type.which) {
+    case "void": return null;
+    case "bool": case "int8": case "int16": case "int32": case "int64": case "uint8": case "uint16": case "uint32": case "uint64":
+    case "float32": case "float64": case "enum":
+      return defaultValue !== undefined && defaultValue.which === type.which ? (defaultValue as Record<string, DynamicValue>)[type.which] : zeroPlain(type);
+    default: return null;
+  }
 }
 
 /** The plain value of an element that failed to compile: what an untouched list element holds. */

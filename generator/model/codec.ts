@@ -99,6 +99,19 @@ export function markTextBytes<T extends object>(obj: T, field: string, bytes: Ui
   return obj;
 }
 
+/**
+ * A struct written as capnp's compiler writes a struct literal: members are written in key order, and a
+ * union member that is not the active one (`which`) is still written, as capnp's `DynamicStruct` builder
+ * leaves an earlier member's bytes in place when a later assignment switches the union
+ * (`(a = 1, b = "two")` keeps `a`'s 1 beside `b`'s pointer). Other plain structs must not do that.
+ */
+const literalStructs = new WeakSet<object>();
+
+export function markStructLiteral<T extends object>(obj: T): T {
+  literalStructs.add(obj);
+  return obj;
+}
+
 /** The bytes recorded by `markTextBytes` for `field` of `obj`, if any. */
 export function recordedTextBytes(obj: object, field: string): Uint8Array | undefined {
   return textBytes.get(obj)?.get(field);
@@ -617,7 +630,7 @@ class Encoder {
       if (fp === undefined) throw new TypeError(`${where}: struct ${plan.name} has no field '${key}'`);
       if (typeof v === "string") v = recordedTextBytes(obj, key) ?? v;
       if (v === undefined) continue;
-      if (fp.field.discriminantValue !== NO_DISCRIMINANT && fp !== member) {
+      if (fp.field.discriminantValue !== NO_DISCRIMINANT && fp !== member && !literalStructs.has(obj)) {
         throw new TypeError(`${where}.${key}: union member set but 'which' is ${describe(which)}`);
       }
       this.field(at, plan, fp, v, ctx, where);
@@ -672,7 +685,11 @@ class Encoder {
         view.setUint16(data + off * 2, this.enumOrdinal(t.enum.typeId, v, path) ^ (fp.defBits as number), true);
         return;
       default: {
-        if (v === null) return;
+        if (v === null) {
+          // A struct literal's null clears what an earlier member left in the slot (see `markStructLiteral`).
+          if (off < plan.ptrCount && literalStructs.has(this.ancestors[this.ancestors.length - 1])) view.setBigUint64((at + plan.dataWords + off) * 8, 0n, true);
+          return;
+        }
         if (off >= plan.ptrCount) throw new TypeError(`${path}: pointer offset ${off} is outside struct ${plan.name}`);
         const recorded = typeof v === "object" ? nullness.get(v) : undefined;
         if (recorded === true) return;
