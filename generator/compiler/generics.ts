@@ -101,11 +101,23 @@ export class BrandedDecl {
 
   /** Compiles to a schema Type; reports and returns null when this is not a type. */
   compileAsType(errors: ErrorReporter): Type | null {
+    const { type, ok } = this.compileAsPartialType(errors);
+    return ok ? type : null;
+  }
+
+  /**
+   * Compiles to a schema Type, also when that fails (after reporting): then `type` is what capnp's builder
+   * holds, Void, or a List whose element is what its own compilation left (Void after `List(AnyPointer)`).
+   * An annotation's value is checked against that type (`Type mismatch; expected List(Void).`).
+   */
+  compileAsPartialType(errors: ErrorReporter): { type: Type; ok: boolean } {
+    const VOID: Type = { which: "void" };
     if (this.body.type === "param") {
       const v = this.body;
-      return v.id === 0n
+      const type: Type = v.id === 0n
         ? { which: "anyPointer", anyPointer: { which: "implicitMethodParameter", implicitMethodParameter: { parameterIndex: v.index } } }
         : { which: "anyPointer", anyPointer: { which: "parameter", parameter: { scopeId: v.id, parameterIndex: v.index } } };
+      return { type, ok: true };
     }
     const kind = this.body.kind;
     switch (kind) {
@@ -114,58 +126,59 @@ export class BrandedDecl {
       case "interface": {
         const { id, brand } = this.idAndBrand();
         const ref = { typeId: id, brand: brand ?? { scopes: [] } };
-        if (kind === "enum") return { which: "enum", enum: ref };
-        if (kind === "struct") return { which: "struct", struct: ref };
-        return { which: "interface", interface: ref };
+        if (kind === "enum") return { type: { which: "enum", enum: ref }, ok: true };
+        if (kind === "struct") return { type: { which: "struct", struct: ref }, ok: true };
+        return { type: { which: "interface", interface: ref }, ok: true };
       }
       case "builtinList": {
+        const listOf = (elementType: Type): Type => ({ which: "list", list: { elementType } });
         const param = this.listParam();
         if (param === null) {
           this.addError(errors, "'List' requires exactly one parameter.");
-          return null;
+          return { type: listOf(VOID), ok: false };
         }
-        const element = param.compileAsType(errors);
-        if (element === null) return null;
-        if (element.which === "anyPointer" && element.anyPointer.which === "unconstrained") {
-          const u = element.anyPointer.unconstrained.which;
+        const element = param.compileAsPartialType(errors);
+        if (!element.ok) return { type: listOf(element.type), ok: false };
+        if (element.type.which === "anyPointer") {
+          const u = unconstrainedKind(element.type.anyPointer);
           if (u === "anyKind") {
             this.addError(errors, "'List(AnyPointer)' is not supported.");
-            return null;
+            return { type: listOf(VOID), ok: false };
           }
           if (u === "struct") {
             this.addError(errors, "'List(AnyStruct)' is not supported.");
-            return null;
+            return { type: listOf(VOID), ok: false };
           }
         }
-        return { which: "list", list: { elementType: element } };
+        return { type: listOf(element.type), ok: true };
       }
-      case "builtinVoid": return { which: "void" };
-      case "builtinBool": return { which: "bool" };
-      case "builtinInt8": return { which: "int8" };
-      case "builtinInt16": return { which: "int16" };
-      case "builtinInt32": return { which: "int32" };
-      case "builtinInt64": return { which: "int64" };
-      case "builtinUInt8": return { which: "uint8" };
-      case "builtinUInt16": return { which: "uint16" };
-      case "builtinUInt32": return { which: "uint32" };
-      case "builtinUInt64": return { which: "uint64" };
-      case "builtinFloat32": return { which: "float32" };
-      case "builtinFloat64": return { which: "float64" };
-      case "builtinText": return { which: "text" };
-      case "builtinData": return { which: "data" };
+      case "builtinVoid": return { type: { which: "void" }, ok: true };
+      case "builtinBool": return { type: { which: "bool" }, ok: true };
+      case "builtinInt8": return { type: { which: "int8" }, ok: true };
+      case "builtinInt16": return { type: { which: "int16" }, ok: true };
+      case "builtinInt32": return { type: { which: "int32" }, ok: true };
+      case "builtinInt64": return { type: { which: "int64" }, ok: true };
+      case "builtinUInt8": return { type: { which: "uint8" }, ok: true };
+      case "builtinUInt16": return { type: { which: "uint16" }, ok: true };
+      case "builtinUInt32": return { type: { which: "uint32" }, ok: true };
+      case "builtinUInt64": return { type: { which: "uint64" }, ok: true };
+      case "builtinFloat32": return { type: { which: "float32" }, ok: true };
+      case "builtinFloat64": return { type: { which: "float64" }, ok: true };
+      case "builtinText": return { type: { which: "text" }, ok: true };
+      case "builtinData": return { type: { which: "data" }, ok: true };
       case "builtinObject":
         this.addError(
           errors,
           "As of Cap'n Proto 0.4, 'Object' has been renamed to 'AnyPointer'.  Sorry for the inconvenience, and thanks for being an early adopter.  :)",
         );
-        return anyPointer("anyKind");
-      case "builtinAnyPointer": return anyPointer("anyKind");
-      case "builtinAnyStruct": return anyPointer("struct");
-      case "builtinAnyList": return anyPointer("list");
-      case "builtinCapability": return anyPointer("capability");
+        return { type: anyPointer("anyKind"), ok: true };
+      case "builtinAnyPointer": return { type: anyPointer("anyKind"), ok: true };
+      case "builtinAnyStruct": return { type: anyPointer("struct"), ok: true };
+      case "builtinAnyList": return { type: anyPointer("list"), ok: true };
+      case "builtinCapability": return { type: anyPointer("capability"), ok: true };
       default:
         this.addError(errors, `'${this.toString()}' is not a type.`);
-        return null;
+        return { type: VOID, ok: false };
     }
   }
 
@@ -173,6 +186,21 @@ export class BrandedDecl {
   asResolveResult(scopeId: bigint): ResolveResult {
     if (this.body.type === "param") return this.body;
     return { ...this.body, scopeId, brand: this.brand!.compile() ?? { scopes: [] } };
+  }
+}
+
+/**
+ * What capnp's check of a list's element type reads as the kind of an unconstrained AnyPointer: it calls
+ * `getUnconstrained()` whatever the AnyPointer is, and a generic parameter's (or an implicit method
+ * parameter's) `parameterIndex` shares the unconstrained union's discriminant word. So `List(T)` of the
+ * first parameter reads as `List(AnyPointer)` and of the second as `List(AnyStruct)`, both refused.
+ */
+function unconstrainedKind(ap: Extract<Type, { which: "anyPointer" }>["anyPointer"]): string | null {
+  const UNCONSTRAINED = ["anyKind", "struct", "list", "capability"];
+  switch (ap.which) {
+    case "unconstrained": return ap.unconstrained.which;
+    case "parameter": return UNCONSTRAINED[ap.parameter.parameterIndex] ?? null;
+    case "implicitMethodParameter": return UNCONSTRAINED[ap.implicitMethodParameter.parameterIndex] ?? null;
   }
 }
 
@@ -366,9 +394,8 @@ export class BrandScope {
           scopeId: level.leafId,
           which: "bind",
           bind: level.params.map((p) => {
-            const t = p.compileAsType(this.errors);
-            // A parameter that failed to compile still takes its place, as an empty Type (Void).
-            return { which: "type" as const, type: t ?? { which: "void" as const } };
+            // A parameter that failed to compile still takes its place, as what capnp's builder holds.
+            return { which: "type" as const, type: p.compileAsPartialType(this.errors).type };
           }),
         };
       }),

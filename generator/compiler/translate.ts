@@ -137,7 +137,8 @@ export class NodeTranslator implements ValueContext {
         break;
       }
       case "annotation": {
-        const type = this.compileType(decl.type, NO_IMPLICIT_PARAMS) ?? { which: "void" };
+        // On failure, the type capnp's builder was left with: applications' values are checked against it.
+        const type = this.compileDeclExpression(decl.type, NO_IMPLICIT_PARAMS)?.compileAsPartialType(this.errors).type ?? { which: "void" };
         const annotation = {
           type,
           targetsFile: decl.targetsFile,
