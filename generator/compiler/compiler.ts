@@ -78,6 +78,9 @@ class Alias {
 
   compile(): ResolveResult | null {
     if (this.target === undefined) {
+      // As capnp's Alias::compile: marked done before compiling, so a cycle (`using A = B; using B = A;`)
+      // finds no target on the way back and reports "Not defined" at each use instead of recursing.
+      this.target = null;
       const parent = this.parent;
       const scope = BrandScope.forScope(parent.errors, parent.id, parent.genericParamCount, parent);
       const decl = scope.compileDeclExpression(this.targetName, parent);

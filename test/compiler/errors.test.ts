@@ -131,6 +131,32 @@ annotation c(*) :List(Nope);
 annotation d(*) :Nope;
 struct B $b([]) $c([]) $d([]) {}
 `,
+  // A `using` cycle: each alias is compiled once, the way back finds nothing ("Not defined" at each use).
+  "using-cycle": `${ID}\nusing A = B;\nusing B = A;\nstruct S { f @0 :A; }\n`,
+  "using-cycle-longer": `${ID}
+using A = B;
+using B = C;
+using C = A;
+struct S { f @0 :B; }
+using F = F;
+struct U { f @0 :F; }
+struct N {
+  using X = N.Y;
+  using Y = X;
+  a @0 :X;
+  b @1 :Y;
+}
+struct V { using Q = V.Q; }
+const k :Int32 = .K;
+using K = K;
+`,
+  "using-cycle-through-generic": `${ID}
+struct G(T) { x @0 :T; }
+using D = G(E);
+using E = D;
+struct S { f @0 :D; g @1 :E; }
+using H = G(H).x;
+`,
   "generic-primitive-argument": `${ID}\nstruct G(T) { t @0 :T; }\nstruct A { x @0 :G(Int32); }\n`,
   "method-duplicate-ordinal": `${ID}\ninterface I {\n  a @0 ();\n  b @0 ();\n}\n`,
   "extends-a-struct": `${ID}\nstruct S {}\ninterface I extends(S) {}\n`,
