@@ -218,7 +218,41 @@ class DeclNode implements Resolver {
       this.translator = new NodeTranslator(this, this.errors, this.decl!, wipNode);
       return this.translator.bootstrapNodeSet();
     });
-    if (this.nodeSet !== null) for (const aux of this.nodeSet.auxNodes) this.compiler.auxNodes.set(aux.id, aux);
+    if (this.nodeSet !== null) {
+      for (const aux of this.nodeSet.auxNodes) this.compiler.auxNodes.set(aux.id, aux);
+      this.validateBootstrap(this.nodeSet);
+    }
+  }
+
+  /**
+   * What capnp's schema loader refuses when it loads the bootstrap nodes (aux nodes first, then the node)
+   * that the translator did not already report: two parameters or two results of a method with one name.
+   * capnp reports the first refusal on the declaration, only when no error was reported before ("Internal
+   * compiler bug: Bootstrap schema failed validation:" and the loader's exception); ipcgen says what is
+   * wrong at the same position.
+   */
+  private validateBootstrap(nodeSet: NodeSet): void {
+    for (const node of [...nodeSet.auxNodes, nodeSet.node]) {
+      if (node.which !== "struct") continue;
+      const seen = new Set<string>();
+      for (const field of node.struct.fields) {
+        if (!seen.has(field.name)) {
+          seen.add(field.name);
+          continue;
+        }
+        if (this.errors.hadErrors()) return;
+        const method = nodeSet.node.which === "interface"
+          ? nodeSet.node.interface.methods.find((m) => m.paramStructType === node.id || m.resultStructType === node.id)
+          : undefined;
+        if (method === undefined) {
+          this.addError(`Bootstrap schema failed validation: ${node.displayName} has two fields named '${field.name}'.`);
+        } else {
+          const what = method.paramStructType === node.id ? "parameters" : "results";
+          this.addError(`Method '${method.name}' has two ${what} named '${field.name}'.`);
+        }
+        return;
+      }
+    }
   }
 
   /** Runs a translation step, turning capnp's refusals into errors on this declaration. */
