@@ -90,7 +90,8 @@ const SIMPLE_ESCAPES: ReadonlyMap<number, number> = new Map(
   }),
 );
 
-const utf8 = new TextDecoder("utf-8");
+/** Lossless for UTF-8 (a leading U+FEFF is kept); other bytes read as U+FFFD, and callers keep the bytes. */
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 function hexValue(c: number): number {
   if (c <= 0x39) return c - 0x30;
