@@ -1,8 +1,9 @@
 /**
  * Text that is not plain UTF-8 must reach the request as the schema's bytes, as capnp 0.9.2 writes them: an
- * embedded file keeps a leading BOM and bytes that are not UTF-8, and so do Text literals and doc comments
- * (a Latin-1 comment keeps its 0xe9). ipcgen's request is compared with capnp's byte for byte, element by
- * element: nodes and source info by id (capnp writes them in hash-map order), each element in canonical form.
+ * embedded file keeps a leading BOM and bytes that are not UTF-8, and so do Text literals, the Text of an
+ * embedded message and doc comments (a Latin-1 comment keeps its 0xe9). ipcgen's request is compared with
+ * capnp's byte for byte, element by element: nodes and source info by id (capnp writes them in hash-map
+ * order), each element in canonical form. Decoding capnp's request and encoding it again keeps the bytes too.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +26,8 @@ const FILES: Record<string, Uint8Array> = {
   "bom.txt": bytes(BOM, "hello BOM\n"),
   "bad.txt": bytes("a", [0xff, 0xfe, 0x80], "b\n"),
   "bom-bad.txt": bytes(BOM, [0xe9], "\n"),
+  // A message of embed.capnp's M, as `capnp encode` writes (t = "a\xffb", l = ["\xef\xbb\xbfz", "\xe9"]).
+  "message.bin": Buffer.from("000000000800000000000000000002000500000022000000050000001600000061ff620000000000050000002a0000000500000012000000efbbbf7a00000000e900000000000000", "hex"),
   "embed.capnp": bytes(
     "@0xd1b2a3c4e5f60718;\n",
     "annotation note(*) :Text;\n",
@@ -42,6 +45,8 @@ const FILES: Record<string, Uint8Array> = {
     'const escapes :Text = "\\xef\\xbb\\xbfx\\xff";\n',
     'const literalBom :Text = "', BOM, 'y";\n',
     'const literalLatin1 :Text = "caf', [0xe9], '";\n',
+    "struct M { t @0 :Text; l @1 :List(Text); }\n",
+    'const message :M = embed "message.bin";\n',
   ),
   "latin1.capnp": bytes(
     "@0xd1b2a3c4e5f60719;\n",
@@ -117,6 +122,11 @@ describe.skipIf(oracle === null)("Text bytes survive as capnp keeps them", () =>
     expect(Object.fromEntries(requestParts(ours))).toEqual(Object.fromEntries(requestParts(theirs)));
   });
 
+  it.each(["embed.capnp", "latin1.capnp"])("%s: capnp's request, decoded and encoded again, keeps its Text bytes", async (file) => {
+    const { theirs } = await both(file);
+    expect(Object.fromEntries(requestParts(encodeRequest(decodeRequest(theirs))))).toEqual(Object.fromEntries(requestParts(theirs)));
+  });
+
   it("capnp keeps the bytes the test is about (the oracle's request has them)", async () => {
     const { theirs } = await both("latin1.capnp");
     const has = (needle: Uint8Array) => Buffer.from(theirs).includes(Buffer.from(needle));
@@ -125,6 +135,7 @@ describe.skipIf(oracle === null)("Text bytes survive as capnp keeps them", () =>
     const embedded = (await both("embed.capnp")).theirs;
     expect(Buffer.from(embedded).includes(Buffer.from(bytes(BOM, "hello BOM\n", [0])))).toBe(true);
     expect(Buffer.from(embedded).includes(Buffer.from(bytes("a", [0xff, 0xfe, 0x80], "b\n", [0])))).toBe(true);
+    expect(Buffer.from(embedded).includes(Buffer.from(bytes("a", [0xff], "b", [0])))).toBe(true);
   });
 
   it("the model reads bytes that are not UTF-8 as U+FFFD and keeps a BOM", async () => {
