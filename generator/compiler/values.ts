@@ -436,10 +436,6 @@ class ValueCompiler {
   }
 }
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-/** Reads any bytes, keeping a leading U+FEFF; each sequence that is not UTF-8 reads as U+FFFD. */
-const lenientUtf8 = new TextDecoder("utf-8", { ignoreBOM: true });
-
 function isUtf8(bytes: Uint8Array): boolean {
   try {
     strictUtf8.decode(bytes);
@@ -447,10 +443,6 @@ function isUtf8(bytes: Uint8Array): boolean {
   } catch {
     return false;
   }
-}
-
-function readUtf8(bytes: Uint8Array): string {
-  return lenientUtf8.decode(bytes);
 }
 
 /** Puts a member's value into a plain struct, selecting the union member when it is one. */
@@ -550,4 +542,12 @@ function bindBrand(inner: Brand, outer: Brand): Brand {
       return { scopeId: s.scopeId, which: "bind" as const, bind: s.bind.map((b) => (b.which === "type" ? { which: "type" as const, type: bindType(b.type, outer) } : b)) };
     }),
   };
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+/** Reads any bytes, keeping a leading U+FEFF; each sequence that is not UTF-8 reads as U+FFFD. */
+const lenientUtf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
+function readUtf8(bytes: Uint8Array): string {
+  return lenientUtf8.decode(bytes);
 }
