@@ -72,6 +72,11 @@ export interface DeclarationCommon extends Span {
   annotations: AnnotationApplication[];
   /** The doc comment with comment markers removed, or `null` if there is none. */
   docComment: string | null;
+  /**
+   * The doc comment's bytes, only when they are not UTF-8: `docComment` then has U+FFFD in place of each bad
+   * sequence, and the request carries these bytes, as capnp's does.
+   */
+  docCommentBytes?: Uint8Array;
 }
 
 export interface ParamList extends Span {

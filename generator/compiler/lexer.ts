@@ -31,6 +31,8 @@ export interface Statement {
   block: Statement[] | null;
   /** The comment lines, each without `#` and one following space, each followed by `\n`. */
   docComment: string | null;
+  /** The doc comment's bytes when they are not UTF-8 (see `DeclarationCommon.docCommentBytes`). */
+  docCommentBytes?: Uint8Array;
   /** From the first token through the end of the trailing doc comment, if any. */
   start: number;
   end: number;
@@ -90,7 +92,26 @@ const SIMPLE_ESCAPES: ReadonlyMap<number, number> = new Map(
   }),
 );
 
-const utf8 = new TextDecoder("utf-8");
+/** Lossless for UTF-8 (a leading U+FEFF is kept); other bytes read as U+FFFD, and callers keep the bytes. */
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function withDocComment(statement: Statement, doc: { text: string; bytes?: Uint8Array } | null): Statement {
+  if (doc !== null) {
+    statement.docComment = doc.text;
+    if (doc.bytes !== undefined) statement.docCommentBytes = doc.bytes;
+  }
+  return statement;
+}
 
 function hexValue(c: number): number {
   if (c <= 0x39) return c - 0x30;
@@ -192,14 +213,14 @@ class Lexer {
    * The doc comment after `;`, `{` or `}`: comment lines starting on the same line or the next one, with no
    * blank line between them. Returns the position after it and its text, or null (consuming nothing).
    */
-  private docComment(pos: number): { end: number; text: string } | null {
+  private docComment(pos: number): { end: number; text: string; bytes?: Uint8Array } | null {
     const b = this.b;
     pos = this.skipLineWhitespace(pos);
     if (b[pos] === CH.lf) pos++;
     else if (b[pos] === CH.cr) pos += b[pos + 1] === CH.lf ? 2 : 1;
     this.reach(pos);
-    let text = "";
-    let lines = 0;
+    const lines: Uint8Array[] = [];
+    let size = 0;
     for (;;) {
       const lineStart = this.skipLineWhitespace(pos);
       if (b[lineStart] !== CH.hash) break;
@@ -207,13 +228,23 @@ class Lexer {
       if (b[from] === CH.space) from++;
       const nl = b.indexOf(CH.lf, from);
       const to = nl < 0 ? this.length : nl;
-      text += utf8.decode(b.subarray(from, to)) + "\n";
-      lines++;
+      lines.push(b.subarray(from, to));
+      size += to - from + 1;
       pos = nl < 0 ? to : to + 1;
       this.reach(pos);
       if (pos >= this.length) break;
     }
-    return lines === 0 ? null : { end: pos, text };
+    if (lines.length === 0) return null;
+    // capnp keeps the comment's bytes as they are, each line followed by `\n`.
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    for (const line of lines) {
+      bytes.set(line, at);
+      at += line.length;
+      bytes[at++] = CH.lf;
+    }
+    const text = utf8.decode(bytes);
+    return isUtf8(bytes) ? { end: pos, text } : { end: pos, text, bytes };
   }
 
   private skipLineWhitespace(pos: number): number {
@@ -245,7 +276,7 @@ class Lexer {
       pos++;
       this.reach(pos);
       const doc = this.docComment(pos);
-      return { tokens, block: null, docComment: doc?.text ?? null, start, end: doc?.end ?? pos };
+      return withDocComment({ tokens, block: null, docComment: null, start, end: doc?.end ?? pos }, doc);
     }
     if (b[pos] !== CH.lbrace) return null;
     pos++;
@@ -260,7 +291,7 @@ class Lexer {
     const late = this.docComment(pos);
     if (late !== null) pos = late.end;
     // A comment right after `{` wins over one after `}`.
-    return { tokens, block, docComment: (early ?? late)?.text ?? null, start, end: pos };
+    return withDocComment({ tokens, block, docComment: null, start, end: pos }, early ?? late);
   }
 
   // ---------------------------------------------------------------- tokens

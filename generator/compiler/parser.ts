@@ -48,7 +48,10 @@ export function parseStatements(statements: Statement[], errors: ErrorReporter):
         errors.addError(decl.start, decl.end, "File can only have one ID.");
       } else {
         root.id = { which: "uid", uid: decl.id };
-        if (decl.docComment !== null) root.docComment = decl.docComment;
+        if (decl.docComment !== null) {
+          root.docComment = decl.docComment;
+          if (decl.docCommentBytes !== undefined) root.docCommentBytes = decl.docCommentBytes;
+        }
       }
     } else if (decl.which === "nakedAnnotation") {
       root.annotations.push(decl.annotation);
@@ -281,6 +284,7 @@ class CapnpParser {
     }
     const decl = result.decl;
     decl.docComment = statement.docComment;
+    if (statement.docCommentBytes !== undefined) decl.docCommentBytes = statement.docCommentBytes;
     decl.start = statement.start;
     decl.end = statement.end;
     if (statement.block === null) {

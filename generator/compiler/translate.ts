@@ -12,7 +12,7 @@ import { groupId, methodParamsId } from "./ids.js";
 import { GroupLayout, StructLayout, UnionLayout, type LayoutScope } from "./layout.js";
 import { NO_IMPLICIT_PARAMS, type ImplicitParams, type Resolver } from "./resolver.js";
 import { compileValue, defaultValueOf, type ValueContext } from "./values.js";
-import { markNullness } from "../model/codec.js";
+import { markNullness, markTextBytes } from "../model/codec.js";
 import {
   NO_DISCRIMINANT,
   type Annotation,
@@ -177,7 +177,7 @@ export class NodeTranslator implements ValueContext {
         throw new Error(`internal: declaration kind '${decl.which}' is not a node`);
     }
     node.annotations = this.compileAnnotationApplications(decl.annotations, targets);
-    if (decl.docComment !== null) this.sourceInfo.docComment = decl.docComment;
+    setDocComment(this.sourceInfo, decl);
   }
 
   private compileEnum(members: Declaration[]): void {
@@ -185,7 +185,7 @@ export class NodeTranslator implements ValueContext {
     const dup = new DuplicateOrdinalDetector(this.errors);
     const list = enumerants.map(({ decl, codeOrder }) => {
       dup.check(ordinalOf(decl.id));
-      this.sourceInfo.members.push({ docComment: decl.docComment ?? "" });
+      this.sourceInfo.members.push(setDocComment({ docComment: "" }, decl));
       return {
         name: decl.name.value,
         codeOrder,
@@ -227,7 +227,7 @@ export class NodeTranslator implements ValueContext {
       const ordinalDecl = ordinalOf(decl.id);
       dup.check(ordinalDecl);
       const ordinal = Number(ordinalDecl.value & 0xffffn);
-      this.sourceInfo.members.push({ docComment: decl.docComment ?? "" });
+      this.sourceInfo.members.push(setDocComment({ docComment: "" }, decl));
       const implicit = decl.parameters.map((p) => p.name);
       const method: Method = {
         name: decl.name.value,
@@ -414,7 +414,7 @@ class MemberInfo {
     readonly declId: DeclarationId | null,
     readonly annotations: AnnotationApplication[],
     readonly span: Span,
-    readonly docComment: string | null,
+    readonly doc: DocSource | null,
     /** The group or struct node this member is, for roots, groups and unions. */
     readonly node: Node | null,
     readonly sourceInfo: SourceInfo | null,
@@ -429,7 +429,7 @@ class MemberInfo {
     if (this.isInUnion) field.discriminantValue = parent.unionDiscriminantCount++;
     field.name = this.name;
     field.codeOrder = this.codeOrder;
-    if (this.docComment !== null) sourceInfo.docComment = this.docComment;
+    setDocComment(sourceInfo, this.doc);
     this.field = field;
     return field;
   }
@@ -472,9 +472,20 @@ class MemberInfo {
       Object.assign(this.getSchema(), { which: "group", group: { typeId: id } });
       delete (this.getSchema() as { slot?: unknown }).slot;
       this.sourceInfo!.id = id;
-      if (this.docComment !== null) this.sourceInfo!.docComment = this.docComment;
+      setDocComment(this.sourceInfo!, this.doc);
     }
   }
+}
+
+/** Where a doc comment comes from: a declaration. */
+type DocSource = Pick<Declaration, "docComment" | "docCommentBytes">;
+
+/** Gives `info` the doc comment of `doc`, if any, with its bytes when they are not UTF-8 (capnp keeps them). */
+function setDocComment<T extends { docComment: string }>(info: T, doc: DocSource | null): T {
+  if (doc === null || doc.docComment === null) return info;
+  info.docComment = doc.docComment;
+  if (doc.docCommentBytes !== undefined) markTextBytes(info, "docComment", doc.docCommentBytes);
+  return info;
 }
 
 function structOf(node: Node): StructNode {
@@ -535,7 +546,7 @@ class StructTranslator {
 
   private fieldMember(parent: MemberInfo, codeOrder: number, decl: Declaration, scope: LayoutScope, inUnion: boolean): MemberInfo {
     if (decl.which !== "field") throw new Error("internal: not a field");
-    const m = new MemberInfo(parent, codeOrder, inUnion, "field", decl.name.value, decl.id, decl.annotations, decl, decl.docComment, null, null);
+    const m = new MemberInfo(parent, codeOrder, inUnion, "field", decl.name.value, decl.id, decl.annotations, decl, decl, null, null);
     m.fieldType = decl.type;
     m.defaultValue = decl.defaultValue;
     m.fieldScope = scope;
@@ -546,7 +557,7 @@ class StructTranslator {
   private groupMember(parent: MemberInfo, codeOrder: number, decl: Declaration, inUnion: boolean): MemberInfo {
     const aux = this.newGroupNode(parent.node!, decl.name.value);
     const kind: MemberKind = decl.which === "union" ? "union" : "group";
-    const m = new MemberInfo(parent, codeOrder, inUnion, kind, decl.name.value, decl.id, decl.annotations, decl, decl.docComment, aux.node, aux.sourceInfo);
+    const m = new MemberInfo(parent, codeOrder, inUnion, kind, decl.name.value, decl.id, decl.annotations, decl, decl, aux.node, aux.sourceInfo);
     this.allMembers.push(m);
     return m;
   }

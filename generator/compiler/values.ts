@@ -323,7 +323,8 @@ class ValueCompiler {
     }
     switch (type.which) {
       case "text":
-        return { k: "text", v: new TextDecoder().decode(data) };
+        // The file's bytes as they are: a leading BOM stays, and bytes that are not UTF-8 are kept as bytes.
+        return { k: "text", v: isUtf8(data) ? readUtf8(data) : data };
       case "data":
         return { k: "data", v: data };
       case "struct": {
@@ -458,7 +459,7 @@ class ValueCompiler {
 
 function isUtf8(bytes: Uint8Array): boolean {
   try {
-    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    strictUtf8.decode(bytes);
     return true;
   } catch {
     return false;
@@ -526,7 +527,7 @@ function toValue(compiler: ValueCompiler, c: Compiled, type: Type): Value {
       const text = plain(type);
       if (typeof text === "string") return { which: "text", text };
       // Bytes that are not UTF-8: the string is for reading, the bytes are what gets encoded and reused.
-      return markTextBytes({ which: "text", text: new TextDecoder().decode(text as Uint8Array) }, "text", text as Uint8Array);
+      return markTextBytes({ which: "text", text: readUtf8(text as Uint8Array) }, "text", text as Uint8Array);
     }
     case "data": return { which: "data", data: plain(type) as Uint8Array };
     case "enum": return { which: "enum", enum: plain(type) as number };
@@ -583,4 +584,12 @@ function bindBrand(inner: Brand, outer: Brand): Brand {
       return { scopeId: s.scopeId, which: "bind" as const, bind: s.bind.map((b) => (b.which === "type" ? { which: "type" as const, type: bindType(b.type, outer) } : b)) };
     }),
   };
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+/** Reads any bytes, keeping a leading U+FEFF; each sequence that is not UTF-8 reads as U+FFFD. */
+const lenientUtf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
+function readUtf8(bytes: Uint8Array): string {
+  return lenientUtf8.decode(bytes);
 }

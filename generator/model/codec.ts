@@ -117,6 +117,21 @@ export function recordedTextBytes(obj: object, field: string): Uint8Array | unde
   return textBytes.get(obj)?.get(field);
 }
 
+const utf8Encoder = new TextEncoder();
+
+/**
+ * The bytes of the Text at `p` when its decoded `text` does not give them back (they are not UTF-8, so the
+ * string has U+FFFD in their place); undefined otherwise. Decoding records them, so that a decoded value
+ * is written back as it was read (capnp copies a Text's bytes as they are).
+ */
+function lossyTextBytes(text: string, p: PointerReader | null): Uint8Array | undefined {
+  if (!text.includes("\uFFFD") || p === null || p.isNull()) return undefined;
+  const raw = p.data()!;
+  const bytes = new Uint8Array(raw.subarray(0, raw.length - 1)); // without the NUL terminator
+  const back = utf8Encoder.encode(text);
+  return back.length === bytes.length && back.every((b, i) => b === bytes[i]) ? undefined : bytes;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Brand contexts
 
@@ -330,7 +345,7 @@ class Decoder {
     const plan = planFor(node);
     const out: Record<string, unknown> = {};
     for (const fp of plan.plain) {
-      if (!fp.isVoid) out[fp.name] = this.field(s, fp, ctx);
+      if (!fp.isVoid) this.setField(out, s, fp, ctx);
     }
     if (plan.members.length > 0) {
       const disc = s.u16(plan.discByte);
@@ -338,10 +353,20 @@ class Decoder {
       if (fp === undefined) out.which = disc;
       else {
         out.which = fp.name;
-        if (!fp.isVoid) out[fp.name] = this.field(s, fp, ctx);
+        if (!fp.isVoid) this.setField(out, s, fp, ctx);
       }
     }
     return out;
+  }
+
+  /** Reads a field into `out`; a Text whose bytes are not UTF-8 keeps them beside its string (see `markTextBytes`). */
+  private setField(out: Record<string, unknown>, s: StructReader, fp: FieldPlan, ctx: Ctx): void {
+    const v = this.field(s, fp, ctx);
+    out[fp.name] = v;
+    if (typeof v === "string" && fp.groupId === undefined && (fp.type.which === "text" || fp.type.which === "anyPointer")) {
+      const bytes = lossyTextBytes(v, s.pointer(fp.offset));
+      if (bytes !== undefined) markTextBytes(out, fp.name, bytes);
+    }
   }
 
   private field(s: StructReader, fp: FieldPlan, ctx: Ctx): unknown {
@@ -502,6 +527,10 @@ class Decoder {
         for (let i = 0; i < n; i++) {
           const p = l.pointer(i);
           out[i] = p.isNull() ? this.nullValue(t, ctx) : this.pointer(p, t, ctx);
+          if (t.which === "text") {
+            const bytes = lossyTextBytes(out[i] as string, p);
+            if (bytes !== undefined) markTextBytes(out, String(i), bytes);
+          }
         }
         return out;
       }
@@ -800,7 +829,9 @@ class Encoder {
         const t = substitute(et, ctx);
         const at = b.initList(ptr, EL_POINTER, n) >>> 3;
         for (let i = 0; i < n; i++) {
-          if (arr[i] !== null && arr[i] !== undefined) this.pointer(at + i, t, arr[i], ctx, `${path}[${i}]`);
+          let v = arr[i];
+          if (typeof v === "string") v = recordedTextBytes(arr, String(i)) ?? v;
+          if (v !== null && v !== undefined) this.pointer(at + i, t, v, ctx, `${path}[${i}]`);
         }
         return;
       }

@@ -71,7 +71,8 @@ function makeSegment(bytes: Uint8Array): Segment {
 /** A plain Uint8Array copy (`slice` would make a Buffer of a Buffer, through its species). */
 const copyBytes = (bytes: Uint8Array, start: number, end: number): Uint8Array => new Uint8Array(bytes.subarray(start, end));
 
-const utf8Decoder = new TextDecoder("utf-8");
+/** Keeps a leading U+FEFF, which is part of the Text (the default decoder would drop it). */
+const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
 /** Decodes UTF-8; short ASCII strings skip TextDecoder, whose per-call cost dominates for schema names. */
