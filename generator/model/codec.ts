@@ -64,6 +64,11 @@ export interface EncodeOptions {
    * uses it to leave empty fields null where the C++ compiler does.
    */
   writeAsNull?: (node: Node, field: Field, value: DynamicValue, ancestors: readonly DynamicStruct[]) => boolean;
+  /**
+   * Writes every `PointerValue` from its canonical form, ignoring the layout recorded beside it (see
+   * `markPointerBytes`): the bytes then depend on the values only, not on how their writer laid them out.
+   */
+  canonicalPointers?: boolean;
 }
 
 /**
@@ -120,9 +125,9 @@ export function recordedPointerBytes(value: PointerValue): Uint8Array | undefine
   return pointerBytes.get(value);
 }
 
-/** What to copy when writing `value`: its recorded layout, else its canonical form. */
-function pointerSource(value: PointerValue): Uint8Array {
-  return pointerBytes.get(value) ?? value.canonical;
+/** What to copy when writing `value`: its recorded layout (unless `canonical`), else its canonical form. */
+function pointerSource(value: PointerValue, canonical = false): Uint8Array {
+  return (canonical ? undefined : pointerBytes.get(value)) ?? value.canonical;
 }
 
 /** A plain (non-canonical) copy of a pointer's target into a flat message of its own. */
@@ -729,12 +734,12 @@ class Encoder {
 
   /** Copies an already encoded value as it is (a constant's value reused inside another value). */
   private copy(ptr: number, v: PointerValue): void {
-    this.b.copyPointer(ptr, MessageReader.fromFlat(pointerSource(v)).root(), false);
+    this.b.copyPointer(ptr, MessageReader.fromFlat(pointerSource(v, this.options.canonicalPointers)).root(), false);
   }
 
   /** Copies an encoded struct (a PointerValue) into a struct-list element, as capnp sets an element from a reader. */
   private copyElement(at: number, plan: StructPlan, v: PointerValue, path: string): void {
-    const root = MessageReader.fromFlat(pointerSource(v)).root();
+    const root = MessageReader.fromFlat(pointerSource(v, this.options.canonicalPointers)).root();
     if (root.isNull()) return;
     const s = root.struct();
     if (s === null) throw new TypeError(`${path}: expected an encoded struct, got a list`);
@@ -770,7 +775,7 @@ class Encoder {
       }
       case "anyPointer":
         if (!isPointerValue(v)) throw new TypeError(`${path}: expected a PointerValue ({ canonical: Uint8Array }) or null for AnyPointer, got ${describe(v)}`);
-        this.b.copyPointer(ptr, MessageReader.fromFlat(pointerSource(v)).root(), false);
+        this.b.copyPointer(ptr, MessageReader.fromFlat(pointerSource(v, this.options.canonicalPointers)).root(), false);
         return;
       case "interface":
         throw new TypeError(`${path}: capabilities cannot be encoded here (only null is accepted)`);

@@ -18,9 +18,14 @@ export function decodeRequest(bytes: Uint8Array, options?: ReaderOptions): CodeG
   return decodeStruct(root, CODE_GENERATOR_REQUEST_ID, undefined, schemaLookup) as unknown as CodeGeneratorRequest;
 }
 
-export function encodeRequest(req: CodeGeneratorRequest): Uint8Array {
+/**
+ * `canonicalPointers` writes pointer values (struct and list defaults, constants, annotation values) in
+ * canonical form instead of capnp's layout (see `EncodeOptions`), for bytes that depend on values only.
+ */
+export function encodeRequest(req: CodeGeneratorRequest, options: { canonicalPointers?: boolean } = {}): Uint8Array {
   const b = new MessageBuilder(1 << 14);
-  encodeRootStruct(b, CODE_GENERATOR_REQUEST_ID, undefined, req as unknown as DynamicValue, schemaLookup, REQUEST_OPTIONS);
+  const opts = options.canonicalPointers === true ? { ...REQUEST_OPTIONS, canonicalPointers: true } : REQUEST_OPTIONS;
+  encodeRootStruct(b, CODE_GENERATOR_REQUEST_ID, undefined, req as unknown as DynamicValue, schemaLookup, opts);
   return b.toFramed();
 }
 
