@@ -192,6 +192,8 @@ export class NodeTranslator implements ValueContext {
         annotations: this.compileAnnotationApplications(decl.annotations, "targetsEnumerant"),
       };
     });
+    // capnp initializes the enumerants' source info even when there are none: empty, not null.
+    markNullness(this.sourceInfo.members, false);
     Object.assign(this.wipNode, { which: "enum", enum: { enumerants: list } });
   }
 
@@ -219,6 +221,8 @@ export class NodeTranslator implements ValueContext {
 
     const methods: Method[] = [];
     const iface = { methods, superclasses };
+    // capnp initializes the members' source info even when there are no methods: empty, not null.
+    markNullness(this.sourceInfo.members, false);
     Object.assign(this.wipNode, { which: "interface", interface: iface });
 
     const dup = new DuplicateOrdinalDetector(this.errors);

@@ -64,6 +64,11 @@ export interface EncodeOptions {
    * uses it to leave empty fields null where the C++ compiler does.
    */
   writeAsNull?: (node: Node, field: Field, value: DynamicValue, ancestors: readonly DynamicStruct[]) => boolean;
+  /**
+   * Writes every `PointerValue` from its canonical form, ignoring the layout recorded beside it (see
+   * `markPointerBytes`): the bytes then depend on the values only, not on how their writer laid them out.
+   */
+  canonicalPointers?: boolean;
 }
 
 /**
@@ -110,6 +115,39 @@ const literalStructs = new WeakSet<object>();
 export function markStructLiteral<T extends object>(obj: T): T {
   literalStructs.add(obj);
   return obj;
+}
+
+/**
+ * A `PointerValue` holds its object in canonical form, which truncates struct sections; a writer need not
+ * (capnp's compiler stores a struct-valued default, constant or annotation value with its struct at the
+ * full declared size, as a plain copy). So the bytes as they were laid out ride beside it:
+ * `markPointerBytes(pv, flat)` records a flat single-segment message (root pointer first) holding the same
+ * value in its layout as written; decoding records it for every AnyPointer read, `encodeValue` for what it
+ * encodes, and the encoder copies it (not the canonical form) when present, so decode-then-encode and
+ * compiled values keep capnp's layout byte for byte.
+ */
+const pointerBytes = new WeakMap<object, Uint8Array>();
+
+export function markPointerBytes<T extends PointerValue>(value: T, flat: Uint8Array): T {
+  pointerBytes.set(value, flat);
+  return value;
+}
+
+/** The layout recorded by `markPointerBytes` for `value`, if any. */
+export function recordedPointerBytes(value: PointerValue): Uint8Array | undefined {
+  return pointerBytes.get(value);
+}
+
+/** What to copy when writing `value`: its recorded layout (unless `canonical`), else its canonical form. */
+function pointerSource(value: PointerValue, canonical = false): Uint8Array {
+  return (canonical ? undefined : pointerBytes.get(value)) ?? value.canonical;
+}
+
+/** A plain (non-canonical) copy of a pointer's target into a flat message of its own. */
+function copyFlat(src: PointerReader): Uint8Array {
+  const b = new MessageBuilder(16);
+  b.copyPointer(0, src, false);
+  return b.toFlat();
 }
 
 /** The bytes recorded by `markTextBytes` for `field` of `obj`, if any. */
@@ -491,7 +529,7 @@ class Decoder {
         return this.struct(p.struct()!, node, enterBrand(t.struct.brand, ctx));
       }
       case "anyPointer":
-        return { canonical: canonicalize(p) } satisfies PointerValue;
+        return markPointerBytes({ canonical: canonicalize(p) } satisfies PointerValue, copyFlat(p));
       case "interface":
         return null;
       default:
@@ -742,12 +780,12 @@ class Encoder {
 
   /** Copies an already encoded value as it is (a constant's value reused inside another value). */
   private copy(ptr: number, v: PointerValue): void {
-    this.b.copyPointer(ptr, MessageReader.fromFlat(v.canonical).root(), false);
+    this.b.copyPointer(ptr, MessageReader.fromFlat(pointerSource(v, this.options.canonicalPointers)).root(), false);
   }
 
   /** Copies an encoded struct (a PointerValue) into a struct-list element, as capnp sets an element from a reader. */
   private copyElement(at: number, plan: StructPlan, v: PointerValue, path: string): void {
-    const root = MessageReader.fromFlat(v.canonical).root();
+    const root = MessageReader.fromFlat(pointerSource(v, this.options.canonicalPointers)).root();
     if (root.isNull()) return;
     const s = root.struct();
     if (s === null) throw new TypeError(`${path}: expected an encoded struct, got a list`);
@@ -783,7 +821,7 @@ class Encoder {
       }
       case "anyPointer":
         if (!isPointerValue(v)) throw new TypeError(`${path}: expected a PointerValue ({ canonical: Uint8Array }) or null for AnyPointer, got ${describe(v)}`);
-        this.b.copyPointer(ptr, MessageReader.fromFlat(v.canonical).root(), false);
+        this.b.copyPointer(ptr, MessageReader.fromFlat(pointerSource(v, this.options.canonicalPointers)).root(), false);
         return;
       case "interface":
         throw new TypeError(`${path}: capabilities cannot be encoded here (only null is accepted)`);
@@ -931,17 +969,22 @@ export function encodeStruct(typeId: bigint, brand: Brand | undefined, value: Dy
 
 /**
  * Encodes a value of pointer type `type` (Text, Data, List, Struct or AnyPointer) as a canonical
- * `PointerValue`; `null`/`undefined` give `null` (a null pointer). `where` names the value in errors.
+ * `PointerValue`, recording its layout as written (structs at full size, see `markPointerBytes`);
+ * `null`/`undefined` give `null` (a null pointer). `where` names the value in errors.
  */
 export function encodeValue(type: Type, value: DynamicValue, lookup: NodeLookup, where = "value"): PointerValue | null {
   if (value === null || value === undefined) return null;
   if (type.which === "anyPointer" && type.anyPointer.which !== "parameter") {
     if (!isPointerValue(value)) throw new TypeError(`AnyPointer value must be a PointerValue, got ${describe(value)}`);
-    return { canonical: canonicalize(MessageReader.fromFlat(value.canonical).root()) };
+    const pv = { canonical: canonicalize(MessageReader.fromFlat(value.canonical).root()) };
+    const layout = pointerBytes.get(value);
+    return layout === undefined ? pv : markPointerBytes(pv, layout);
   }
   const b = new MessageBuilder(64);
   new Encoder(b, lookup, {}).pointer(0, substitute(type, null), value, null, where);
-  return { canonical: canonicalize(MessageReader.fromFlat(b.toFlat()).root()) };
+  // Structs are written at their full declared size; the canonical form trims them, the layout keeps them.
+  const flat = b.toFlat();
+  return markPointerBytes({ canonical: canonicalize(MessageReader.fromFlat(flat).root()) }, flat);
 }
 
 /** Reads a `PointerValue` as a plain value of pointer type `type`; `null` (or a null root) gives `null`. */

@@ -516,6 +516,11 @@ function dependencies(service: ServiceModel, nodes: Map<Id, Node>): Node[] {
 function fingerprint(service: ServiceModel, nodes: Map<Id, Node>): bigint {
   // File paths differ between builds (--src-prefix, -I): names are kept only from the file's name on.
   const stripped = dependencies(service, nodes).map((n) => ({ ...n, displayName: nameInFile(n), displayNamePrefixLength: 0 }));
-  const bytes = encodeRequest({ capnpVersion: { major: 0, minor: 0, micro: 0 }, nodes: stripped, sourceInfo: [], requestedFiles: [] });
+  // Pointer values (e.g. $packetStream's struct) in canonical form: the fingerprint follows the values, not
+  // their layout (capnp's, full-size structs, is what the request carries), and stays what it has been.
+  const bytes = encodeRequest(
+    { capnpVersion: { major: 0, minor: 0, micro: 0 }, nodes: stripped, sourceInfo: [], requestedFiles: [] },
+    { canonicalPointers: true },
+  );
   return createHash("sha256").update(bytes).digest().readBigUInt64LE(0);
 }

@@ -18,9 +18,14 @@ export function decodeRequest(bytes: Uint8Array, options?: ReaderOptions): CodeG
   return decodeStruct(root, CODE_GENERATOR_REQUEST_ID, undefined, schemaLookup) as unknown as CodeGeneratorRequest;
 }
 
-export function encodeRequest(req: CodeGeneratorRequest): Uint8Array {
+/**
+ * `canonicalPointers` writes pointer values (struct and list defaults, constants, annotation values) in
+ * canonical form instead of capnp's layout (see `EncodeOptions`), for bytes that depend on values only.
+ */
+export function encodeRequest(req: CodeGeneratorRequest, options: { canonicalPointers?: boolean } = {}): Uint8Array {
   const b = new MessageBuilder(1 << 14);
-  encodeRootStruct(b, CODE_GENERATOR_REQUEST_ID, undefined, req as unknown as DynamicValue, schemaLookup, REQUEST_OPTIONS);
+  const opts = options.canonicalPointers === true ? { ...REQUEST_OPTIONS, canonicalPointers: true } : REQUEST_OPTIONS;
+  encodeRootStruct(b, CODE_GENERATOR_REQUEST_ID, undefined, req as unknown as DynamicValue, schemaLookup, opts);
   return b.toFramed();
 }
 
@@ -28,16 +33,16 @@ export function encodeRequest(req: CodeGeneratorRequest): Uint8Array {
  * Where capnp 0.9.2's compiler leaves an empty field null. Reading cannot tell null from empty, so for values
  * that were not decoded (whose nullness is not recorded, see `markNullness`) the encoder follows the
  * compiler: every empty Text and Data is null, and so are these lists and brands when empty. Lists not named
- * here (e.g. `Node.nestedNodes`, `Method.implicitParameters`) are written even when empty. Where the compiler
- * is inconsistent within one field (`nestedNodes` is null for groups and method parameter structs;
- * `SourceInfo.members` is empty, not null, for interfaces without methods), a producer must mark values
- * with `markNullness` to match it exactly.
+ * here (e.g. `Node.nestedNodes`, `Node.enum.enumerants`, `Node.interface.methods`,
+ * `Method.implicitParameters`) are written even when empty. Where the compiler is inconsistent within one
+ * field (`nestedNodes` is null for groups and method parameter structs; `SourceInfo.members` is empty, not
+ * null, for enums without enumerants and interfaces without methods), a producer must mark values with
+ * `markNullness` to match it exactly.
  */
 const NULL_WHEN_EMPTY_LISTS = [
   "Node.annotations",
   "Node.parameters",
   "Node.struct.fields",
-  "Node.enum.enumerants",
   "Node.SourceInfo.members",
   "Field.annotations",
   "Enumerant.annotations",

@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { decodeRequest } from "../../generator/model/request.js";
-import { assertSameRequest } from "../support/compare.js";
+import { assertSameRequest, assertSameRequestBytes } from "../support/compare.js";
 import { CAPNP, CORPUS, NO_CAPNP, NO_CORPUS, capnp, ensureBuilt, ipcgen } from "./helpers.js";
 
 beforeAll(ensureBuilt);
@@ -30,6 +30,8 @@ describe.skipIf(CAPNP === null || NO_CORPUS !== "")(`ipcgen compile -o- decodes 
       const actual = decodeRequest(ours.stdout);
       // Nodes and sourceInfo compared in id order (capnp's own order comes from a hash map).
       assertSameRequest(expected, actual, name);
+      // And byte for byte, entry by entry: layouts, null against empty, Text bytes.
+      assertSameRequestBytes(theirs.stdout, ours.stdout, name);
     });
   }
 });

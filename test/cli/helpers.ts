@@ -6,10 +6,12 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CORPUS as CORPUS_DIR } from "../support/ipcgen.js";
 
 export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 export const BIN = join(ROOT, "dist", "generator", "cli", "main.js");
-export const CORPUS = resolve(ROOT, "..", "shared", "corpus", "capnproto-0.9.2");
+/** The differential corpus, found as the compiler tests find it (also from a git worktree). */
+export const CORPUS = CORPUS_DIR;
 export const LOCAL_BINS = join(ROOT, "node_modules", ".bin");
 
 /** The oracle: Debian's capnp 0.9.2, which the built-in compiler ports. */

@@ -56,15 +56,19 @@ describe.skipIf(skipNative)(`Debian's plugins give the same output through ipcge
     const ourDir = join(work, "cxx-ours");
     const theirDir = join(work, "cxx-theirs");
     mkdirSync(theirDir); // capnp wants it to exist; ipcgen creates it
-    // capnpc-c++ embeds each node's encoded bytes. ipcgen writes pointer-valued defaults in canonical form
-    // where capnp copies them in its own layout (equal values, other bytes), so the byte-for-byte check uses
-    // schemas without such defaults; test.capnp's requests are compared decoded in compile-output.test.ts.
-    const args = ["-I", "src", "--no-standard-import", "--src-prefix=src", "src/capnp/rpc.capnp", "src/capnp/persistent.capnp", "samples/calculator.capnp"];
+    // capnpc-c++ embeds each node's encoded bytes, so this holds only when the requests are equal byte for
+    // byte: test.capnp's and json-test.capnp's struct-valued defaults, constants and annotation values
+    // (stored at full struct size, as capnp copies them) and empty lists included.
+    const args = [
+      "-I", "src", "--no-standard-import", "--src-prefix=src",
+      "src/capnp/rpc.capnp", "src/capnp/persistent.capnp", "samples/calculator.capnp", "src/capnp/test.capnp", "src/capnp/compat/json-test.capnp",
+    ]; // prettier-ignore
     const ours = ipcgen(["compile", `-oc++:${ourDir}`, ...args], { cwd: CORPUS });
     expect(ours.status, ours.stderr).toBe(0);
     const theirs = capnp(["compile", `-oc++:${theirDir}`, ...args], { cwd: CORPUS });
     expect(theirs.status, theirs.stderr).toBe(0);
     expect(listFiles(ourDir)).toContain("capnp/rpc.capnp.h");
+    expect(listFiles(ourDir)).toContain("capnp/test.capnp.c++");
     expectSameTree(ourDir, theirDir);
   });
 });

@@ -1,15 +1,16 @@
 /**
  * Differential test over real schemas: every `.capnp` file of the capnp 0.9.2 corpus and of this project is
  * compiled by ipcgen (in-process, and through the built CLI) and by the official compiler, and the two
- * models must be equal (nodes and source info matched by id, everything else in order).
+ * models must be equal (nodes and source info matched by id, everything else in order), and so must the
+ * encoded requests, entry by entry, byte for byte.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeRequest } from "../../generator/model/request.js";
+import { decodeRequest, encodeRequest } from "../../generator/model/request.js";
 import type { CodeGeneratorRequest } from "../../generator/model/schema.js";
-import { assertSameRequest } from "../support/compare.js";
+import { assertSameRequest, assertSameRequestBytes } from "../support/compare.js";
 import { CLI_MAIN, CORPUS, CORPUS_ARGS, REPO, cliBuilt, ipcgenCompile, runCli } from "../support/ipcgen.js";
 import { type CapnpRun, type CompileArgs, capnpCompile, compileArgv, mapLimit, noteIfOracleMissing, oracle } from "../support/oracle.js";
 
@@ -61,11 +62,12 @@ function describeSet(title: string, files: string[], args: CompileArgs): void {
     });
 
     it.each(files)("%s: ipcgen's model equals capnp's", async (file) => {
-      const { model } = expected.get(file)!;
+      const { model, run } = expected.get(file)!;
       const result = await ipcgenCompile([file], args);
       expect(result.messages, `ipcgen reported errors for ${file}`).toEqual([]);
       expect(result.ok).toBe(true);
       assertSameRequest(model!, result.request, `${file} (in ${args.cwd})`);
+      assertSameRequestBytes(run.stdout, encodeRequest(result.request), `${file} (in ${args.cwd})`);
     });
   });
 }
@@ -136,5 +138,6 @@ describe.skipIf(oracle === null || !cliBuilt())("ipcgen compile -o- (the built C
     expect(ours.stderr.split("\n").filter((l) => / error: /.test(l)), `ipcgen CLI stderr for ${file}`).toEqual([]);
     expect(ours.status).toBe(0);
     assertSameRequest(decodeRequest(theirs.stdout), decodeRequest(ours.stdout), `ipcgen compile -o- ${file}`);
+    assertSameRequestBytes(theirs.stdout, ours.stdout, `ipcgen compile -o- ${file}`);
   });
 });

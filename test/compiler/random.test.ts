@@ -1,7 +1,8 @@
 /**
  * Differential test over random schemas: at least 1,000 seeded schema projects (see
  * test/support/random-schema.ts) are compiled by capnp 0.9.2 (in batches) and by ipcgen (in-process), and
- * every file's model must be equal. Failures name their seeds.
+ * every file's model must be equal, and so must its nodes' and source infos' bytes. Failures name their
+ * seeds.
  *
  *   IPCGEN_RANDOM_SEED=N   first seed (default 1)
  *   IPCGEN_RANDOM_COUNT=K  number of seeds (default 1000)
@@ -13,9 +14,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeRequest } from "../../generator/model/request.js";
+import { decodeRequest, encodeRequest } from "../../generator/model/request.js";
 import type { CodeGeneratorRequest } from "../../generator/model/schema.js";
-import { diffRequests, formatDiff, restrictToFiles } from "../support/compare.js";
+import { type RequestEntries, diffRequestBytes, diffRequests, formatDiff, requestEntries, restrictToFiles } from "../support/compare.js";
 import { ipcgenCompile } from "../support/ipcgen.js";
 import { type CapnpRun, type CompileArgs, capnpCompileBatch, noteIfOracleMissing, oracle } from "../support/oracle.js";
 import { type GeneratedSchema, generateSchema, writeSchema } from "../support/random-schema.js";
@@ -36,6 +37,8 @@ const replay = (seed: number): string =>
 interface OracleResult {
   run: CapnpRun;
   request: CodeGeneratorRequest | null;
+  /** The request's bytes, entry by entry (for the byte comparison), once asked for. */
+  entries?: RequestEntries;
 }
 
 describe.skipIf(oracle === null)(`random schemas (seeds ${FIRST_SEED}..${FIRST_SEED + COUNT - 1})`, () => {
@@ -127,10 +130,20 @@ describe.skipIf(oracle === null)(`random schemas (seeds ${FIRST_SEED}..${FIRST_S
     }
     if (!result.ok) return `capnp accepted it, ipcgen reported:\n    ${result.messages.slice(0, 8).join("\n    ")}`;
     const problems: string[] = [];
+    let ours: RequestEntries | undefined;
     for (const file of schema.schemas) {
-      const expected = byFile.get(file)!.request!;
-      const diff = diffRequests(restrictToFiles(expected, [file]), restrictToFiles(result.request, [file]), 6);
-      if (diff.total > 0) problems.push(`${file}: ${formatDiff(diff)}`);
+      const oracleResult = byFile.get(file)!;
+      const expected = restrictToFiles(oracleResult.request!, [file]);
+      const diff = diffRequests(expected, restrictToFiles(result.request, [file]), 6);
+      if (diff.total > 0) {
+        problems.push(`${file}: ${formatDiff(diff)}`);
+        continue;
+      }
+      // What the model does not show (null Text against empty, layouts): the file's entries byte for byte.
+      oracleResult.entries ??= requestEntries(oracleResult.run.stdout);
+      ours ??= requestEntries(encodeRequest(result.request));
+      const bytes = diffRequestBytes(oracleResult.entries, ours, { only: new Set(expected.nodes.map((n) => n.id)), limit: 6 });
+      if (bytes.total > 0) problems.push(`${file}: ${formatDiff(bytes)}`);
     }
     return problems.length === 0 ? null : problems.join("\n  ");
   }

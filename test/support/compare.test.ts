@@ -3,9 +3,20 @@
  * twice, and in any node order), and every single mutation of it is detected with a path that names it.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeRequest } from "../../generator/model/request.js";
+import { markNullness } from "../../generator/model/codec.js";
+import { decodeRequest, encodeRequest } from "../../generator/model/request.js";
 import type { CodeGeneratorRequest, Field, Node, Value } from "../../generator/model/schema.js";
-import { assertSameRequest, diffRequests, diffValues, formatDiff, normalizeRequest, restrictToFiles } from "./compare.js";
+import {
+  assertSameRequest,
+  assertSameRequestBytes,
+  diffRequestBytes,
+  diffRequests,
+  diffValues,
+  formatDiff,
+  hexId,
+  normalizeRequest,
+  restrictToFiles,
+} from "./compare.js";
 import { CORPUS_ARGS } from "./ipcgen.js";
 import { capnpCompileSync, noteIfOracleMissing, oracle } from "./oracle.js";
 
@@ -143,7 +154,35 @@ describe.skipIf(oracle === null)("compare: capnp's request against itself and it
           v.struct = { canonical: c };
         }
       },
-      /\(structField\)\.slot\.defaultValue\.struct\.canonical: expected <\d+ bytes [0-9a-f…]+>, got <\d+ bytes [0-9a-f…]+> \(first difference at byte \d+\)/,
+      // Flipping padding changes only the layout: the value as read (the canonical form) is the same.
+      /\(structField\)\.slot\.defaultValue\.struct\.(canonical|layout): expected <\d+ bytes [0-9a-f…]+>, got <\d+ bytes [0-9a-f…]+> \(first difference at byte \d+\)/,
+    ],
+    [
+      "a struct default stored trimmed (the canonical form) instead of at full size",
+      (r) => {
+        const v = fieldNamed(r, "src/capnp/test.capnp:TestDefaults", "structField").slot.defaultValue;
+        if (v.which === "struct" && v.struct !== null) v.struct = { canonical: v.struct.canonical };
+      },
+      /\(structField\)\.slot\.defaultValue\.struct\.layout: expected <\d+ bytes [0-9a-f…]+>, got <\d+ bytes [0-9a-f…]+> \(first difference at byte \d+\)/,
+    ],
+    [
+      "an empty list written as null (an interface without methods: its source info's members)",
+      (r) => {
+        const node = r.nodes.find((n) => n.displayName === "src/capnp/test.capnp:TestExtends2")!;
+        const info = r.sourceInfo.find((x) => x.id === node.id)!;
+        expect(info.members).toEqual([]);
+        info.members = markNullness([], true);
+      },
+      /^sourceInfo\[id=0x[0-9a-f]{16}\(src\/capnp\/test\.capnp:TestExtends2\)\]\.members: expected present \[0 elements\], got a null pointer$/,
+    ],
+    [
+      "an empty list written as null (an empty struct's annotations, which capnp leaves null, written empty)",
+      (r) => {
+        const node = r.nodes.find((n) => n.displayName === "src/capnp/test.capnp:TestEmptyStruct")!;
+        expect(node.annotations).toEqual([]);
+        node.annotations = markNullness([], false);
+      },
+      /^nodes\[id=0x[0-9a-f]{16}\(src\/capnp\/test\.capnp:TestEmptyStruct\)\]\.annotations: expected a null pointer, got present \[0 elements\]$/,
     ],
     [
       "a default's kind",
@@ -195,6 +234,28 @@ describe.skipIf(oracle === null)("compare: capnp's request against itself and it
     const lines = formatDiff(result).split("\n").map((l) => l.trim());
     expect(lines.some((l) => path.test(l)), lines.join("\n")).toBe(true);
     expect(() => assertSameRequest(expected, actual, "mutated")).toThrow(/^mutated: ipcgen's model differs from capnp's; \d+ differences?:/);
+  });
+
+  it("compares the encoded requests entry by entry: equal as re-encoded, and a changed Text or layout is found", () => {
+    expect(diffRequestBytes(bytes, encodeRequest(fresh())).total).toBe(0);
+    expect(() => assertSameRequestBytes(bytes, encodeRequest(fresh()), "same")).not.toThrow();
+
+    const doc = fresh();
+    const withDoc = doc.sourceInfo.find((x) => x.docComment !== "")!;
+    withDoc.docComment += "!";
+    const r1 = diffRequestBytes(bytes, encodeRequest(doc));
+    expect(r1.total).toBe(1);
+    expect(r1.differences[0].path).toBe(`sourceInfo[id=${hexId(withDoc.id)}(${doc.nodes.find((n) => n.id === withDoc.id)!.displayName})] (bytes)`);
+    // Left out when exempted, or when outside the ids compared.
+    expect(diffRequestBytes(bytes, encodeRequest(doc), { exempt: (kind, id) => kind === "sourceInfo" && id === withDoc.id }).total).toBe(0);
+    expect(diffRequestBytes(bytes, encodeRequest(doc), { only: new Set([doc.nodes[0].id === withDoc.id ? doc.nodes[1].id : doc.nodes[0].id]) }).total).toBe(0);
+
+    const trimmed = fresh();
+    const v = fieldNamed(trimmed, "src/capnp/test.capnp:TestDefaults", "structField").slot.defaultValue;
+    if (v.which === "struct" && v.struct !== null) v.struct = { canonical: v.struct.canonical };
+    const r2 = diffRequestBytes(bytes, encodeRequest(trimmed));
+    expect(r2.differences.map((d) => d.path)).toEqual([expect.stringMatching(/^nodes\[id=0x[0-9a-f]{16}\(src\/capnp\/test\.capnp:TestDefaults\)\] \(bytes\)$/)]);
+    expect(() => assertSameRequestBytes(bytes, encodeRequest(trimmed), "trimmed")).toThrow(/^trimmed: ipcgen's request bytes differ from capnp's; 1 difference:/);
   });
 
   it("restricts a batch to one file's nodes: test.capnp's part of its own request is all of its nodes", () => {

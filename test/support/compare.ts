@@ -7,9 +7,18 @@
  * hash-map order); everything else keeps its order (fields, enumerants, methods, nested nodes, requested
  * files and annotations are ordered lists in the schema). Values are compared exactly: bigints by value,
  * numbers with `Object.is` (so NaN equals NaN and -0 differs from 0), `Uint8Array`s byte by byte, and
- * `PointerValue`s by their canonical bytes.
+ * `PointerValue`s by their canonical bytes and then by their layout as written (`recordedPointerBytes`:
+ * capnp stores struct-valued defaults at full size, which the canonical form hides).
+ *
+ * Null is told apart from empty: both requests are compared as written (encoded by the request encoder and
+ * decoded again, which records for each empty list and Data and each absent struct whether its pointer was
+ * null, see `markNullness`), and a null pointer differs from a present empty list or struct. (Text cannot
+ * carry the record: a null Text and an empty one both read as "".)
  */
-import type { CodeGeneratorRequest, Id, Node, SourceInfo } from "../../generator/model/schema.js";
+import { recordedNullness, recordedPointerBytes } from "../../generator/model/codec.js";
+import { decodeRequest, encodeRequest } from "../../generator/model/request.js";
+import type { CodeGeneratorRequest, Id, Node, PointerValue, SourceInfo } from "../../generator/model/schema.js";
+import { MessageBuilder, MessageReader, type PointerReader, type StructReader } from "../../runtime/codec/wire.js";
 
 export interface Difference {
   path: string;
@@ -32,6 +41,15 @@ export function hexId(id: bigint): string {
 
 function byId<T extends { id: Id }>(a: T, b: T): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * The request as the request encoder writes it, read back: what `ipcgen compile -o-` outputs, with the
+ * nullness of every empty list, Data and struct recorded (a model built in memory mostly leaves it to the
+ * encoder's rules).
+ */
+export function asWritten(req: CodeGeneratorRequest): CodeGeneratorRequest {
+  return decodeRequest(encodeRequest(req));
 }
 
 /** A copy of the request with `nodes` and `sourceInfo` sorted by id; nothing else is reordered. */
@@ -66,6 +84,11 @@ function isPointerValue(v: unknown): v is { canonical: Uint8Array } {
     typeof v === "object" && v !== null && !Array.isArray(v) && (v as { canonical?: unknown }).canonical instanceof Uint8Array &&
     Object.keys(v).length === 1
   );
+}
+
+/** A pointer value's bytes as written (structs at the size they were written with), else its canonical form. */
+function layoutOf(v: { canonical: Uint8Array }): Uint8Array {
+  return recordedPointerBytes(v as PointerValue) ?? v.canonical;
 }
 
 const ID_KEYS = new Set(["id", "typeId", "scopeId", "paramStructType", "resultStructType"]);
@@ -145,13 +168,22 @@ class Differ {
       if (a !== b) this.report(path, this.show(a, key), this.show(b, key));
       return;
     }
+    const nullA = recordedNullness(a) === true;
+    const nullB = recordedNullness(b) === true;
+    if (nullA !== nullB) {
+      const what = (v: object, isNull: boolean) => (isNull ? "a null pointer" : `present ${this.show(v)}`);
+      this.report(path, what(a, nullA), what(b, nullB));
+      return;
+    }
     if (a instanceof Uint8Array || b instanceof Uint8Array) {
       if (a instanceof Uint8Array && b instanceof Uint8Array) this.bytes(path, a, b);
       else this.report(path, this.show(a), this.show(b));
       return;
     }
     if (isPointerValue(a) && isPointerValue(b)) {
+      const before = this.total;
       this.bytes(`${path}.canonical`, a.canonical, b.canonical);
+      if (this.total === before) this.bytes(`${path}.layout`, layoutOf(a), layoutOf(b));
       return;
     }
     if (Array.isArray(a) || Array.isArray(b)) {
@@ -214,10 +246,10 @@ class Differ {
   }
 }
 
-/** Compares two requests after normalization; `expected` is the oracle's. */
+/** Compares two requests as written (see `asWritten`) after normalization; `expected` is the oracle's. */
 export function diffRequests(expected: CodeGeneratorRequest, actual: CodeGeneratorRequest, limit = 8): DiffResult {
-  const a = normalizeRequest(expected);
-  const b = normalizeRequest(actual);
+  const a = normalizeRequest(asWritten(expected));
+  const b = normalizeRequest(asWritten(actual));
   const d = new Differ(limit, a, b);
   d.request(a, b);
   return { differences: d.differences, total: d.total };
@@ -242,4 +274,101 @@ export function formatDiff(result: DiffResult): string {
 export function assertSameRequest(expected: CodeGeneratorRequest, actual: CodeGeneratorRequest, what: string, limit = 8): void {
   const result = diffRequests(expected, actual, limit);
   if (result.total > 0) throw new Error(`${what}: ipcgen's model differs from capnp's; ${formatDiff(result)}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Bytes: what the model cannot show (a null Text against an empty one, Text bytes that are not UTF-8, the
+// layout of everything) is compared on the encoded requests, entry by entry.
+
+/** A plain (non-canonical) copy of a struct into a message of its own: its layout kept, its place forgotten. */
+function plainStruct(s: StructReader): Uint8Array {
+  const b = new MessageBuilder(64);
+  const dataWords = (s.dataBytes + 7) >>> 3;
+  const at = b.initStruct(0, dataWords, s.ptrCount);
+  b.copyStructContent(at, dataWords, s.ptrCount, s, false);
+  return b.toFlat();
+}
+
+function plainPointer(p: PointerReader | null): Uint8Array {
+  const b = new MessageBuilder(64);
+  if (p !== null) b.copyPointer(0, p, false);
+  return b.toFlat();
+}
+
+interface Entry {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * An encoded request cut into comparable parts: each node and each source info (by id), the requested
+ * files and the version, each copied plainly into a message of its own (so segment layout and the order
+ * of nodes, which carry no meaning, drop out, and everything else is kept byte for byte).
+ */
+export interface RequestEntries {
+  nodes: Map<Id, Entry>;
+  sourceInfo: Map<Id, Entry>;
+  rest: Map<string, Uint8Array>;
+}
+
+export function requestEntries(framed: Uint8Array): RequestEntries {
+  const root = MessageReader.fromFramed(framed, { traversalLimitInWords: Infinity, nestingLimit: 1 << 12 }).root().struct()!;
+  const list = (i: number): Map<Id, Entry> => {
+    const out = new Map<Id, Entry>();
+    const l = root.pointer(i)?.list() ?? null;
+    for (let k = 0; l !== null && k < l.length; k++) {
+      const s = l.struct(k);
+      const id = s.dataBytes >= 8 ? s.segment.view.getBigUint64(s.dataByte, true) : 0n;
+      out.set(id, { name: i === 0 ? (s.pointer(0)?.text() ?? "") : "", bytes: plainStruct(s) });
+    }
+    return out;
+  };
+  const rest = new Map([
+    ["requestedFiles", plainPointer(root.pointer(1))],
+    ["capnpVersion", plainPointer(root.pointer(2))],
+  ]);
+  return { nodes: list(0), sourceInfo: list(3), rest };
+}
+
+/**
+ * Compares two encoded requests entry by entry (see `requestEntries`), byte for byte. `only` restricts it to
+ * those node ids (and their source info; the requested files and version are then not compared), for a
+ * batch compiled in one run; `exempt(kind, id)` leaves an entry out (a known difference of another class).
+ */
+export function diffRequestBytes(
+  expected: Uint8Array | RequestEntries,
+  actual: Uint8Array | RequestEntries,
+  options: { only?: ReadonlySet<Id>; exempt?: (kind: "nodes" | "sourceInfo", id: Id) => boolean; limit?: number } = {},
+): DiffResult {
+  const a = expected instanceof Uint8Array ? requestEntries(expected) : expected;
+  const b = actual instanceof Uint8Array ? requestEntries(actual) : actual;
+  const d = new Differ(options.limit ?? 8);
+  const names = new Map<Id, string>();
+  for (const m of [a.nodes, b.nodes]) for (const [id, e] of m) if (!names.has(id)) names.set(id, e.name);
+  const label = (id: Id) => (names.has(id) ? `${hexId(id)}(${names.get(id)})` : hexId(id));
+  for (const kind of ["nodes", "sourceInfo"] as const) {
+    const ids = new Set([...a[kind].keys(), ...b[kind].keys()]);
+    for (const id of [...ids].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))) {
+      if (options.only !== undefined && !options.only.has(id)) continue;
+      if (options.exempt?.(kind, id) === true) continue;
+      const x = a[kind].get(id);
+      const y = b[kind].get(id);
+      const path = `${kind}[id=${label(id)}] (bytes)`;
+      if (x === undefined || y === undefined) d.report(path, x === undefined ? "absent" : "present", y === undefined ? "absent" : "present");
+      else d.bytes(path, x.bytes, y.bytes);
+    }
+  }
+  if (options.only === undefined) for (const [k, x] of a.rest) d.bytes(`${k} (bytes)`, x, b.rest.get(k)!);
+  return { differences: d.differences, total: d.total };
+}
+
+/** Throws, naming the first differing entries, unless the two encoded requests are equal entry by entry. */
+export function assertSameRequestBytes(
+  expected: Uint8Array | RequestEntries,
+  actual: Uint8Array | RequestEntries,
+  what: string,
+  options: Parameters<typeof diffRequestBytes>[2] = {},
+): void {
+  const result = diffRequestBytes(expected, actual, options);
+  if (result.total > 0) throw new Error(`${what}: ipcgen's request bytes differ from capnp's; ${formatDiff(result)}`);
 }

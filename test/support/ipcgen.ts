@@ -11,8 +11,14 @@ import type { CompileArgs } from "./oracle.js";
 
 /** The repository root. */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-/** capnp 0.9.2's schemas: the differential corpus. */
-export const CORPUS = resolve(REPO, "../shared/corpus/capnproto-0.9.2");
+/**
+ * capnp 0.9.2's schemas: the differential corpus, beside the repository or where the other tests read it
+ * (a git worktree elsewhere has no sibling `shared`); `IPCGEN_CORPUS` overrides.
+ */
+export const CORPUS =
+  process.env.IPCGEN_CORPUS ??
+  [resolve(REPO, "../shared/corpus/capnproto-0.9.2"), "/work/shared/corpus/capnproto-0.9.2"].find((d) => existsSync(d)) ??
+  resolve(REPO, "../shared/corpus/capnproto-0.9.2");
 /** The corpus's compile arguments, as the reference document gives them. */
 export const CORPUS_ARGS: CompileArgs = { cwd: CORPUS, importPath: ["src"], standardImport: false };
 /** The built CLI; the CLI test and the benchmark need `npm run build` first. */
