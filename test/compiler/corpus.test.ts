@@ -4,37 +4,18 @@
  * models must be equal (nodes and source info matched by id, everything else in order), and so must the
  * encoded requests, entry by entry, byte for byte.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeRequest, encodeRequest } from "../../generator/model/request.js";
 import type { CodeGeneratorRequest } from "../../generator/model/schema.js";
 import { assertSameRequest, assertSameRequestBytes } from "../support/compare.js";
-import { CLI_MAIN, CORPUS, CORPUS_ARGS, REPO, cliBuilt, ipcgenCompile, runCli } from "../support/ipcgen.js";
+import { CLI_MAIN, CORPUS, CORPUS_ARGS, PROJECT_ARGS, cliBuilt, corpusSchemas, ipcgenCompile, projectSchemas, runCli } from "../support/ipcgen.js";
 import { type CapnpRun, type CompileArgs, capnpCompile, compileArgv, mapLimit, noteIfOracleMissing, oracle } from "../support/oracle.js";
 
-/** `.capnp` files under `dir`, relative to `base`, sorted. */
-function capnpFiles(base: string, dir: string): string[] {
-  const root = join(base, dir);
-  if (!existsSync(root)) return [];
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.name === "node_modules") continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith(".capnp")) out.push(relative(base, p));
-    }
-  };
-  walk(root);
-  return out.sort();
-}
-
-const corpusFiles = [...capnpFiles(CORPUS, "src"), ...capnpFiles(CORPUS, "samples")];
-/** This project's schemas, compiled from the repository root against its bundled standard directory. */
-const PROJECT_ARGS: CompileArgs = { cwd: REPO, importPath: ["generator/std"], standardImport: false };
-const projectFiles = ["generator/std", "runtime", "examples", "test/fixtures"].flatMap((d) => capnpFiles(REPO, d));
+const corpusFiles = corpusSchemas();
+const projectFiles = projectSchemas();
 
 noteIfOracleMissing("corpus differential tests");
 

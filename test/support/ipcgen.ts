@@ -3,8 +3,8 @@
  * (same working directory, `-I` directories and flags), and the built CLI run as a process.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, readdirSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compile, type CompileResult } from "../../generator/compiler/index.js";
 import type { CompileArgs } from "./oracle.js";
@@ -21,6 +21,31 @@ export const CORPUS =
   resolve(REPO, "../shared/corpus/capnproto-0.9.2");
 /** The corpus's compile arguments, as the reference document gives them. */
 export const CORPUS_ARGS: CompileArgs = { cwd: CORPUS, importPath: ["src"], standardImport: false };
+/** This project's schemas are compiled from the repository root against its bundled standard directory. */
+export const PROJECT_ARGS: CompileArgs = { cwd: REPO, importPath: ["generator/std"], standardImport: false };
+
+/** `.capnp` files under `dir`, relative to `base`, sorted. */
+export function capnpFiles(base: string, dir: string): string[] {
+  const root = join(base, dir);
+  if (!existsSync(root)) return [];
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name === "node_modules") continue;
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(".capnp")) out.push(relative(base, p));
+    }
+  };
+  walk(root);
+  return out.sort();
+}
+
+/** Every schema of the corpus (its src/ and samples/), relative to CORPUS. */
+export const corpusSchemas = (): string[] => [...capnpFiles(CORPUS, "src"), ...capnpFiles(CORPUS, "samples")];
+/** Every schema of this project, relative to REPO. */
+export const projectSchemas = (): string[] => ["generator/std", "runtime", "examples", "test/fixtures"].flatMap((d) => capnpFiles(REPO, d));
+
 /** The built CLI; the CLI test and the benchmark need `npm run build` first. */
 export const CLI_MAIN = join(REPO, "dist/generator/cli/main.js");
 export const cliBuilt = (): boolean => existsSync(CLI_MAIN);
