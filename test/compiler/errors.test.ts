@@ -14,7 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_MAIN, CORPUS, cliBuilt, ipcgenCompile, runCli } from "../support/ipcgen.js";
-import { BROKEN, ID } from "./support/broken-schemas.js";
+import { ALL_BROKEN as BROKEN } from "./messages.js";
+import { ID } from "./support/broken-schemas.js";
 import { type CapnpRun, type CompileArgs, capnpCompile, compileArgv, errorLines, mapLimit, noteIfOracleMissing, oracle } from "../support/oracle.js";
 
 noteIfOracleMissing("negative-corpus tests");

@@ -1,0 +1,175 @@
+/**
+ * Every distinct error message of capnp 0.9.2's compiler (`c++/src/capnp/compiler/*.c++` at tag v0.9.2:
+ * `errorReporter.addError` / `addErrorOn`, `Node::addError`, and the asserts whose text reaches the user),
+ * with the negative case (a key of ALL_BROKEN: BROKEN in support/broken-schemas.ts and MESSAGE_CASES below) whose capnp output shows it, or why
+ * no schema can make capnp print it. messages.test.ts checks the cases against capnp and prints covered/total;
+ * errors.test.ts compares ipcgen's output for every case with capnp's.
+ */
+import { BROKEN, ID } from "./support/broken-schemas.js";
+
+export interface CapnpMessage {
+  /** Matches the message part of capnp's line (after `error: `), the whole of it. */
+  message: RegExp;
+  /** `file.c++:LINE` (at v0.9.2), several when the same text is emitted from several places. */
+  source: string;
+  /** The negative case whose capnp output contains the message. */
+  case?: string;
+  /** Why no case covers it (unreachable from schema input, or not tested here). */
+  reason?: string;
+  /** Covered by another test than a BROKEN case (checked there). */
+  elsewhere?: string;
+}
+
+/** The negative cases added for this list. */
+export const MESSAGE_CASES: Record<string, string> = {
+  "object-type": `${ID}\nstruct A { x @0 :Object; }\n`,
+  "not-a-type": `${ID}\nconst c :Int32 = 1;\nstruct A { x @0 :c; }\n`,
+  "double-generic-application": `${ID}\nstruct G(T) { t @0 :T; }\nstruct A { x @0 :G(Text)(Text); }\n`,
+  "not-generic": `${ID}\nstruct B {}\nstruct A { x @0 :B(Text); }\n`,
+  "too-many-generic-parameters": `${ID}\nstruct G(T) { t @0 :T; }\nstruct A { x @0 :G(Text, Data); }\n`,
+  "not-enough-generic-parameters": `${ID}\nstruct G(T, U) { t @0 :T; }\nstruct A { x @0 :G(Text); }\n`,
+  "expected-name": `${ID}\nstruct A { x @0 :List(5); }\n`,
+  "named-generic-parameter": `${ID}\nstruct G(T) { t @0 :T; }\nstruct A { x @0 :G(T = Text); }\n`,
+  "non-utf8": `${ID}\nstruct A {}\n\u0000\n`,
+  "two-unnamed-unions": `${ID}\nstruct A {\n  union { a @0 :Int32; b @1 :Int32; }\n  union { c @2 :Int32; d @3 :Int32; }\n}\n`,
+  "declaration-in-union": `${ID}
+struct A {
+  u :union {
+    a @0 :Int32;
+    b @1 :Int32;
+    struct S {}
+  }
+  g :group {
+    c @2 :Int32;
+    interface I {}
+    annotation n(*) :Void;
+    const k :Int32 = 1;
+  }
+}
+`,
+  "union-in-union": `${ID}\nstruct A {\n  u :union {\n    a @0 :Int32;\n    union { b @1 :Int32; c @2 :Int32; }\n  }\n}\n`,
+  "null-default-not-pointer": `${ID}\ninterface I { m @0 (a :Int32 = null); }\n`,
+  "union-ordinal": `${ID}\nstruct A {\n  u @2! :union {\n    a @0 :Int32;\n    b @1 :Int32;\n  }\n}\n`,
+  "extends-generic-parameter": `${ID}\ninterface I(T) extends(T) {}\n`,
+  "stream-before-arrow": `${ID}\ninterface I { m @0 stream -> (); }\n`,
+  "params-not-struct": `${ID}\nenum E { a @0; }\ninterface I { m @0 E -> (); }\n`,
+  "params-generic-parameter": `${ID}\ninterface I(T) { m @0 T -> (); }\n`,
+  "stream-without-import": `${ID}\ninterface I { m @0 () -> stream; }\n`,
+  "unbound-generic-value": `${ID}\nstruct A(T) { x @0 :T = 5; }\n`,
+  // The file embeds itself: its size (97 bytes) is not a whole number of words.
+  "embed-not-a-message": `${ID}\nstruct S { x @0 :Int32; }\nconst s :S = embed "embed-not-a-message.capnp";\n#\n`,
+  "embed-wrong-type": `${ID}\nconst i :Int32 = embed "embed-wrong-type.capnp";\n`,
+  "too-big-to-be-negative": `${ID}\nconst i :Int64 = -9223372036854775809;\n`,
+  "group-mismatch": `${ID}\nstruct A { g :group { x @0 :Int32; } }\nconst c :A = (g = 5);\n`,
+  // `(5)` alone is a parenthesized 5 (a type mismatch); a tuple of two has an unnamed member.
+  "missing-field-name": `${ID}\nstruct A { x @0 :Int32; y @1 :Int32; }\nconst c :A = (x = 1, 5);\nconst d :A = (5);\n`,
+  "not-an-annotation": `${ID}\nstruct B {}\nstruct A $B { x @0 :Int32 $B(1); }\n`,
+  "two-file-ids": `${ID}\n@0xbf5147cbbecf40c2;\nstruct A {}\n`,
+  "empty-list-item": `${ID}\nconst l :List(Int32) = [1, , 2];\n`,
+  "using-without-name": `${ID}\nusing Foo;\n`,
+  "union-ordinal-old-syntax": `${ID}\nstruct A {\n  u @0 union {\n    a @1 :Int32;\n    b @2 :Int32;\n  }\n}\n`,
+  "union-without-colon": `${ID}\nstruct A {\n  u @0! union {\n    a @1 :Int32;\n    b @2 :Int32;\n  }\n}\n`,
+  "annotation-targets": `${ID}\nannotation a(*, struct) :Void;\nannotation b(structs) :Void;\nannotation c(struct, field, struct) :Void;\n`,
+  "block-expected": `${ID}\nstruct A;\n`,
+  "semicolon-expected": `${ID}\nconst c :Int32 = 1 { }\n`,
+};
+
+/** Every negative case of errors.test.ts: BROKEN and this list's. */
+export const ALL_BROKEN: Record<string, string> = { ...BROKEN, ...MESSAGE_CASES };
+
+const UNREACHABLE_INTERNAL = "internal consistency check: the schema loader refuses only what the translator already refused";
+const PARSER_SCOPES =
+  "unreachable: the parser only accepts this declaration kind in the right scope (enumLevelDecl, interfaceLevelDecl, structLevelDecl), so a misplaced one is a Parse error";
+
+export const MESSAGES: CapnpMessage[] = [
+  // compiler.c++
+  { message: /^Declaration recursively depends on itself\.$/, source: "compiler.c++:471", case: "recursive-constants" },
+  { message: /^Internal compiler bug: Bootstrap schema failed validation:$/, source: "compiler.c++:571", case: "duplicate-param-name" },
+  { message: /^Internal compiler bug: Schema failed validation:/, source: "compiler.c++:664", reason: `${UNREACHABLE_INTERNAL} (a node that passed bootstrap validation passes the final one)` },
+  { message: /^Internal compiler bug: Bootstrap schema failed to load:/, source: "compiler.c++:989", reason: UNREACHABLE_INTERNAL },
+  { message: /^Duplicate ID @0x[0-9a-f]+\.$/, source: "compiler.c++:1203", case: "duplicate-id" },
+  { message: /^ID @0x[0-9a-f]+ originally used here\.$/, source: "compiler.c++:1204", case: "duplicate-id" },
+  // generics.c++
+  { message: /^'List' requires exactly one parameter\.$/, source: "generics.c++:129", case: "expected-name" },
+  { message: /^'List\(AnyPointer\)' is not supported\.$/, source: "generics.c++:137", case: "list-of-anypointer" },
+  { message: /^'List\(AnyStruct\)' is not supported\.$/, source: "generics.c++:142", case: "list-of-generic-parameter" },
+  { message: /^As of Cap'n Proto 0\.4, 'Object' has been renamed to 'AnyPointer'\. {2}Sorry for the inconvenience, and thanks for being an early adopter\. {2}:\)$/, source: "generics.c++:168", case: "object-type" },
+  { message: /^'.*' is not a type\.$/, source: "generics.c++:196", case: "not-a-type" },
+  { message: /^Double-application of generic parameters\.$/, source: "generics.c++:276", case: "double-generic-application" },
+  { message: /^Declaration does not accept generic parameters\.$/, source: "generics.c++:280", case: "not-generic" },
+  { message: /^Too many generic parameters\.$/, source: "generics.c++:282", case: "too-many-generic-parameters" },
+  { message: /^Not enough generic parameters\.$/, source: "generics.c++:286", case: "not-enough-generic-parameters" },
+  { message: /^Sorry, only pointer types can be used as generic parameters\.$/, source: "generics.c++:302", case: "generic-primitive-argument" },
+  { message: /^Expected name\.$/, source: "generics.c++:546", case: "expected-name" },
+  { message: /^Not defined: .+$/, source: "generics.c++:569, generics.c++:579", case: "unknown-type" },
+  { message: /^Import failed: .+$/, source: "generics.c++:591", case: "bad-import" },
+  { message: /^Named parameter not allowed here\.$/, source: "generics.c++:605", case: "named-generic-parameter" },
+  { message: /^'.*' has no member named '.*'$/, source: "generics.c++:640", case: "using-cycle-longer" },
+  // lexer.c++ and parser.c++
+  { message: /^Parse error\.$/, source: "lexer.c++:48, lexer.c++:70, parser.c++:271, parser.c++:276, parser.c++:1091", case: "parse-error" },
+  { message: /^Non-UTF-8 input detected\. Cap'n Proto schema files must be UTF-8 text\.$/, source: "lexer.c++:235", case: "non-utf8" },
+  { message: /^File can only have one ID\.$/, source: "parser.c++:87", case: "two-file-ids" },
+  { message: /^File does not declare an ID\. {2}I've generated one for you\. {2}Add this line to your file: @0x[0-9a-f]{16};$/, source: "parser.c++:114", case: "missing-file-id" },
+  { message: /^Parse error: Empty list item\.$/, source: "parser.c++:282", case: "empty-list-item" },
+  { message: /^Invalid ID\. {2}Please generate a new one with 'capnpc -i'\.$/, source: "parser.c++:617", case: "invalid-file-id" },
+  { message: /^Ordinals cannot be greater than 65535\.$/, source: "parser.c++:627", case: "ordinal-too-big" },
+  { message: /^'using' declaration without '=' must specify a named declaration from a different scope\.$/, source: "parser.c++:649", case: "using-without-name" },
+  { message: /^As of Cap'n Proto v0\.3, it is no longer necessary to assign numbers to unions\. .* {2}:\)$/, source: "parser.c++:770", case: "union-ordinal-old-syntax" },
+  { message: /^As of Cap'n Proto v0\.3, the 'union' keyword should be prefixed with a colon for named unions, e\.g\. `foo :union \{`\.$/, source: "parser.c++:780", case: "union-without-colon" },
+  { message: /^Wildcard should not be specified together with other targets\.$/, source: "parser.c++:966", case: "annotation-targets" },
+  { message: /^Not a valid annotation target\.$/, source: "parser.c++:978, parser.c++:992", case: "annotation-targets" },
+  { message: /^Duplicate target specification\.$/, source: "parser.c++:987", case: "annotation-targets" },
+  { message: /^This statement should end with a block, not a semicolon\.$/, source: "parser.c++:1054", case: "block-expected" },
+  { message: /^This statement should end with a semicolon, not a block\.$/, source: "parser.c++:1070", case: "semicolon-expected" },
+  // node-translator.c++
+  { message: /^Bad news: Cap'n Proto 0\.5\.x and previous contained a bug/, source: "node-translator.c++:436, node-translator.c++:562 (KJ_FAIL_ASSERT)", elsewhere: "errors.test.ts, bad-news (an uncaught exception, not an error line)" },
+  { message: /^An unnamed union is already defined in this scope\.$/, source: "node-translator.c++:728", case: "two-unnamed-unions" },
+  { message: /^Previously defined here\.$/, source: "node-translator.c++:730", case: "two-unnamed-unions" },
+  { message: /^'.*' is already defined in this scope\.$/, source: "node-translator.c++:733", case: "duplicate-name" },
+  { message: /^'.*' previously defined here\.$/, source: "node-translator.c++:735", case: "duplicate-name" },
+  { message: /^Non-type names must begin with a lower-case letter\.$/, source: "node-translator.c++:746, node-translator.c++:777", case: "naming-rules" },
+  { message: /^Type names must begin with a capital letter\.$/, source: "node-translator.c++:753, node-translator.c++:764", case: "naming-rules" },
+  { message: /^Cap'n Proto declaration names should use camelCase and must not contain underscores\. /, source: "node-translator.c++:789", case: "naming-rules" },
+  { message: /^This kind of declaration doesn't belong here\.$/, source: "node-translator.c++:810, node-translator.c++:853", case: "declaration-in-union" },
+  { message: /^Enumerants can only appear in enums\.$/, source: "node-translator.c++:817", reason: PARSER_SCOPES },
+  { message: /^Methods can only appear in interfaces\.$/, source: "node-translator.c++:822", reason: PARSER_SCOPES },
+  { message: /^This declaration can only appear in structs\.$/, source: "node-translator.c++:835", reason: PARSER_SCOPES },
+  { message: /^Duplicate ordinal number\.$/, source: "node-translator.c++:889", case: "duplicate-ordinal" },
+  { message: /^Ordinal @\d+ originally used here\.$/, source: "node-translator.c++:891", case: "duplicate-ordinal" },
+  { message: /^Skipped ordinal @\d+\. {2}Ordinals must be sequential with no holes\.$/, source: "node-translator.c++:897", case: "skipped-ordinal" },
+  { message: /^Union must have at least two members\.$/, source: "node-translator.c++:1187", case: "union-with-one-member" },
+  { message: /^Unions cannot contain unnamed unions\.$/, source: "node-translator.c++:1209", case: "union-in-union" },
+  { message: /^Group must have at least one member\.$/, source: "node-translator.c++:1258", case: "empty-group" },
+  { message: /^Only pointer parameters can declare their default as 'null'\.$/, source: "node-translator.c++:1402", case: "null-default-not-pointer" },
+  { message: /^Union ordinal, if specified, must be greater than no more than one of its member ordinals \(i\.e\. there can only be one field retroactively unionized\)\.$/, source: "node-translator.c++:1458", case: "union-ordinal" },
+  { message: /^'.*' is not an interface\.$/, source: "node-translator.c++:1545", case: "extends-a-struct" },
+  { message: /^'.*' is an unbound generic parameter\. Currently we don't support extending these\.$/, source: "node-translator.c++:1550", case: "extends-generic-parameter" },
+  { message: /^'stream' can only appear after '->', not before\.$/, source: "node-translator.c++:1599", case: "stream-before-arrow" },
+  { message: /^'.*' is not a struct type\.$/, source: "node-translator.c++:1682", case: "params-not-struct" },
+  { message: /^Cannot use generic parameter as whole input or output of a method\. Instead, use a parameter\/result list containing a field with this type\.$/, source: "node-translator.c++:1688", case: "params-generic-parameter" },
+  {
+    message: /^The version of '\/capnp\/stream\.capnp' found in your import path does not appear to be the official one; it is missing the declaration of StreamResult\.$/,
+    source: "node-translator.c++:1698",
+    reason: "needs a fake capnp/stream.capnp in an import path; the negative cases compile with --no-standard-import and no -I (not done)",
+  },
+  { message: /^A method declaration uses streaming, but '\/capnp\/stream\.capnp' is not found in the import path\. /, source: "node-translator.c++:1703", case: "stream-without-import" },
+  { message: /^Cannot interpret value because the type is a generic type parameter which is not yet bound\. We don't know what type to expect here\.$/, source: "node-translator.c++:1835", case: "unbound-generic-value" },
+  { message: /^Integer value out of range\.$/, source: "node-translator.c++:1890, node-translator.c++:1921", case: "integers-out-of-range" },
+  { message: /^Type mismatch; expected (?!group\.).+\.$/, source: "node-translator.c++:1994, 2127, 2134, 2152", case: "default-type-mismatch" },
+  { message: /^Embedded file is not a valid Cap'n Proto message\.$/, source: "node-translator.c++:2067", case: "embed-not-a-message" },
+  { message: /^Embeds can only be used when Text, Data, or a struct is expected\.$/, source: "node-translator.c++:2091", case: "embed-wrong-type" },
+  { message: /^Integer is too big to be negative\.$/, source: "node-translator.c++:2105", case: "too-big-to-be-negative" },
+  { message: /^Type mismatch; expected group\.$/, source: "node-translator.c++:2189", case: "group-mismatch" },
+  { message: /^Struct has no field named '.*'\.$/, source: "node-translator.c++:2194", case: "no-such-field-in-literal" },
+  { message: /^Missing field name\.$/, source: "node-translator.c++:2198", case: "missing-field-name" },
+  { message: /^'.*' does not refer to a constant\.$/, source: "node-translator.c++:2247", case: "not-a-constant" },
+  { message: /^Constant names must be qualified to avoid confusion\. {2}Please replace '.*' with '.*', if that's what you intended\.$/, source: "node-translator.c++:2320", case: "unqualified-constant" },
+  { message: /^Couldn't read file for embed: .+$/, source: "node-translator.c++:2334", case: "embed-missing-file" },
+  { message: /^'.*' is not an annotation\.$/, source: "node-translator.c++:2362, node-translator.c++:2399", case: "not-an-annotation" },
+  { message: /^'.*' cannot be applied to this kind of declaration\.$/, source: "node-translator.c++:2372", case: "annotation-wrong-target" },
+  { message: /^'.*' requires a value\.$/, source: "node-translator.c++:2384", case: "annotation-missing-value" },
+  // module-loader.c++ and capnp.c++ (the command-line tool, in the same directory)
+  { message: /^Can't report errors until loadContent\(\) is called\.$/, source: "module-loader.c++:196 (KJ_REQUIRE)", reason: "internal precondition: errors are reported only after a file is loaded" },
+  { message: /^Couldn't parse type name\.$/, source: "capnp.c++:1213, 1234, 1239, 1241", reason: "capnp.c++'s type-name argument of `capnp decode/encode/convert`, not reachable by `capnp compile`" },
+  { message: /^Type is not a struct\.$/, source: "capnp.c++:1226, 1230", reason: "capnp.c++'s type-name argument of `capnp decode/encode/convert`, not reachable by `capnp compile`" },
+];
