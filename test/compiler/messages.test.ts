@@ -3,12 +3,13 @@
  * names the case whose capnp output shows it, or says why none can; every message capnp prints for the
  * cases must be one of the list. (errors.test.ts compares ipcgen's output for the same cases with capnp's.)
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CapnpRun, capnpCompile, mapLimit, noteIfOracleMissing, oracle } from "../support/oracle.js";
-import { ALL_BROKEN, MESSAGES } from "./messages.js";
+import { ipcgenCompile } from "../support/ipcgen.js";
+import { ALL_BROKEN, FAKE_STREAM_CAPNP, FAKE_STREAM_SCHEMA, MESSAGES } from "./messages.js";
 
 noteIfOracleMissing("error-message coverage");
 
@@ -65,5 +66,18 @@ describe.skipIf(oracle === null)("capnp's error messages are covered by the nega
       }
     }
     expect([...unknown]).toEqual([]);
+  });
+
+  it("fake stream.capnp: a capnp/stream.capnp without StreamResult in the import path, as capnp reports it", async () => {
+    mkdirSync(join(dir, "inc", "capnp"), { recursive: true });
+    writeFileSync(join(dir, "inc", "capnp", "stream.capnp"), FAKE_STREAM_CAPNP);
+    writeFileSync(join(dir, "fake-stream.capnp"), FAKE_STREAM_SCHEMA);
+    const args = { cwd: dir, standardImport: false, importPath: ["inc"] };
+    const theirs = await capnpCompile(["fake-stream.capnp"], args);
+    expect(theirs.status).toBe(1);
+    expect(theirs.messages.map(messageOf).every((text) => /^The version of '\/capnp\/stream[.]capnp' found/.test(text))).toBe(true);
+    const ours = await ipcgenCompile(["fake-stream.capnp"], args);
+    expect(ours.ok).toBe(false);
+    expect([...ours.messages].sort()).toEqual([...theirs.messages].sort());
   });
 });

@@ -70,6 +70,11 @@ struct A {
   "union-ordinal-old-syntax": `${ID}\nstruct A {\n  u @0 union {\n    a @1 :Int32;\n    b @2 :Int32;\n  }\n}\n`,
   "union-without-colon": `${ID}\nstruct A {\n  u @0! union {\n    a @1 :Int32;\n    b @2 :Int32;\n  }\n}\n`,
   "annotation-targets": `${ID}\nannotation a(*, struct) :Void;\nannotation b(structs) :Void;\nannotation c(struct, field, struct) :Void;\n`,
+  // Declarations out of their scope are parse errors (see PARSER_SCOPES).
+  "misplaced-enumerant": `${ID}\nstruct A { a @0; }\n`,
+  "misplaced-method": `${ID}\nstruct A { m @0 (); }\n`,
+  "misplaced-field": `${ID}\ninterface I { x @0 :Int32; }\n`,
+  "misplaced-struct-in-enum": `${ID}\nenum E { a @0; struct S {} }\n`,
   "block-expected": `${ID}\nstruct A;\n`,
   "semicolon-expected": `${ID}\nconst c :Int32 = 1 { }\n`,
 };
@@ -79,7 +84,11 @@ export const ALL_BROKEN: Record<string, string> = { ...BROKEN, ...MESSAGE_CASES 
 
 const UNREACHABLE_INTERNAL = "internal consistency check: the schema loader refuses only what the translator already refused";
 const PARSER_SCOPES =
-  "unreachable: the parser only accepts this declaration kind in the right scope (enumLevelDecl, interfaceLevelDecl, structLevelDecl), so a misplaced one is a Parse error";
+  "unreachable: the parser only accepts this declaration kind in the right scope (enumLevelDecl, interfaceLevelDecl, structLevelDecl), so a misplaced one is a Parse error (cases misplaced-*)";
+
+/** A `capnp/stream.capnp` that is not the official one, in the import path of FAKE_STREAM_SCHEMA. */
+export const FAKE_STREAM_CAPNP = "@0x86c366a91393f3f8;\nstruct Other {}\n";
+export const FAKE_STREAM_SCHEMA = `${ID}\ninterface I {\n  m @0 () -> stream;\n  n @1 (a :Int32) -> stream;\n}\n`;
 
 export const MESSAGES: CapnpMessage[] = [
   // compiler.c++
@@ -150,7 +159,7 @@ export const MESSAGES: CapnpMessage[] = [
   {
     message: /^The version of '\/capnp\/stream\.capnp' found in your import path does not appear to be the official one; it is missing the declaration of StreamResult\.$/,
     source: "node-translator.c++:1698",
-    reason: "needs a fake capnp/stream.capnp in an import path; the negative cases compile with --no-standard-import and no -I (not done)",
+    elsewhere: "messages.test.ts, fake stream.capnp (needs a capnp/stream.capnp without StreamResult in an import path)",
   },
   { message: /^A method declaration uses streaming, but '\/capnp\/stream\.capnp' is not found in the import path\. /, source: "node-translator.c++:1703", case: "stream-without-import" },
   { message: /^Cannot interpret value because the type is a generic type parameter which is not yet bound\. We don't know what type to expect here\.$/, source: "node-translator.c++:1835", case: "unbound-generic-value" },
