@@ -11,7 +11,7 @@ import { BrandScope, type BrandedDecl } from "./generics.js";
 import { groupId, methodParamsId } from "./ids.js";
 import { GroupLayout, StructLayout, UnionLayout, type LayoutScope } from "./layout.js";
 import { NO_IMPLICIT_PARAMS, type ImplicitParams, type Resolver } from "./resolver.js";
-import { compileValue, defaultValueOf, type ValueContext } from "./values.js";
+import { bindBrand, compileValue, defaultValueOf, type ValueContext } from "./values.js";
 import { markNullness, markTextBytes } from "../model/codec.js";
 import {
   NO_DISCRIMINANT,
@@ -381,7 +381,10 @@ export class NodeTranslator implements ValueContext {
           result.value = defaultValueOf(node.annotation.type);
         }
       } else {
-        this.compileBootstrapValue(application.value, node.annotation.type, brand, (v) => (result.value = v));
+        // capnp reads the value's type in the annotation's schema as its bootstrap loader brands it (no
+        // client): a parameter its brand does not bind, inherited ones too, is AnyPointer there.
+        const scope = bindBrand(brand ?? { scopes: [] }, { scopes: [] });
+        this.compileBootstrapValue(application.value, node.annotation.type, scope, (v) => (result.value = v));
       }
       return result;
     });

@@ -77,6 +77,23 @@ struct A {
   "misplaced-struct-in-enum": `${ID}\nenum E { a @0; struct S {} }\n`,
   // Literals for an interface or an AnyPointer: type mismatches, never the translator's internal asserts.
   "pointer-literal-mismatch": `${ID}\ninterface I {}\nstruct A { x @0 :I = 5; y @1 :AnyPointer = 5; z @2 :I = (a = 1); w @3 :AnyPointer = [1]; v @4 :I = "x"; }\n`,
+  // Annotation values of generic types: capnp reads the type in the annotation's branded schema, where
+  // a parameter its brand does not bind (inherited ones too) is AnyPointer, not an unbound parameter; so
+  // is a parameter of a struct named without a brand in a struct literal.
+  "generic-annotation-values": `${ID}
+struct A(T) {
+  annotation n(*) :T;
+  z @0 :Int32 $n(5);
+  struct B(U) { annotation p(*) :T; annotation m(*) :U; }
+  t @1 :T;
+  const c :A = (t = 5);
+  s @2 :A = (t = 6);
+  annotation q(*) :A(T);
+  annotation r(*) :List(T);
+  x @3 :Int32 $q((t = 7)) $r([1]);
+}
+struct C $A.B(Text).p(5) $A(Data).B(Text).p(5) $A.B(Text).m(5) $A.n(5) $A(Text).n(5) $A(Text).q((t = 8)) {}
+`,
   "block-expected": `${ID}\nstruct A;\n`,
   "semicolon-expected": `${ID}\nconst c :Int32 = 1 { }\n`,
 };
