@@ -77,6 +77,24 @@ struct A {
   "misplaced-struct-in-enum": `${ID}\nenum E { a @0; struct S {} }\n`,
   // Literals for an interface or an AnyPointer: type mismatches, never the translator's internal asserts.
   "pointer-literal-mismatch": `${ID}\ninterface I {}\nstruct A { x @0 :I = 5; y @1 :AnyPointer = 5; z @2 :I = (a = 1); w @3 :AnyPointer = [1]; v @4 :I = "x"; }\n`,
+  // More ways to the same messages (positions and counts compared with capnp too).
+  "annotation-targets-more": `${ID}\nannotation a(Struct, fields, enumerants, enumerant, annotation, param, parameter, fieldxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx) :Void;\nannotation b(*, *) :Void;\nannotation c(struct, struct, struct) :Void;\n`,
+  "lexer-errors": `${ID}\nconst t :Text = "abc\n`,
+  "lexer-bad-char": `${ID}\nconst t :Int32 = 1 ? 2;\n`,
+  "parse-error-in-list": `${ID}\nstruct G(T) { t @0 :T; }\nstruct A { x @0 :G(Text Data); y @1 :List(Int32) = [1, 2 3]; }\n`,
+  "parse-error-item-consumed": `${ID}\nconst l :List(Int32) = [1, -];\nconst m :List(Int32) = [,];\nconst n :List(Int32) = [1,];\n`,
+  "semicolon-and-block": `${ID}\nenum E;\ninterface I;\nannotation a(*) :Void {}\nusing X = Int32 { }\nstruct S { x @0 :Int32 {} g :group; u :union; }\n`,
+  "generic-misuse": `${ID}\nstruct G(T) { t @0 :T; }\nstruct A { x @0 :G(Text)(Text)(Data); y @1 :List(Text, Data); z @2 :List; w @3 :Int32(Text); v @4 :G(T = Text, Data); }\n`,
+  "not-a-type-variants": `${ID}\nenum E { a @0; }\nannotation n(*) :Void;\nstruct A { x @0 :E.a; y @1 :n; z @2 :.E.a; }\n`,
+  "negative-ranges": `${ID}\nconst a :Int64 = -9223372036854775808;\nconst b :UInt64 = -1;\nconst c :Int64 = -18446744073709551616;\nconst d :Int8 = -0;\nconst e :Float32 = -99999999999999999999999;\n`,
+  "embed-variants": `${ID}\nconst a :List(Int32) = embed "embed-variants.capnp";\nconst b :Float64 = embed "embed-variants.capnp";\nconst c :Text = embed "embed-variants.capnp";\nconst d :Data = embed "nope";\n`,
+  "struct-literal-variants": `${ID}\nstruct A { g :group { x @0 :Int32; } u :union { a @1 :Int32; b @2 :Text; } }\nconst c :A = (g = (x = 1, 5), u = (a = 1), g = [1]);\nconst d :A = (g = (y = 2), 7, 8);\n`,
+  "null-defaults": `${ID}\ninterface I { m @0 (a :Bool = null, b :Text = null, c :Float64 = null, d :List(Int32) = null) -> (r :UInt8 = null); }\nstruct S { x @0 :Int32 = null; }\n`,
+  "method-params": `${ID}\nstruct S {}\nenum E { a @0; }\ninterface J {}\ninterface I(T) { a @0 E -> (); b @1 () -> E; c @2 J -> (); d @3 () -> T; e @4 S -> S; f @5 List(Int32) -> (); g @6 stream -> stream; h @7 AnyPointer -> (); }\n`,
+  "extends-variants": `${ID}\nstruct S {}\nenum E { a @0; }\ninterface I(T) extends(T, S, E, Nope, Int32) {}\ninterface J extends(AnyPointer, Capability) {}\n`,
+  "union-ordinals": `${ID}\nstruct A {\n  a @0 :Int32;\n  u @3! :union {\n    b @1 :Int32;\n    c @2 :Int32;\n  }\n  v @4! :union { d @5 :Int32; e @6 :Int32; }\n}\n`,
+  "unnamed-unions-three": `${ID}\nstruct A {\n  union { a @0 :Int32; b @1 :Int32; }\n  g :group { union { c @2 :Int32; d @3 :Int32; } union { e @4 :Int32; f @5 :Int32; } }\n  union { h @6 :Int32; i @7 :Int32; }\n}\n`,
+  "not-an-annotation-variants": `${ID}\nconst k :Int32 = 1;\nenum E { a @0 $k; }\ninterface I $E { m @0 () $Int32; }\nannotation n(*) :Void $Nope;\n`,
   // Annotation values of generic types: capnp reads the type in the annotation's branded schema, where
   // a parameter its brand does not bind (inherited ones too) is AnyPointer, not an unbound parameter; so
   // is a parameter of a struct named without a brand in a struct literal.
