@@ -95,6 +95,21 @@ struct A {
   "union-ordinals": `${ID}\nstruct A {\n  a @0 :Int32;\n  u @3! :union {\n    b @1 :Int32;\n    c @2 :Int32;\n  }\n  v @4! :union { d @5 :Int32; e @6 :Int32; }\n}\n`,
   "unnamed-unions-three": `${ID}\nstruct A {\n  union { a @0 :Int32; b @1 :Int32; }\n  g :group { union { c @2 :Int32; d @3 :Int32; } union { e @4 :Int32; f @5 :Int32; } }\n  union { h @6 :Int32; i @7 :Int32; }\n}\n`,
   "not-an-annotation-variants": `${ID}\nconst k :Int32 = 1;\nenum E { a @0 $k; }\ninterface I $E { m @0 () $Int32; }\nannotation n(*) :Void $Nope;\n`,
+  "dup-names": `${ID}\nstruct A { a @0 :Int32; a @1 :Int32; g :group { a @2 :Int32; } union { b @3 :Int32; c @4 :Int32; } b @5 :Int32; struct a {} }\nenum E { x @0; x @1; }\ninterface I { m @0 (); m @1 (); struct m {} }\n`,
+  "naming": `${ID}\nenum e { X @0; }\ninterface i { M @0 (); }\nconst K :Int32 = 1;\nannotation Ann(*) :Void;\nusing u = Int32;\nstruct S { G :group { x @0 :Int32; } U :union { a @1 :Int32; b @2 :Int32; } }\n`,
+  "ordinals": `${ID}\nenum E { a @1; b @0; c @2; }\ninterface I { m @1 (); n @1 (); }\nstruct S { a @0 :Int32; u :union { b @2 :Int32; c @3 :Int32; } }\n`,
+  "ordinals2": `${ID}\nenum E { a @0; b @0; c @3; }\nstruct S { a @0 :Int32; b @0 :Int32; c @0 :Int32; }\n`,
+  "generic-errors": `${ID}\nstruct G(T, U) { t @0 :T; }\nstruct A { a @0 :G(Text); b @1 :G(Int32, Text); c @2 :G(Text, Text, Text); d @3 :List(List); e @4 :G(Text, Text).t; f @5 :G.Nope; g @6 :AnyPointer(Text); }\n`,
+  "member-errors": `${ID}\nenum E { a @0; }\nstruct A { x @0 :E.b; y @1 :Int32.x; z @2 :E = b; w @3 :E = .E.b; v @4 :E = a; }\nconst c :Int32 = E.a;\n`,
+  "const-errors": `${ID}\nstruct S { x @0 :Int32; }\nconst s :S = (x = 1);\nconst t :Int32 = .s;\nconst u :S = .s.x;\nconst v :Text = .S;\nconst w :List(Int32) = [.t, 2];\nconst x :Int32 = .Nope;\n`,
+  "float-and-bool": `${ID}\nconst a :Bool = 1;\nconst b :Float32 = true;\nconst c :Int32 = 1.5;\nconst d :Text = 5;\nconst e :Data = "x";\nconst f :Void = void;\nconst g :Void = 1;\nconst h :Float64 = inf;\nconst i :Float64 = -inf;\nconst j :Float32 = nan;\nconst k :Int32 = -nan;\n`,
+  "union-errors": `${ID}\nstruct S {\n  u :union { a @0 :Int32; }\n  v :union { }\n  union { b @1 :Int32; }\n  g :group { union { c @2 :Int32; } }\n}\n`,
+  "interface-errors": `${ID}\nstruct S {}\ninterface I extends(S, I) {}\ninterface J extends(J) {}\ninterface K { m @0 (a :Int32, a :Text) -> (); }\n`,
+  "import-errors": `${ID}\nusing X = import "nope.capnp";\nusing Y = import "/nope.capnp";\nconst c :Int32 = import "nope.capnp";\nstruct S { x @0 :import "nope.capnp"; }\n`,
+  "annotation-apply": `${ID}\nannotation a(struct) :Text;\nannotation b(field) :Void;\nstruct S $a $a("x") $b $b(1) { x @0 :Int32 $a("y") $b; }\nenum E $a("z") { q @0 $b; }\nconst k :Int32 = 1 $a("c");\n`,
+  "targets-all": `${ID}\nannotation a(file, struct, field, union, group, enum, enumerant, interface, method, param, annotation, const) :Void;\nannotation b(foo, bar, *) :Void;\n`,
+  "text-literals": `${ID}\nconst a :Text = "\\x4";\nconst b :Text = "\\u12";\nconst c :Data = 0x"abc";\nconst d :Data = 0x"zz";\nconst e :Text = "\\777";\n`,
+  "numbers": `${ID}\nconst a :UInt64 = 18446744073709551616;\nconst b :Int32 = 0x;\nconst c :Int32 = 099;\nconst d :Float64 = 1e999;\nconst e :Int32 = 1e3;\n`,
   // Annotation values of generic types: capnp reads the type in the annotation's branded schema, where
   // a parameter its brand does not bind (inherited ones too) is AnyPointer, not an unbound parameter; so
   // is a parameter of a struct named without a brand in a struct literal.
@@ -212,6 +227,14 @@ export const MESSAGES: CapnpMessage[] = [
   { message: /^Constant names must be qualified to avoid confusion\. {2}Please replace '.*' with '.*', if that's what you intended\.$/, source: "node-translator.c++:2320", case: "unqualified-constant" },
   { message: /^Couldn't read file for embed: .+$/, source: "node-translator.c++:2334", case: "embed-missing-file" },
   { message: /^'.*' is not an annotation\.$/, source: "node-translator.c++:2362, node-translator.c++:2399", case: "not-an-annotation" },
+  {
+    message: /^Unrecognized AnyPointer-typed member of schema::Value\.$/,
+    source: "node-translator.c++:2300 (KJ_FAIL_ASSERT)",
+    reason:
+      "reachable, not covered: capnp 0.9.2 crashes (uncaught exception, no further messages) reading a generic constant whose value failed, " +
+      "through a brand that binds its type to a non-struct, non-list pointer: `struct G(T) { const c :T = \"x\"; }` then " +
+      "`const e :Text = .G(Text).c;`. ipcgen reports \"Type mismatch; expected Text.\" there instead (a known difference, not fixed)",
+  },
   { message: /^'.*' cannot be applied to this kind of declaration\.$/, source: "node-translator.c++:2372", case: "annotation-wrong-target" },
   { message: /^'.*' requires a value\.$/, source: "node-translator.c++:2384", case: "annotation-missing-value" },
   // capnp.c++ (the command-line tool, in the same directory)
@@ -240,7 +263,6 @@ export const INTERNAL_CHECKS: { text: string; source: string; reason: string }[]
   { text: "Unexpected member type.", source: "node-translator.c++:1469, 1498", reason: "struct members are fields, unions and groups only (the parser's structLevelDecl)" },
   { text: "Interfaces can't have literal values.", source: "node-translator.c++:1988", reason: "no literal evaluates to a capability: an interface-typed default is a Type mismatch (case pointer-literal-mismatch)" },
   { text: "AnyPointers can't have literal values.", source: "node-translator.c++:1991", reason: "no literal evaluates to an AnyPointer: case pointer-literal-mismatch" },
-  { text: "Unrecognized AnyPointer-typed member of schema::Value.", source: "node-translator.c++:2300", reason: "schema::Value has one AnyPointer member per pointer type, all handled" },
   { text: "Incomplete read from /dev/urandom.", source: "parser.c++:65", reason: "system failure while generating a file id" },
   { text: "Unknown suffix?", source: "parser.c++:574", reason: "the grammar produces only known expression suffixes" },
   { text: "Can't report errors until loadContent() is called.", source: "module-loader.c++:196", reason: "errors are reported only after a file is loaded" },
