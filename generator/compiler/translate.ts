@@ -128,10 +128,12 @@ export class NodeTranslator implements ValueContext {
       case "const": {
         const constNode = { type: { which: "void" } as Type, value: { which: "void" } as Value };
         Object.assign(node, { which: "const", const: constNode });
-        const type = this.compileType(decl.type, NO_IMPLICIT_PARAMS);
-        if (type !== null) {
-          constNode.type = type;
-          this.compileBootstrapValue(decl.value, type, null, (v) => (constNode.value = v));
+        // On failure, capnp's builder keeps the type it was left with (List(Void) after List(AnyPointer)) and
+        // a void value: its schema loader then refuses the node (see Node.validateBootstrap).
+        const compiled = this.compileDeclExpression(decl.type, NO_IMPLICIT_PARAMS)?.compileAsPartialType(this.errors);
+        if (compiled !== undefined) constNode.type = compiled.type;
+        if (compiled?.ok === true) {
+          this.compileBootstrapValue(decl.value, compiled.type, null, (v) => (constNode.value = v));
         }
         targets = "targetsConst";
         break;
