@@ -130,6 +130,13 @@ struct A(T) {
 }
 struct C $A.B(Text).p(5) $A(Data).B(Text).p(5) $A.B(Text).m(5) $A.n(5) $A(Text).n(5) $A(Text).q((t = 8)) {}
 `,
+  // Values of generic struct types (bound, unbound, nested, through constants and annotations).
+  "generic-struct-literals": `${ID}\nstruct Box(T) { v @0 :T; b @1 :Box(T); }\nstruct S { x @0 :Box(Text) = (v = 5, b = (v = 6)); y @1 :Box(Box(Text)) = (v = (v = 7)); }\n`,
+  "generic-nested-literals": `${ID}\nstruct Box(T) { v @0 :T; struct In { w @0 :T; } i @1 :In; }\nstruct S { x @0 :Box(Text) = (i = (w = 5)); y @1 :Box(Text).In = (w = 6); z @2 :Box.In = (w = 7); }\n`,
+  "generic-nested-annotations": `${ID}\nstruct Box(T) { v @0 :T; struct In { w @0 :T; } i @1 :In = (w = 5); annotation a(*) :In; f @2 :Int32 $a((w = 6)); }\nstruct S $Box(Text).a((w = 7)) $Box.a((w = 8)) {}\n`,
+  "method-generic-defaults": `${ID}\ninterface I(T) { m @0 [U] (a :U = 5, b :T = 6, c :List(U) = [1]) -> (); }\n`,
+  "generic-constant-brands": `${ID}\nstruct Box(T) { v @0 :T; }\nconst a :Box(Text) = (v = "x");\nconst b :Box(Data) = .a;\nconst c :Box = .a;\nconst d :Box(Text) = .a;\nconst e :Box(AnyPointer) = (v = 5);\n`,
+  "generic-annotation-struct": `${ID}\nstruct Box(T) { v @0 :T; }\nstruct P(T) { annotation a(*) :Box(T); x @0 :Int32 $a((v = 1)); }\nstruct Q $P(Text).a((v = 2)) $P(Box(Text)).a((v = (v = 3))) {}\n`,
   "block-expected": `${ID}\nstruct A;\n`,
   "semicolon-expected": `${ID}\nconst c :Int32 = 1 { }\n`,
 };
