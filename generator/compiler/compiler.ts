@@ -98,6 +98,8 @@ class DeclNode implements Resolver {
   private readonly orderedNested: DeclNode[] = [];
   private readonly aliases = new Map<string, Alias>();
   private translator: NodeTranslator | null = null;
+  /** capnp's schema loader refused the bootstrap node (validateBootstrap). */
+  private bootstrapRefused = false;
   private nodeSet: NodeSet | null = null;
   readonly id: bigint;
   readonly kind: Declaration["which"];
@@ -232,6 +234,13 @@ class DeclNode implements Resolver {
    * wrong at the same position.
    */
   private validateBootstrap(nodeSet: NodeSet): void {
+    const self = nodeSet.node;
+    if (self.which === "const" && self.const.value.which === "void" && self.const.type.which !== "void") {
+      // A constant whose type failed to compile (an error was reported): capnp's loader refuses its void
+      // value, so the constant has no bootstrap schema and references to it say nothing more.
+      this.bootstrapRefused = true;
+      return;
+    }
     for (const node of [...nodeSet.auxNodes, nodeSet.node]) {
       if (node.which !== "struct") continue;
       const seen = new Set<string>();
@@ -269,7 +278,7 @@ class DeclNode implements Resolver {
   }
 
   bootstrapNode(): Node | null {
-    return this.getContent(State.Bootstrap) ? (this.nodeSet?.node ?? null) : null;
+    return this.getContent(State.Bootstrap) && !this.bootstrapRefused ? (this.nodeSet?.node ?? null) : null;
   }
 
   finalNodeSet(): NodeSet | null {

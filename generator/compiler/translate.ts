@@ -11,7 +11,7 @@ import { BrandScope, type BrandedDecl } from "./generics.js";
 import { groupId, methodParamsId } from "./ids.js";
 import { GroupLayout, StructLayout, UnionLayout, type LayoutScope } from "./layout.js";
 import { NO_IMPLICIT_PARAMS, type ImplicitParams, type Resolver } from "./resolver.js";
-import { compileValue, defaultValueOf, type ValueContext } from "./values.js";
+import { bindBrand, compileValue, defaultValueOf, type ValueContext } from "./values.js";
 import { markNullness, markTextBytes } from "../model/codec.js";
 import {
   NO_DISCRIMINANT,
@@ -128,10 +128,12 @@ export class NodeTranslator implements ValueContext {
       case "const": {
         const constNode = { type: { which: "void" } as Type, value: { which: "void" } as Value };
         Object.assign(node, { which: "const", const: constNode });
-        const type = this.compileType(decl.type, NO_IMPLICIT_PARAMS);
-        if (type !== null) {
-          constNode.type = type;
-          this.compileBootstrapValue(decl.value, type, null, (v) => (constNode.value = v));
+        // On failure, capnp's builder keeps the type it was left with (List(Void) after List(AnyPointer)) and
+        // a void value: its schema loader then refuses the node (see Node.validateBootstrap).
+        const compiled = this.compileDeclExpression(decl.type, NO_IMPLICIT_PARAMS)?.compileAsPartialType(this.errors);
+        if (compiled !== undefined) constNode.type = compiled.type;
+        if (compiled?.ok === true) {
+          this.compileBootstrapValue(decl.value, compiled.type, null, (v) => (constNode.value = v));
         }
         targets = "targetsConst";
         break;
@@ -381,7 +383,10 @@ export class NodeTranslator implements ValueContext {
           result.value = defaultValueOf(node.annotation.type);
         }
       } else {
-        this.compileBootstrapValue(application.value, node.annotation.type, brand, (v) => (result.value = v));
+        // capnp reads the value's type in the annotation's schema as its bootstrap loader brands it (no
+        // client): a parameter its brand does not bind, inherited ones too, is AnyPointer there.
+        const scope = bindBrand(brand ?? { scopes: [] }, { scopes: [] });
+        this.compileBootstrapValue(application.value, node.annotation.type, scope, (v) => (result.value = v));
       }
       return result;
     });

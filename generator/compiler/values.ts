@@ -551,17 +551,22 @@ function bigintReplacer(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? value.toString() : value;
 }
 
-/** Replaces generic parameters in `type` by what `brand` binds them to; unbound ones stay as they are. */
+const ANY_POINTER: Type = { which: "anyPointer", anyPointer: { which: "unconstrained", unconstrained: { which: "anyKind" } } };
+
+/** Replaces generic parameters in `type` by what `brand` binds them to (see the parameter case). */
 export function bindType(type: Type, brand: Brand): Type {
   switch (type.which) {
     case "anyPointer": {
       const ap = type.anyPointer;
       if (ap.which !== "parameter") return type;
       const scope = brand.scopes.find((s) => s.scopeId === ap.parameter.scopeId);
-      if (scope === undefined || scope.which !== "bind") return type;
+      // As capnp's Schema::getBrandArgumentsAtScope on a branded (not unbound) schema: a scope the brand
+      // does not list, or a binding past its end, is AnyPointer; an inherited scope that no client bound
+      // (the value's own, unbound, scope) keeps the parameter.
+      if (scope === undefined) return ANY_POINTER;
+      if (scope.which !== "bind") return type;
       const binding = scope.bind[ap.parameter.parameterIndex];
-      if (binding === undefined) return type;
-      return binding.which === "type" ? binding.type : { which: "anyPointer", anyPointer: { which: "unconstrained", unconstrained: { which: "anyKind" } } };
+      return binding !== undefined && binding.which === "type" ? binding.type : ANY_POINTER;
     }
     case "list":
       return { which: "list", list: { elementType: bindType(type.list.elementType, brand) } };
@@ -577,10 +582,11 @@ export function bindType(type: Type, brand: Brand): Type {
 }
 
 /** A brand seen from inside a value of brand `outer`: `inherit` takes the outer bindings of that scope. */
-function bindBrand(inner: Brand, outer: Brand): Brand {
+export function bindBrand(inner: Brand, outer: Brand): Brand {
   return {
     scopes: inner.scopes.map((s) => {
-      if (s.which === "inherit") return outer.scopes.find((o) => o.scopeId === s.scopeId) ?? s;
+      // capnp's makeBranded: an inherited scope the client does not have is an empty one (AnyPointers).
+      if (s.which === "inherit") return outer.scopes.find((o) => o.scopeId === s.scopeId) ?? { scopeId: s.scopeId, which: "bind" as const, bind: [] };
       return { scopeId: s.scopeId, which: "bind" as const, bind: s.bind.map((b) => (b.which === "type" ? { which: "type" as const, type: bindType(b.type, outer) } : b)) };
     }),
   };
