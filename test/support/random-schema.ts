@@ -190,6 +190,9 @@ class Generator {
   private readonly all: Decl[] = [];
   readonly embedName: string;
   readonly embedBytes: Uint8Array;
+  /** A second embedded file of arbitrary bytes (NUL, a UTF-8 BOM, invalid UTF-8), or null. */
+  readonly rawName: string | null;
+  readonly rawBytes: Uint8Array;
 
   constructor(readonly seed: number) {
     this.rng = new Rng(seed);
@@ -199,6 +202,31 @@ class Generator {
     const n = this.rng.range(1, 24);
     this.embedBytes = new Uint8Array(n);
     for (let i = 0; i < n; i++) this.embedBytes[i] = 0x20 + this.rng.int(95);
+    this.rawName = this.rng.chance(0.25) ? `r${seed}x.bin` : null;
+    this.rawBytes = this.rawName === null ? new Uint8Array(0) : this.randomBytes();
+  }
+
+  /** 1-40 bytes (never empty: see embedBytes): random, UTF-8 or Latin-1 pieces, sometimes after a BOM. */
+  private randomBytes(): Uint8Array {
+    const out: number[] = this.rng.chance(0.3) ? [0xef, 0xbb, 0xbf] : [];
+    const pieces: (() => number[])[] = [
+      () => [this.rng.int(256)],
+      () => [0x20 + this.rng.int(95)],
+      () => [...new TextEncoder().encode(this.rng.pick(["é", "日本", "😀", "\n"]))],
+      () => [this.rng.pick([0x80, 0xbf, 0xc0, 0xc3, 0xe9, 0xed, 0xf0, 0xf5, 0xfe, 0xff])], // invalid alone
+      () => [0xed, 0xa0, 0x80], // an encoded surrogate
+      () => [0xf0, 0x9f, 0x98], // a truncated sequence
+      () => [0xc0, 0x80], // an overlong NUL
+      () => [0],
+      () => [0xef, 0xbb, 0xbf], // a BOM not at the start
+    ];
+    for (let i = this.rng.range(1, 16); i > 0; i--) out.push(...this.rng.pick(pieces)());
+    return new Uint8Array(out);
+  }
+
+  /** The name of a file to embed: the printable one, or the arbitrary bytes (for Text too). */
+  private embed(): string {
+    return `embed "${this.rawName !== null && this.rng.chance(0.5) ? this.rawName : this.embedName}"`;
   }
 
   private word(): string {
@@ -300,6 +328,7 @@ class Generator {
 
   private hasLiteral(t: Ty): boolean {
     if (t.k === "iface" || t.k === "any") return false;
+    if (t.k === "enum") return t.decl.enumerants.length > 0;
     if (t.k === "list") return this.hasLiteral(t.elem);
     return true;
   }
@@ -347,7 +376,8 @@ class Generator {
         break;
       }
       case "enum": {
-        const n = this.rng.range(1, 6);
+        // Sometimes empty: no value can name one of its enumerants (hasLiteral).
+        const n = this.rng.chance(0.06) ? 0 : this.rng.range(1, 6);
         const ordinals = this.rng.shuffle(Array.from({ length: n }, (_, i) => i));
         decl.enumerants = ordinals.map((ordinal) => ({ name: this.lower(), ordinal }));
         break;
@@ -370,9 +400,12 @@ class Generator {
         }
         break;
       }
-      case "const":
-        decl.type = this.valueType(file);
+      case "const": {
+        // Struct-typed constants a little more often than randomType's share.
+        const structs = this.visible(file).filter((d): d is StructDecl => d.kind === "struct");
+        decl.type = structs.length > 0 && this.rng.chance(0.15) ? { k: "struct", decl: this.rng.pick(structs) } : this.valueType(file);
         break;
+      }
       case "annotation":
         decl.type = this.rng.chance(0.3) ? { k: "prim", name: "Void" } : this.valueType(file);
         decl.targets = this.rng.chance(0.35) ? "*" : this.rng.shuffle([...TARGETS]).slice(0, this.rng.range(1, 5));
@@ -501,7 +534,7 @@ class Generator {
 
   private dataLiteral(): string {
     const r = this.rng.next();
-    if (r < 0.15) return `embed "${this.embedName}"`;
+    if (r < 0.15) return this.embed();
     if (r < 0.4) {
       let s = "";
       for (let i = this.rng.range(0, 4); i > 0; i--) s += this.rng.pick(["ab", "\\xff", "\\0", "\\x80", "é", " "]);
@@ -540,7 +573,7 @@ class Generator {
           case "Float64":
             return this.floatLiteral(t.name);
           case "Text":
-            return this.rng.chance(0.08) ? `embed "${this.embedName}"` : this.textLiteral();
+            return this.rng.chance(0.08) ? this.embed() : this.textLiteral();
           case "Data":
             return this.dataLiteral();
           default:
@@ -553,13 +586,24 @@ class Generator {
         return `[${Array.from({ length: n }, () => this.value(t.elem, from, constLimit, depth + 1)).join(", ")}]`;
       }
       case "struct":
-        return this.structLiteral(t.decl.members, from, constLimit, depth);
+        // Sometimes the empty literal `()`, at any depth.
+        return this.rng.chance(0.1) ? "()" : this.structLiteral(t.decl.members, from, constLimit, depth);
       default:
         throw new Error(`no literal for ${t.k}`);
     }
   }
 
-  private structLiteral(members: Member[], from: FileCtx, constLimit: number, depth: number): string {
+  /**
+   * The members of a union a struct literal sets: usually one, sometimes two or three (distinct, in random
+   * order; the last one set is the union's member in the value, the others' values are overwritten).
+   */
+  private unionPicks(members: Member[]): Member[] {
+    if (members.length < 2 || !this.rng.chance(0.15)) return [this.rng.pick(members)];
+    return this.rng.shuffle([...members]).slice(0, this.rng.range(2, Math.min(3, members.length)));
+  }
+
+  /** A struct literal; `all` sets every member given (the picks of a named union), else each at 60%. */
+  private structLiteral(members: Member[], from: FileCtx, constLimit: number, depth: number, all = false): string {
     if (depth > 3) return "()";
     const parts: string[] = [];
     const assign = (m: Member): void => {
@@ -572,12 +616,12 @@ class Generator {
       } else if (m.m === "group") {
         parts.push(`${m.name} = ${this.structLiteral(m.members, from, constLimit, depth + 1)}`);
       } else if (m.name !== null) {
-        parts.push(`${m.name} = ${this.structLiteral([this.rng.pick(m.members)], from, constLimit, depth + 1)}`);
+        parts.push(`${m.name} = ${this.structLiteral(this.unionPicks(m.members), from, constLimit, depth + 1, true)}`);
       } else {
-        assign(this.rng.pick(m.members)); // one member of the unnamed union
+        for (const x of this.unionPicks(m.members)) assign(x); // members of the unnamed union
       }
     };
-    for (const m of members) if (this.rng.chance(0.6)) assign(m);
+    for (const m of members) if (all || this.rng.chance(0.6)) assign(m);
     return `(${parts.join(", ")})`;
   }
 
@@ -640,13 +684,28 @@ class Generator {
     if (!this.rng.chance(0.3)) return "";
     const lines = this.rng.range(1, 2);
     let out = "";
-    for (let i = 0; i < lines; i++) out += `${indent}# ${this.rng.pick(WORDS)} ${this.rng.pick(["doc", "comment", "é ü", "`code`", ""])}\n`;
+    for (let i = 0; i < lines; i++) {
+      const text = this.rng.chance(0.1) ? this.latin1() : this.rng.pick(["doc", "comment", "é ü", "`code`", ""]);
+      out += `${indent}# ${this.rng.pick(WORDS)} ${text}\n`;
+    }
     return out;
+  }
+
+  /**
+   * Text that is not UTF-8: Latin-1 bytes (0x80-0xff), written as the private-use characters U+E080-U+E0FF
+   * that encodeFile turns into those single bytes.
+   */
+  private latin1(): string {
+    let s = "";
+    for (let i = this.rng.range(1, 4); i > 0; i--) {
+      s += this.rng.pick(["caf", "na", " ", "x"]) + String.fromCharCode(0xe000 + this.rng.pick([0xe9, 0xfc, 0xe0, 0xa0, 0xff, 0x80, 0xc3, 0xb6]));
+    }
+    return s;
   }
 
   /** A trailing doc comment on the same line, or none. */
   private trailing(): string {
-    return this.rng.chance(0.2) ? `  # ${this.rng.pick(WORDS)} trailing` : "";
+    return this.rng.chance(0.2) ? `  # ${this.rng.pick(WORDS)} ${this.rng.chance(0.1) ? this.latin1() : "trailing"}` : "";
   }
 
   printFile(file: FileCtx): string {
@@ -740,10 +799,24 @@ class Generator {
 export function generateSchema(seed: number): GeneratedSchema {
   const g = new Generator(seed);
   g.build();
-  const enc = new TextEncoder();
-  const files: GeneratedFile[] = g.files.map((f) => ({ name: f.name, contents: enc.encode(g.printFile(f)) }));
+  const files: GeneratedFile[] = g.files.map((f) => ({ name: f.name, contents: encodeFile(g.printFile(f)) }));
   files.push({ name: g.embedName, contents: g.embedBytes });
+  if (g.rawName !== null) files.push({ name: g.rawName, contents: g.rawBytes });
   return { seed, files, schemas: g.files.map((f) => f.name) };
+}
+
+/** UTF-8, except that U+E000-U+E0FF (see Generator.latin1) stand for the single bytes 0x00-0xff. */
+function encodeFile(text: string): Uint8Array {
+  const enc = new TextEncoder();
+  const parts = text.split(/([\uE000-\uE0FF])/);
+  const chunks = parts.map((p, i) => (i % 2 === 1 ? Uint8Array.of(p.charCodeAt(0) - 0xe000) : enc.encode(p)));
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /** Writes a generated project into `dir`. */
