@@ -242,6 +242,8 @@ class ValueCompiler {
           return null;
         }
         const elementType = type.list.elementType;
+        // As a struct literal's below: elements of a type whose schema failed to load leave the list uncompiled.
+        if (!typeLoads(this.ctx, elementType) && this.errors.hadErrors()) return null;
         const elements = src.elements.map((e) => {
           const c = this.compile(e, elementType);
           if (c === null) return zeroPlain(elementType);
