@@ -88,11 +88,17 @@ type Ty =
   | { k: "prim"; name: PrimName }
   | { k: "list"; elem: Ty }
   | { k: "enum"; decl: EnumDecl }
-  | { k: "struct"; decl: StructDecl; args?: Ty[] }
-  /** The `index`th generic parameter of `owner`, in one of `owner`'s own fields. */
+  /** `bound`: the generic structs among it and its ancestors that the name binds (`A(Text).B(Data)`). */
+  | { k: "struct"; decl: StructDecl; bound?: Binding[] }
+  /** The `index`th generic parameter of `owner`, in a field of `owner` or of a struct nested in it. */
   | { k: "param"; owner: StructDecl; index: number }
   | { k: "iface"; decl: IfaceDecl }
   | { k: "any"; name: AnyName };
+
+interface Binding {
+  owner: StructDecl;
+  args: Ty[];
+}
 
 type Target =
   | "file"
@@ -298,7 +304,11 @@ class Generator {
     this.all.push(decl);
     if ((kind === "struct" || kind === "interface") && depth < 2) {
       const n = this.rng.chance(0.5) ? 0 : this.rng.range(1, 3);
-      for (let i = 0; i < n; i++) decl.nested.push(this.makeDecl(file, decl.path, depth + 1));
+      for (let i = 0; i < n; i++) {
+        const child = this.makeDecl(file, decl.path, depth + 1);
+        this.parent.set(child, decl);
+        decl.nested.push(child);
+      }
     }
     return decl;
   }
@@ -315,10 +325,9 @@ class Generator {
    * list-of-generic-parameter shows.
    */
   private randomType(file: FileCtx, depth = 0, opts: { noAny?: boolean; inList?: boolean } = {}): Ty {
-    const scope = this.scope;
-    if (scope !== null && this.rng.chance(0.15)) {
-      const indices = scope.params.map((_, i) => i).filter((i) => !opts.inList || i >= 2);
-      if (indices.length > 0) return { k: "param", owner: scope, index: this.rng.pick(indices) };
+    if (this.scope.length > 0 && this.rng.chance(0.15)) {
+      const params = this.scope.flatMap((owner) => owner.params.map((_, index) => ({ owner, index }))).filter((p) => !opts.inList || p.index >= 2);
+      if (params.length > 0) return { k: "param", ...this.rng.pick(params) };
     }
     const r = this.rng.next();
     if (r < 0.5) return { k: "prim", name: this.rng.pick(PRIMS) };
@@ -332,9 +341,13 @@ class Generator {
     const ifaces = visible.filter((d): d is IfaceDecl => d.kind === "interface");
     if (r < 0.8 && structs.length > 0) {
       const decl = this.rng.pick(structs);
-      // A generic struct bare (its parameters AnyPointer) or bound, every parameter to a pointer type.
-      if (decl.params.length === 0 || depth >= 2 || this.rng.chance(0.3)) return { k: "struct", decl };
-      return { k: "struct", decl, args: decl.params.map(() => this.bindingType(file, depth + 1)) };
+      // A generic struct (or one nested in a generic struct) bare, its parameters AnyPointer (or, inside the
+      // generic struct, its own), or bound, every parameter to a pointer type.
+      const bound: Binding[] = [];
+      for (const owner of this.genericChain(decl)) {
+        if (depth < 2 && this.rng.chance(0.6)) bound.push({ owner, args: owner.params.map(() => this.bindingType(file, depth + 1)) });
+      }
+      return bound.length === 0 ? { k: "struct", decl } : { k: "struct", decl, bound };
     }
     if (r < 0.9 && enums.length > 0) return { k: "enum", decl: this.rng.pick(enums) };
     if (r < 0.95 && ifaces.length > 0) return { k: "iface", decl: this.rng.pick(ifaces) };
@@ -350,8 +363,17 @@ class Generator {
     }
   }
 
-  /** While a generic struct's members are made: the struct, whose parameters its fields may use. */
-  private scope: StructDecl | null = null;
+  /** While a struct's members are made: the generic structs among it and its ancestors, whose parameters its fields may use. */
+  private scope: StructDecl[] = [];
+  /** The declaration each nested one is declared in. */
+  private readonly parent = new Map<Decl, Decl>();
+
+  /** The generic structs among `decl` and the declarations it is nested in. */
+  private genericChain(decl: Decl): StructDecl[] {
+    const out: StructDecl[] = [];
+    for (let d: Decl | undefined = decl; d !== undefined; d = this.parent.get(d)) if (d.kind === "struct" && d.params.length > 0) out.push(d);
+    return out;
+  }
 
   /** A type that can hold a literal value (for constants and annotations). */
   private valueType(file: FileCtx): Ty {
@@ -372,9 +394,9 @@ class Generator {
     const file = decl.file;
     switch (decl.kind) {
       case "struct": {
-        this.scope = decl.params.length > 0 ? decl : null;
+        this.scope = this.genericChain(decl);
         decl.members = this.structBody(file, 0, true);
-        this.scope = null;
+        this.scope = [];
         // Ordinals: one sequence over the whole struct (groups and unions included), shuffled.
         const numbered: { ordinal: number | null }[] = [];
         const walk = (ms: Member[]): void => {
@@ -485,8 +507,18 @@ class Generator {
   // ----- phase 2: printing, with values --------------------------------------------------------------
 
   /** How `decl` is named from `file`. */
-  private ref(decl: Decl, from: FileCtx, absolute = true): string {
-    const path = decl.path.join(".");
+  private ref(decl: Decl, from: FileCtx, absolute = true, bound: Binding[] = []): string {
+    let path = decl.path.join(".");
+    if (bound.length > 0) {
+      const chain: Decl[] = [];
+      for (let d: Decl | undefined = decl; d !== undefined; d = this.parent.get(d)) chain.unshift(d);
+      path = chain
+        .map((d) => {
+          const b = bound.find((x) => x.owner === d);
+          return b === undefined ? d.name : `${d.name}(${b.args.map((a) => this.typeName(a, from)).join(", ")})`;
+        })
+        .join(".");
+    }
     if (decl.file === from) return absolute && this.rng.chance(0.3) ? `.${path}` : path;
     if (this.rng.chance(0.25)) return `import "${decl.file.name}".${path}`;
     return `${from.aliases.get(decl.file.index)}.${path}`;
@@ -509,7 +541,7 @@ class Generator {
       case "param":
         return t.owner.params[t.index];
       case "struct":
-        return t.args === undefined ? this.ref(t.decl, from) : `${this.ref(t.decl, from)}(${t.args.map((a) => this.typeName(a, from)).join(", ")})`;
+        return this.ref(t.decl, from, true, t.bound);
       default:
         return this.ref(t.decl, from);
     }
@@ -527,9 +559,10 @@ class Generator {
       case "param":
         return a.owner === (b as typeof a).owner && a.index === (b as typeof a).index;
       case "struct": {
-        const { decl, args } = b as typeof a;
-        if (a.decl !== decl || (a.args === undefined) !== (args === undefined)) return false;
-        return a.args === undefined || a.args.every((x, i) => this.sameType(x, args![i]));
+        const { decl, bound = [] } = b as typeof a;
+        const mine = a.bound ?? [];
+        if (a.decl !== decl || mine.length !== bound.length) return false;
+        return mine.every((x, i) => x.owner === bound[i].owner && x.args.every((y, j) => this.sameType(y, bound[i].args[j])));
       }
       default:
         return a.decl === (b as typeof a).decl;
@@ -728,7 +761,7 @@ class Generator {
   /** Whether a value of type `t` can contain a `decl` (through lists and struct fields). */
   private reaches(t: Ty, decl: Decl, seen: Set<Decl>): boolean {
     if (t.k === "list") return this.reaches(t.elem, decl, seen);
-    if (t.k === "struct" && t.args?.some((a) => this.reaches(a, decl, seen))) return true;
+    if (t.k === "struct" && t.bound?.some((b) => b.args.some((a) => this.reaches(a, decl, seen)))) return true;
     if (t.k !== "struct" && t.k !== "enum") return false;
     if (t.decl === decl) return true;
     if (t.k === "enum" || seen.has(t.decl)) return false;
