@@ -668,7 +668,7 @@ class Generator {
       }
       case "struct":
         // Sometimes the empty literal `()`, at any depth.
-        return this.rng.chance(0.1) ? "()" : this.structLiteral(t.decl.members, from, constLimit, depth);
+        return this.rng.chance(0.1) ? "()" : this.structLiteral(t.decl.members, from, constLimit, depth, false, this.bindings(t));
       default:
         throw new Error(`no literal for ${t.k}`);
     }
@@ -683,21 +683,37 @@ class Generator {
     return this.rng.shuffle([...members]).slice(0, this.rng.range(2, Math.min(3, members.length)));
   }
 
-  /** A struct literal; `all` sets every member given (the picks of a named union), else each at 60%. */
-  private structLiteral(members: Member[], from: FileCtx, constLimit: number, depth: number, all = false): string {
+  /** The generic parameters a struct type binds, by owner. */
+  private bindings(t: Ty & { k: "struct" }): Map<StructDecl, Ty[]> {
+    return new Map((t.bound ?? []).map((b) => [b.owner, b.args]));
+  }
+
+  /** `t` with the parameters `subst` binds replaced (in lists too); others stay parameters (no literal). */
+  private substitute(t: Ty, subst: Map<StructDecl, Ty[]>): Ty {
+    if (t.k === "param") return subst.get(t.owner)?.[t.index] ?? t;
+    if (t.k === "list") return { k: "list", elem: this.substitute(t.elem, subst) };
+    return t;
+  }
+
+  /**
+   * A struct literal; `all` sets every member given (the picks of a named union), else each at 60%. Fields
+   * of a generic parameter that the struct's type binds (`subst`) take values of the bound type.
+   */
+  private structLiteral(members: Member[], from: FileCtx, constLimit: number, depth: number, all = false, subst = new Map<StructDecl, Ty[]>()): string {
     if (depth > 3) return "()";
     const parts: string[] = [];
     const assign = (m: Member): void => {
       if (m.m === "field") {
-        if (this.hasLiteral(m.type)) parts.push(`${m.name} = ${this.value(m.type, from, constLimit, depth + 1)}`);
+        const type = subst.size > 0 ? this.substitute(m.type, subst) : m.type;
+        if (this.hasLiteral(type)) parts.push(`${m.name} = ${this.value(type, from, constLimit, depth + 1)}`);
         else if (m.type.k === "any" && m.type.name !== "Capability") {
           const target = this.anyPointerConst(from, constLimit, m.type.name);
           if (target !== null) parts.push(`${m.name} = ${target}`);
         }
       } else if (m.m === "group") {
-        parts.push(`${m.name} = ${this.structLiteral(m.members, from, constLimit, depth + 1)}`);
+        parts.push(`${m.name} = ${this.structLiteral(m.members, from, constLimit, depth + 1, false, subst)}`);
       } else if (m.name !== null) {
-        parts.push(`${m.name} = ${this.structLiteral(this.unionPicks(m.members), from, constLimit, depth + 1, true)}`);
+        parts.push(`${m.name} = ${this.structLiteral(this.unionPicks(m.members), from, constLimit, depth + 1, true, subst)}`);
       } else {
         for (const x of this.unionPicks(m.members)) assign(x); // members of the unnamed union
       }
@@ -747,7 +763,7 @@ class Generator {
       if (a.type.k === "prim" && a.type.name === "Void") out += ` $${name}`;
       else if (a.type.k === "struct" && this.rng.chance(0.5)) {
         // `$ann(a = 1)`: a struct value written without its own parentheses.
-        out += ` $${name}${this.structLiteral(a.type.decl.members, from, constLimit, 1)}`;
+        out += ` $${name}${this.structLiteral(a.type.decl.members, from, constLimit, 1, false, this.bindings(a.type))}`;
       } else out += ` $${name}(${this.value(a.type, from, constLimit)})`;
     }
     return out;
