@@ -242,6 +242,8 @@ class ValueCompiler {
           return null;
         }
         const elementType = type.list.elementType;
+        // As a struct literal's below: elements of a type whose schema failed to load leave the list uncompiled.
+        if (!typeLoads(this.ctx, elementType) && this.errors.hadErrors()) return null;
         const elements = src.elements.map((e) => {
           const c = this.compile(e, elementType);
           if (c === null) return zeroPlain(elementType);
@@ -255,7 +257,11 @@ class ValueCompiler {
           errorOn(this.errors, src, `Type mismatch; expected ${this.typeName(type)}.`);
           return null;
         }
-        const node = this.lookup(type.struct.typeId);
+        // A struct type nested in the value (a field's, a list element's) whose schema failed to load, its
+        // error already reported ("Bad news" in it): the value is left uncompiled (capnp aborts there).
+        const node = this.ctx.resolver.resolveBootstrapNode(type.struct.typeId);
+        if (node === null && this.errors.hadErrors()) return null;
+        if (node === null) return this.lookup(type.struct.typeId) as never;
         const value: PlainStruct = {};
         this.fillStruct(value, node, type.struct.brand, src.params);
         return { k: "struct", type, v: value };

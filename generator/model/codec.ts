@@ -721,7 +721,9 @@ class Encoder {
         return;
       case "bool": {
         if (typeof v !== "boolean") throw new TypeError(`${path}: expected a boolean, got ${describe(v)}`);
+        // Cleared too, not only set: a struct literal's later union member overwrites an earlier one's bits.
         if (v !== fp.defBits) this.b.bytes[data + (off >>> 3)] |= 1 << (off & 7);
+        else this.b.bytes[data + (off >>> 3)] &= ~(1 << (off & 7));
         return;
       }
       case "int8":

@@ -7,6 +7,9 @@
  *   IPCGEN_RANDOM_SEED=N   first seed (default 1)
  *   IPCGEN_RANDOM_COUNT=K  number of seeds (default 1000)
  *
+ * A longer run (10,000 seeds, several minutes): `npm run test:random`; with another range, e.g.
+ * `IPCGEN_RANDOM_SEED=1001 npm run test:random` (the script sets the count).
+ *
  * Replay one seed: `IPCGEN_RANDOM_SEED=123 IPCGEN_RANDOM_COUNT=1 npx vitest run test/compiler/random.test.ts`;
  * look at its files: `node --import tsx test/support/random-schema.ts 123`.
  */

@@ -2,13 +2,17 @@
  * A seeded generator of random, valid Cap'n Proto schemas for the differential test against capnp 0.9.2.
  *
  * One seed gives a small project: 1-3 schema files (`r<seed>a.capnp`, `r<seed>b.capnp`, ...) where later
- * files import earlier ones, plus a binary file that `embed` reads. They cover shuffled ordinals, nested
- * declarations, groups, named and unnamed unions (unions in groups and groups in unions), every field type
- * (primitives, Text, Data, lists of each incl. nested lists and lists of structs and enums, enums, structs,
- * interfaces, AnyPointer and its constrained forms), defaults of every kind (negative/hex/octal integers,
- * floats incl. inf and nan, strings with escapes, data, lists, struct literals, enumerants, references to
- * constants, embeds), constants, annotations with targets and values, interfaces with methods and
- * superclasses, and doc comments.
+ * files import earlier ones, plus a binary file of printable bytes that `embed` reads and sometimes a second
+ * one of arbitrary bytes (NUL, a UTF-8 BOM, invalid UTF-8), embedded as Text and as Data. They cover
+ * shuffled ordinals, nested declarations, groups, named and unnamed unions (unions in groups and groups in
+ * unions), every field type (primitives, Text, Data, lists of each incl. nested lists and lists of structs
+ * and enums, enums incl. empty ones, structs, interfaces incl. ones without methods, AnyPointer and its
+ * constrained forms), generic structs (fields of a parameter type, List of a parameter where capnp accepts
+ * it, bare and bound uses), defaults of every kind (negative/hex/octal integers, floats incl. inf and nan,
+ * strings with escapes, data, lists, struct literals incl. `()` and ones setting several members of one
+ * union, enumerants, references to constants, embeds), constants (struct-typed ones a little more often),
+ * annotations with targets and values, interfaces with methods and superclasses, and doc comments (rarely
+ * with Latin-1 bytes, which are not UTF-8).
  *
  * Unions nested in unions can hit capnp 0.9.2's "Bad news" refusal (capnproto issue 344); the test expects
  * ipcgen to refuse those schemas too.
@@ -84,9 +88,17 @@ type Ty =
   | { k: "prim"; name: PrimName }
   | { k: "list"; elem: Ty }
   | { k: "enum"; decl: EnumDecl }
-  | { k: "struct"; decl: StructDecl }
+  /** `bound`: the generic structs among it and its ancestors that the name binds (`A(Text).B(Data)`). */
+  | { k: "struct"; decl: StructDecl; bound?: Binding[] }
+  /** The `index`th generic parameter of `owner`, in a field of `owner` or of a struct nested in it. */
+  | { k: "param"; owner: StructDecl; index: number }
   | { k: "iface"; decl: IfaceDecl }
   | { k: "any"; name: AnyName };
+
+interface Binding {
+  owner: StructDecl;
+  args: Ty[];
+}
 
 type Target =
   | "file"
@@ -134,6 +146,8 @@ interface DeclBase {
 }
 interface StructDecl extends DeclBase {
   kind: "struct";
+  /** Generic parameters (none: not generic). */
+  params: string[];
   members: Member[];
 }
 interface EnumDecl extends DeclBase {
@@ -190,6 +204,9 @@ class Generator {
   private readonly all: Decl[] = [];
   readonly embedName: string;
   readonly embedBytes: Uint8Array;
+  /** A second embedded file of arbitrary bytes (NUL, a UTF-8 BOM, invalid UTF-8), or null. */
+  readonly rawName: string | null;
+  readonly rawBytes: Uint8Array;
 
   constructor(readonly seed: number) {
     this.rng = new Rng(seed);
@@ -199,6 +216,31 @@ class Generator {
     const n = this.rng.range(1, 24);
     this.embedBytes = new Uint8Array(n);
     for (let i = 0; i < n; i++) this.embedBytes[i] = 0x20 + this.rng.int(95);
+    this.rawName = this.rng.chance(0.25) ? `r${seed}x.bin` : null;
+    this.rawBytes = this.rawName === null ? new Uint8Array(0) : this.randomBytes();
+  }
+
+  /** 1-40 bytes (never empty: see embedBytes): random, UTF-8 or Latin-1 pieces, sometimes after a BOM. */
+  private randomBytes(): Uint8Array {
+    const out: number[] = this.rng.chance(0.3) ? [0xef, 0xbb, 0xbf] : [];
+    const pieces: (() => number[])[] = [
+      () => [this.rng.int(256)],
+      () => [0x20 + this.rng.int(95)],
+      () => [...new TextEncoder().encode(this.rng.pick(["é", "日本", "😀", "\n"]))],
+      () => [this.rng.pick([0x80, 0xbf, 0xc0, 0xc3, 0xe9, 0xed, 0xf0, 0xf5, 0xfe, 0xff])], // invalid alone
+      () => [0xed, 0xa0, 0x80], // an encoded surrogate
+      () => [0xf0, 0x9f, 0x98], // a truncated sequence
+      () => [0xc0, 0x80], // an overlong NUL
+      () => [0],
+      () => [0xef, 0xbb, 0xbf], // a BOM not at the start
+    ];
+    for (let i = this.rng.range(1, 16); i > 0; i--) out.push(...this.rng.pick(pieces)());
+    return new Uint8Array(out);
+  }
+
+  /** The name of a file to embed: the printable one, or the arbitrary bytes (for Text too). */
+  private embed(): string {
+    return `embed "${this.rawName !== null && this.rng.chance(0.5) ? this.rawName : this.embedName}"`;
   }
 
   private word(): string {
@@ -244,7 +286,7 @@ class Generator {
     let decl: Decl;
     switch (kind) {
       case "struct":
-        decl = { ...base, kind, members: [] };
+        decl = { ...base, kind, members: [], params: this.rng.chance(0.12) ? Array.from({ length: this.rng.range(1, 4) }, () => this.upper()) : [] };
         break;
       case "enum":
         decl = { ...base, kind, enumerants: [] };
@@ -262,7 +304,11 @@ class Generator {
     this.all.push(decl);
     if ((kind === "struct" || kind === "interface") && depth < 2) {
       const n = this.rng.chance(0.5) ? 0 : this.rng.range(1, 3);
-      for (let i = 0; i < n; i++) decl.nested.push(this.makeDecl(file, decl.path, depth + 1));
+      for (let i = 0; i < n; i++) {
+        const child = this.makeDecl(file, decl.path, depth + 1);
+        this.parent.set(child, decl);
+        decl.nested.push(child);
+      }
     }
     return decl;
   }
@@ -272,22 +318,61 @@ class Generator {
     return this.all.filter((d) => d.file.index <= file.index);
   }
 
-  private randomType(file: FileCtx, depth = 0, opts: { noAny?: boolean } = {}): Ty {
+  /**
+   * A random type for `file`. In the fields of a generic struct (`scope`), sometimes one of its parameters;
+   * in a list only the third or a later one: capnp 0.9.2 refuses List(P) of the first parameter
+   * ("'List(AnyPointer)' is not supported") and of the second ("List(AnyStruct)"), as errors.test.ts's
+   * list-of-generic-parameter shows.
+   */
+  private randomType(file: FileCtx, depth = 0, opts: { noAny?: boolean; inList?: boolean } = {}): Ty {
+    if (this.scope.length > 0 && this.rng.chance(0.15)) {
+      const params = this.scope.flatMap((owner) => owner.params.map((_, index) => ({ owner, index }))).filter((p) => !opts.inList || p.index >= 2);
+      if (params.length > 0) return { k: "param", ...this.rng.pick(params) };
+    }
     const r = this.rng.next();
     if (r < 0.5) return { k: "prim", name: this.rng.pick(PRIMS) };
     if (r < 0.68 && depth < 3) {
       // No List(AnyPointer) in 0.9.2.
-      return { k: "list", elem: this.randomType(file, depth + 1, { noAny: true }) };
+      return { k: "list", elem: this.randomType(file, depth + 1, { noAny: true, inList: true }) };
     }
     const visible = this.visible(file);
     const structs = visible.filter((d): d is StructDecl => d.kind === "struct");
     const enums = visible.filter((d): d is EnumDecl => d.kind === "enum");
     const ifaces = visible.filter((d): d is IfaceDecl => d.kind === "interface");
-    if (r < 0.8 && structs.length > 0) return { k: "struct", decl: this.rng.pick(structs) };
+    if (r < 0.8 && structs.length > 0) {
+      const decl = this.rng.pick(structs);
+      // A generic struct (or one nested in a generic struct) bare, its parameters AnyPointer (or, inside the
+      // generic struct, its own), or bound, every parameter to a pointer type.
+      const bound: Binding[] = [];
+      for (const owner of this.genericChain(decl)) {
+        if (depth < 2 && this.rng.chance(0.6)) bound.push({ owner, args: owner.params.map(() => this.bindingType(file, depth + 1)) });
+      }
+      return bound.length === 0 ? { k: "struct", decl } : { k: "struct", decl, bound };
+    }
     if (r < 0.9 && enums.length > 0) return { k: "enum", decl: this.rng.pick(enums) };
     if (r < 0.95 && ifaces.length > 0) return { k: "iface", decl: this.rng.pick(ifaces) };
     if (!opts.noAny) return { k: "any", name: this.rng.chance(0.6) ? "AnyPointer" : this.rng.pick<AnyName>(["AnyStruct", "AnyList", "Capability"]) };
     return { k: "prim", name: this.rng.pick(PRIMS) };
+  }
+
+  /** A type a generic parameter may be bound to: only pointer types (no AnyStruct, AnyList, Capability). */
+  private bindingType(file: FileCtx, depth: number): Ty {
+    for (;;) {
+      const t = this.randomType(file, depth);
+      if (t.k === "prim" ? t.name === "Text" || t.name === "Data" : t.k !== "enum" && (t.k !== "any" || t.name === "AnyPointer")) return t;
+    }
+  }
+
+  /** While a struct's members are made: the generic structs among it and its ancestors, whose parameters its fields may use. */
+  private scope: StructDecl[] = [];
+  /** The declaration each nested one is declared in. */
+  private readonly parent = new Map<Decl, Decl>();
+
+  /** The generic structs among `decl` and the declarations it is nested in. */
+  private genericChain(decl: Decl): StructDecl[] {
+    const out: StructDecl[] = [];
+    for (let d: Decl | undefined = decl; d !== undefined; d = this.parent.get(d)) if (d.kind === "struct" && d.params.length > 0) out.push(d);
+    return out;
   }
 
   /** A type that can hold a literal value (for constants and annotations). */
@@ -299,7 +384,8 @@ class Generator {
   }
 
   private hasLiteral(t: Ty): boolean {
-    if (t.k === "iface" || t.k === "any") return false;
+    if (t.k === "iface" || t.k === "any" || t.k === "param") return false;
+    if (t.k === "enum") return t.decl.enumerants.length > 0;
     if (t.k === "list") return this.hasLiteral(t.elem);
     return true;
   }
@@ -308,7 +394,9 @@ class Generator {
     const file = decl.file;
     switch (decl.kind) {
       case "struct": {
+        this.scope = this.genericChain(decl);
         decl.members = this.structBody(file, 0, true);
+        this.scope = [];
         // Ordinals: one sequence over the whole struct (groups and unions included), shuffled.
         const numbered: { ordinal: number | null }[] = [];
         const walk = (ms: Member[]): void => {
@@ -347,7 +435,8 @@ class Generator {
         break;
       }
       case "enum": {
-        const n = this.rng.range(1, 6);
+        // Sometimes empty: no value can name one of its enumerants (hasLiteral).
+        const n = this.rng.chance(0.06) ? 0 : this.rng.range(1, 6);
         const ordinals = this.rng.shuffle(Array.from({ length: n }, (_, i) => i));
         decl.enumerants = ordinals.map((ordinal) => ({ name: this.lower(), ordinal }));
         break;
@@ -370,9 +459,12 @@ class Generator {
         }
         break;
       }
-      case "const":
-        decl.type = this.valueType(file);
+      case "const": {
+        // Struct-typed constants a little more often than randomType's share.
+        const structs = this.visible(file).filter((d): d is StructDecl => d.kind === "struct");
+        decl.type = structs.length > 0 && this.rng.chance(0.15) ? { k: "struct", decl: this.rng.pick(structs) } : this.valueType(file);
         break;
+      }
       case "annotation":
         decl.type = this.rng.chance(0.3) ? { k: "prim", name: "Void" } : this.valueType(file);
         decl.targets = this.rng.chance(0.35) ? "*" : this.rng.shuffle([...TARGETS]).slice(0, this.rng.range(1, 5));
@@ -381,7 +473,7 @@ class Generator {
   }
 
   private paramList(file: FileCtx): ParamList {
-    const structs = this.visible(file).filter((d): d is StructDecl => d.kind === "struct");
+    const structs = this.visible(file).filter((d): d is StructDecl => d.kind === "struct" && d.params.length === 0);
     if (structs.length > 0 && this.rng.chance(0.15)) return { k: "struct", decl: this.rng.pick(structs) };
     const n = this.rng.range(0, 3);
     return { k: "list", params: Array.from({ length: n }, () => ({ name: this.lower(), type: this.randomType(file) })) };
@@ -415,8 +507,18 @@ class Generator {
   // ----- phase 2: printing, with values --------------------------------------------------------------
 
   /** How `decl` is named from `file`. */
-  private ref(decl: Decl, from: FileCtx, absolute = true): string {
-    const path = decl.path.join(".");
+  private ref(decl: Decl, from: FileCtx, absolute = true, bound: Binding[] = []): string {
+    let path = decl.path.join(".");
+    if (bound.length > 0) {
+      const chain: Decl[] = [];
+      for (let d: Decl | undefined = decl; d !== undefined; d = this.parent.get(d)) chain.unshift(d);
+      path = chain
+        .map((d) => {
+          const b = bound.find((x) => x.owner === d);
+          return b === undefined ? d.name : `${d.name}(${b.args.map((a) => this.typeName(a, from)).join(", ")})`;
+        })
+        .join(".");
+    }
     if (decl.file === from) return absolute && this.rng.chance(0.3) ? `.${path}` : path;
     if (this.rng.chance(0.25)) return `import "${decl.file.name}".${path}`;
     return `${from.aliases.get(decl.file.index)}.${path}`;
@@ -436,6 +538,10 @@ class Generator {
         return `List(${this.typeName(t.elem, from)})`;
       case "any":
         return t.name;
+      case "param":
+        return t.owner.params[t.index];
+      case "struct":
+        return this.ref(t.decl, from, true, t.bound);
       default:
         return this.ref(t.decl, from);
     }
@@ -450,6 +556,14 @@ class Generator {
         return this.sameType(a.elem, (b as typeof a).elem);
       case "any":
         return a.name === (b as typeof a).name;
+      case "param":
+        return a.owner === (b as typeof a).owner && a.index === (b as typeof a).index;
+      case "struct": {
+        const { decl, bound = [] } = b as typeof a;
+        const mine = a.bound ?? [];
+        if (a.decl !== decl || mine.length !== bound.length) return false;
+        return mine.every((x, i) => x.owner === bound[i].owner && x.args.every((y, j) => this.sameType(y, bound[i].args[j])));
+      }
       default:
         return a.decl === (b as typeof a).decl;
     }
@@ -501,7 +615,7 @@ class Generator {
 
   private dataLiteral(): string {
     const r = this.rng.next();
-    if (r < 0.15) return `embed "${this.embedName}"`;
+    if (r < (this.rawName === null ? 0.15 : 0.3)) return this.embed();
     if (r < 0.4) {
       let s = "";
       for (let i = this.rng.range(0, 4); i > 0; i--) s += this.rng.pick(["ab", "\\xff", "\\0", "\\x80", "é", " "]);
@@ -540,7 +654,7 @@ class Generator {
           case "Float64":
             return this.floatLiteral(t.name);
           case "Text":
-            return this.rng.chance(0.08) ? `embed "${this.embedName}"` : this.textLiteral();
+            return this.rng.chance(this.rawName === null ? 0.08 : 0.2) ? this.embed() : this.textLiteral();
           case "Data":
             return this.dataLiteral();
           default:
@@ -553,31 +667,58 @@ class Generator {
         return `[${Array.from({ length: n }, () => this.value(t.elem, from, constLimit, depth + 1)).join(", ")}]`;
       }
       case "struct":
-        return this.structLiteral(t.decl.members, from, constLimit, depth);
+        // Sometimes the empty literal `()`, at any depth.
+        return this.rng.chance(0.1) ? "()" : this.structLiteral(t.decl.members, from, constLimit, depth, false, this.bindings(t));
       default:
         throw new Error(`no literal for ${t.k}`);
     }
   }
 
-  private structLiteral(members: Member[], from: FileCtx, constLimit: number, depth: number): string {
+  /**
+   * The members of a union a struct literal sets: usually one, sometimes two or three (distinct, in random
+   * order; the last one set is the union's member in the value, the others' values are overwritten).
+   */
+  private unionPicks(members: Member[]): Member[] {
+    if (members.length < 2 || !this.rng.chance(0.15)) return [this.rng.pick(members)];
+    return this.rng.shuffle([...members]).slice(0, this.rng.range(2, Math.min(3, members.length)));
+  }
+
+  /** The generic parameters a struct type binds, by owner. */
+  private bindings(t: Ty & { k: "struct" }): Map<StructDecl, Ty[]> {
+    return new Map((t.bound ?? []).map((b) => [b.owner, b.args]));
+  }
+
+  /** `t` with the parameters `subst` binds replaced (in lists too); others stay parameters (no literal). */
+  private substitute(t: Ty, subst: Map<StructDecl, Ty[]>): Ty {
+    if (t.k === "param") return subst.get(t.owner)?.[t.index] ?? t;
+    if (t.k === "list") return { k: "list", elem: this.substitute(t.elem, subst) };
+    return t;
+  }
+
+  /**
+   * A struct literal; `all` sets every member given (the picks of a named union), else each at 60%. Fields
+   * of a generic parameter that the struct's type binds (`subst`) take values of the bound type.
+   */
+  private structLiteral(members: Member[], from: FileCtx, constLimit: number, depth: number, all = false, subst = new Map<StructDecl, Ty[]>()): string {
     if (depth > 3) return "()";
     const parts: string[] = [];
     const assign = (m: Member): void => {
       if (m.m === "field") {
-        if (this.hasLiteral(m.type)) parts.push(`${m.name} = ${this.value(m.type, from, constLimit, depth + 1)}`);
+        const type = subst.size > 0 ? this.substitute(m.type, subst) : m.type;
+        if (this.hasLiteral(type)) parts.push(`${m.name} = ${this.value(type, from, constLimit, depth + 1)}`);
         else if (m.type.k === "any" && m.type.name !== "Capability") {
           const target = this.anyPointerConst(from, constLimit, m.type.name);
           if (target !== null) parts.push(`${m.name} = ${target}`);
         }
       } else if (m.m === "group") {
-        parts.push(`${m.name} = ${this.structLiteral(m.members, from, constLimit, depth + 1)}`);
+        parts.push(`${m.name} = ${this.structLiteral(m.members, from, constLimit, depth + 1, false, subst)}`);
       } else if (m.name !== null) {
-        parts.push(`${m.name} = ${this.structLiteral([this.rng.pick(m.members)], from, constLimit, depth + 1)}`);
+        parts.push(`${m.name} = ${this.structLiteral(this.unionPicks(m.members), from, constLimit, depth + 1, true, subst)}`);
       } else {
-        assign(this.rng.pick(m.members)); // one member of the unnamed union
+        for (const x of this.unionPicks(m.members)) assign(x); // members of the unnamed union
       }
     };
-    for (const m of members) if (this.rng.chance(0.6)) assign(m);
+    for (const m of members) if (all || this.rng.chance(0.6)) assign(m);
     return `(${parts.join(", ")})`;
   }
 
@@ -608,6 +749,10 @@ class Generator {
     const anns = this.visible(from).filter((d): d is AnnDecl => {
       if (d.kind !== "annotation" || this.all.indexOf(d) >= limit) return false;
       if (on !== undefined && this.reaches(d.type, on, new Set())) return false;
+      // On an annotation declaration, no value naming an enum or struct either: capnp 0.9.2 reports
+      // "Declaration recursively depends on itself" for `enum E $q(true) {...}` when q is declared
+      // `annotation q(enum) :Bool $s(a)` with `annotation s(*) :E` (random seed 3206 before this rule).
+      if (on?.kind === "annotation" && this.namesDecl(d.type)) return false;
       return d.targets === "*" || d.targets.includes(target);
     });
     let out = "";
@@ -618,15 +763,21 @@ class Generator {
       if (a.type.k === "prim" && a.type.name === "Void") out += ` $${name}`;
       else if (a.type.k === "struct" && this.rng.chance(0.5)) {
         // `$ann(a = 1)`: a struct value written without its own parentheses.
-        out += ` $${name}${this.structLiteral(a.type.decl.members, from, constLimit, 1)}`;
+        out += ` $${name}${this.structLiteral(a.type.decl.members, from, constLimit, 1, false, this.bindings(a.type))}`;
       } else out += ` $${name}(${this.value(a.type, from, constLimit)})`;
     }
     return out;
   }
 
+  /** Whether a value of type `t` names a declaration's schema (an enum or struct, in lists too). */
+  private namesDecl(t: Ty): boolean {
+    return t.k === "list" ? this.namesDecl(t.elem) : t.k === "struct" || t.k === "enum";
+  }
+
   /** Whether a value of type `t` can contain a `decl` (through lists and struct fields). */
   private reaches(t: Ty, decl: Decl, seen: Set<Decl>): boolean {
     if (t.k === "list") return this.reaches(t.elem, decl, seen);
+    if (t.k === "struct" && t.bound?.some((b) => b.args.some((a) => this.reaches(a, decl, seen)))) return true;
     if (t.k !== "struct" && t.k !== "enum") return false;
     if (t.decl === decl) return true;
     if (t.k === "enum" || seen.has(t.decl)) return false;
@@ -640,13 +791,28 @@ class Generator {
     if (!this.rng.chance(0.3)) return "";
     const lines = this.rng.range(1, 2);
     let out = "";
-    for (let i = 0; i < lines; i++) out += `${indent}# ${this.rng.pick(WORDS)} ${this.rng.pick(["doc", "comment", "é ü", "`code`", ""])}\n`;
+    for (let i = 0; i < lines; i++) {
+      const text = this.rng.chance(0.015) ? this.latin1() : this.rng.pick(["doc", "comment", "é ü", "`code`", ""]);
+      out += `${indent}# ${this.rng.pick(WORDS)} ${text}\n`;
+    }
     return out;
+  }
+
+  /**
+   * Text that is not UTF-8: Latin-1 bytes (0x80-0xff), written as the private-use characters U+E080-U+E0FF
+   * that encodeFile turns into those single bytes.
+   */
+  private latin1(): string {
+    let s = "";
+    for (let i = this.rng.range(1, 4); i > 0; i--) {
+      s += this.rng.pick(["caf", "na", " ", "x"]) + String.fromCharCode(0xe000 + this.rng.pick([0xe9, 0xfc, 0xe0, 0xa0, 0xff, 0x80, 0xc3, 0xb6]));
+    }
+    return s;
   }
 
   /** A trailing doc comment on the same line, or none. */
   private trailing(): string {
-    return this.rng.chance(0.2) ? `  # ${this.rng.pick(WORDS)} trailing` : "";
+    return this.rng.chance(0.2) ? `  # ${this.rng.pick(WORDS)} ${this.rng.chance(0.015) ? this.latin1() : "trailing"}` : "";
   }
 
   printFile(file: FileCtx): string {
@@ -668,7 +834,7 @@ class Generator {
     switch (decl.kind) {
       case "struct":
         return (
-          `${indent}struct ${decl.name}${this.annotations("struct", f, ALL, decl)} {${this.trailing()}\n` +
+          `${indent}struct ${decl.name}${decl.params.length > 0 ? `(${decl.params.join(", ")})` : ""}${this.annotations("struct", f, ALL, decl)} {${this.trailing()}\n` +
           this.doc(inner) +
           this.printMembers(decl.members, decl, inner) +
           nested() +
@@ -740,10 +906,24 @@ class Generator {
 export function generateSchema(seed: number): GeneratedSchema {
   const g = new Generator(seed);
   g.build();
-  const enc = new TextEncoder();
-  const files: GeneratedFile[] = g.files.map((f) => ({ name: f.name, contents: enc.encode(g.printFile(f)) }));
+  const files: GeneratedFile[] = g.files.map((f) => ({ name: f.name, contents: encodeFile(g.printFile(f)) }));
   files.push({ name: g.embedName, contents: g.embedBytes });
+  if (g.rawName !== null) files.push({ name: g.rawName, contents: g.rawBytes });
   return { seed, files, schemas: g.files.map((f) => f.name) };
+}
+
+/** UTF-8, except that U+E000-U+E0FF (see Generator.latin1) stand for the single bytes 0x00-0xff. */
+function encodeFile(text: string): Uint8Array {
+  const enc = new TextEncoder();
+  const parts = text.split(/([\uE000-\uE0FF])/);
+  const chunks = parts.map((p, i) => (i % 2 === 1 ? Uint8Array.of(p.charCodeAt(0) - 0xe000) : enc.encode(p)));
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /** Writes a generated project into `dir`. */
