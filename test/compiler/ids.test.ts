@@ -3,8 +3,9 @@ import { childId, formatId, groupId, methodParamsId, randomFileId } from "../../
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { capnpCompile } from "./support/capnp-oracle.js";
+import { CORPUS } from "../support/ipcgen.js";
 
-const CORPUS = "/work/shared/corpus/capnproto-0.9.2/src/capnp";
+const CAPNP_SRC = join(CORPUS, "src/capnp");
 
 describe("ids", () => {
   it("matches capnp's own type-id test vectors", () => {
@@ -43,12 +44,12 @@ describe("ids", () => {
   describe("against capnp on the corpus", () => {
     for (const file of ["test.capnp", "schema.capnp", "rpc.capnp", "persistent.capnp", "compat/json.capnp"]) {
       it(`derives every id of ${file}`, () => {
-        const run = capnpCompile(["-I", "..", "--no-standard-import", file], CORPUS);
+        const run = capnpCompile(["-I", "..", "--no-standard-import", file], CAPNP_SRC);
         expect(run.status).toBe(0);
         const nodes: any[] = run.request.nodes;
         // Declarations with an explicit `@0x...` id keep it; only the others have derived ids.
         const explicit = new Set<bigint>();
-        for (const m of readFileSync(join(CORPUS, file), "utf8").matchAll(/@(0x[0-9a-fA-F]+)/g)) explicit.add(BigInt(m[1]));
+        for (const m of readFileSync(join(CAPNP_SRC, file), "utf8").matchAll(/@(0x[0-9a-fA-F]+)/g)) explicit.add(BigInt(m[1]));
         const byId = new Map<string, any>(nodes.map((n) => [n.id, n]));
         let nested = 0;
         let groups = 0;

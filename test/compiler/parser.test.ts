@@ -5,6 +5,7 @@ import type { Declaration, Expression } from "../../generator/compiler/ast.js";
 import { lex, type Token } from "../../generator/compiler/lexer.js";
 import { FileErrorReporter, type Diagnostic } from "../../generator/compiler/diagnostics.js";
 import { parseCapnpText, type TextValue } from "./support/capnp-text.js";
+import { CORPUS } from "../support/ipcgen.js";
 import {
   capnpParserErrors,
   capnpRequestText,
@@ -14,7 +15,6 @@ import {
   parseSource,
 } from "./parse-helpers.js";
 
-const CORPUS = "/work/shared/corpus/capnproto-0.9.2";
 const ID = "@0xccd0890aa4926a9b;\n";
 
 function corpusFiles(dir = CORPUS): string[] {

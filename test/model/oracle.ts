@@ -5,7 +5,9 @@ import { decodeRequest } from "../../generator/model/request.js";
 import { nodeLookup, type NodeLookup } from "../../generator/model/codec.js";
 import type { CodeGeneratorRequest, Node } from "../../generator/model/schema.js";
 
-export const CORPUS = "/work/shared/corpus/capnproto-0.9.2";
+import { CORPUS } from "../support/ipcgen.js";
+
+export { CORPUS };
 export const TEST_CAPNP = "src/capnp/test.capnp";
 const IMPORT = ["-I", "src", "--no-standard-import"];
 

@@ -12,13 +12,10 @@ import type { CompileArgs } from "./oracle.js";
 /** The repository root. */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /**
- * capnp 0.9.2's schemas: the differential corpus, beside the repository or where the other tests read it
- * (a git worktree elsewhere has no sibling `shared`); `IPCGEN_CORPUS` overrides.
+ * capnp 0.9.2's schemas: the differential corpus, in the `shared` folder beside the checkout, as CI has it;
+ * `IPCGEN_CORPUS` names it for a checkout elsewhere (a git worktree). Every test reads it from here.
  */
-export const CORPUS =
-  process.env.IPCGEN_CORPUS ??
-  [resolve(REPO, "../shared/corpus/capnproto-0.9.2"), "/work/shared/corpus/capnproto-0.9.2"].find((d) => existsSync(d)) ??
-  resolve(REPO, "../shared/corpus/capnproto-0.9.2");
+export const CORPUS = process.env.IPCGEN_CORPUS ?? resolve(REPO, "../shared/corpus/capnproto-0.9.2");
 /** The corpus's compile arguments, as the reference document gives them. */
 export const CORPUS_ARGS: CompileArgs = { cwd: CORPUS, importPath: ["src"], standardImport: false };
 /** This project's schemas are compiled from the repository root against its bundled standard directory. */
