@@ -194,6 +194,11 @@ interface Ctx {
   imports: Map<string, Set<string>>;
   /** The generic parameters in scope of the struct being generated, by `scopeId:index`. */
   params: Map<string, TypeParam>;
+  /**
+   * Code that only reads (or only writes) a generic struct holds codecs typed `PointerCodec<T, unknown>`
+   * (or `<unknown, T>`): the face it does not use is `unknown` there, and so are that face's types.
+   */
+  erase?: "plain" | "init";
   ipc: IpcModel;
 }
 
@@ -323,7 +328,7 @@ function brandBindings(ctx: Ctx, targetId: bigint, brand: Brand | undefined): ({
 function typeArgs(ctx: Ctx, targetId: bigint, brand: Brand | undefined, mode: "plain" | "init"): string {
   const bindings = brandBindings(ctx, targetId, brand);
   if (bindings.length === 0) return "";
-  const args = bindings.map((b) => (b === null ? "codec.AnyPointerValue" : "param" in b ? b.param.name : plainType(ctx, b.type, mode)));
+  const args = bindings.map((b) => (b === null ? "codec.AnyPointerValue" : "param" in b ? paramType(ctx, b.param, mode) : plainType(ctx, b.type, mode)));
   return `<${args.join(", ")}>`;
 }
 
@@ -353,6 +358,11 @@ function codecExpr(ctx: Ctx, type: Type): string {
     default:
       return "codec.capabilityCodec";
   }
+}
+
+/** How a face of the plain view spells type parameter `p` (see `Ctx.erase`). */
+function paramType(ctx: Ctx, p: TypeParam, mode: "plain" | "init"): string {
+  return ctx.erase === mode ? "unknown" : p.name;
 }
 
 /** Our type parameter that an AnyPointer type names, if it names one. */
@@ -522,8 +532,10 @@ function plainType(ctx: Ctx, type: Type, mode: "plain" | "init"): string {
     }
     case "interface":
       return "null";
-    case "anyPointer":
-      return paramOf(ctx, type)?.name ?? "codec.AnyPointerValue";
+    case "anyPointer": {
+      const param = paramOf(ctx, type);
+      return param === undefined ? "codec.AnyPointerValue" : paramType(ctx, param, mode);
+    }
     default:
       return PRIMITIVE_TS[type.which];
   }
@@ -850,7 +862,9 @@ function plainData(ctx: Ctx, node: StructTypeNode, fields: Field[], out: PlainDa
     const inUnion = f.discriminantValue !== NO_DISCRIMINANT;
     const isVoid = f.which === "slot" && f.slot.type.which === "void";
     const fieldDoc = doc(ctx, node.id, node.struct.fields.indexOf(f));
-    const pf = isVoid ? null : plainField(ctx, node, f);
+    // Read and written by separate code, each with its face of the codecs (see `Ctx.erase`).
+    const pr = isVoid ? null : plainField({ ...ctx, erase: "init" }, node, f);
+    const pw = isVoid ? null : plainField({ ...ctx, erase: "plain" }, node, f);
     // A struct field reads as null when its pointer is null and it has no default: eager defaults of
     // recursive structs would never end, and null tells "absent" from "all defaults". (A field with a
     // default is null only where its default would contain itself: see codec.structOrDefault.)
@@ -863,18 +877,18 @@ function plainData(ctx: Ctx, node: StructTypeNode, fields: Field[], out: PlainDa
     if (!inUnion) {
       if (isVoid) continue;
       out.fields.push({ name: key, type, initType, doc: fieldDoc });
-      out.reads.push({ name: key, expr: pf!.read });
-      const write = pf!.write(`v.${access(f.name)}`);
+      out.reads.push({ name: key, expr: pr!.read });
+      const write = pw!.write(`v.${access(f.name)}`);
       // Capabilities have no plain form: nothing to write.
-      if (write !== "") out.writes.push(`if (${presence(pf!, `v.${access(f.name)}`)}) ${write}`);
+      if (write !== "") out.writes.push(`if (${presence(pw!, `v.${access(f.name)}`)}) ${write}`);
       continue;
     }
     out.variants.push({ which: JSON.stringify(f.name), field: isVoid ? null : { name: key, type, initType } });
-    out.variantReads.push({ value: f.discriminantValue, which: JSON.stringify(f.name), name: isVoid ? null : key, expr: isVoid ? null : pf!.read });
+    out.variantReads.push({ value: f.discriminantValue, which: JSON.stringify(f.name), name: isVoid ? null : key, expr: isVoid ? null : pr!.read });
     out.variantWrites.push({
       which: JSON.stringify(f.name),
       value: f.discriminantValue,
-      stmt: isVoid || pf!.write("x") === "" ? null : `if (${presence(pf!, `v.${access(f.name)}`)}) ${pf!.write(`v.${access(f.name)}`)}`,
+      stmt: isVoid || pw!.write("x") === "" ? null : `if (${presence(pw!, `v.${access(f.name)}`)}) ${pw!.write(`v.${access(f.name)}`)}`,
     });
   }
 }
