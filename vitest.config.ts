@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
@@ -15,9 +14,6 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
-    // Vitest's default (one worker fewer than cores) runs one file at a time on a 2-core machine, CI's size;
-    // many files wait on child processes and sockets, so two at a time finish sooner (about 10% here).
-    maxWorkers: Math.max(2, availableParallelism() - 1),
     hookTimeout: 120_000,
   },
 });
