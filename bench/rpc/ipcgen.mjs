@@ -22,7 +22,8 @@ function echoService(generated, echoId) {
     id: BigInt(echoId),
     fingerprint: FINGERPRINT,
     name: "Echo",
-    methods: [{ name: "echo", params: need(generated, "EchoParams", what), results: need(generated, "EchoResults", what) }],
+    // The wire names a method by the interface that declares it and its ordinal there (runtime/contract.ts).
+    methods: [{ name: "echo", interfaceId: BigInt(echoId), methodId: 0, params: need(generated, "EchoParams", what), results: need(generated, "EchoResults", what) }],
   };
 }
 

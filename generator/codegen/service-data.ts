@@ -3,7 +3,7 @@
  * templates (service.hbs, error.hbs) print. Pure, like template-data.ts, which hands it a `Namer` for the
  * names it owns (struct classes, imports from other generated modules, doc comments).
  */
-import type { ErrorModel, MethodModel, ServiceModel } from "../model/ipc.js";
+import type { DescriptorLayout, Direction, ErrorModel, MethodKind, MethodModel, ServiceModel, SizeLimit } from "../model/ipc.js";
 import type { Id, Node } from "../model/schema.js";
 import { capitalize, hexId, propertyKey, serviceMemberName } from "./names.js";
 
@@ -31,7 +31,8 @@ export interface ErrorData {
 /** A call or one-way method, as the client, the handler and the definition print it. */
 export interface CallData {
   member: string;
-  code: number;
+  /** The method's position in the definition's `methods` (how stubs name it to the runtime). */
+  index: number;
   doc: string | null;
   hasParams: boolean;
   /** What the client takes: a plain object, or a message built with the struct's class (sent as it is). */
@@ -49,14 +50,16 @@ export interface CallData {
 
 export interface SignalData {
   member: string;
-  code: number;
+  /** The signal's position in the definition's `methods`. */
+  index: number;
   doc: string | null;
 }
 
 /** A packet stream, as one side's member: its end's type depends on which side is the source. */
 export interface StreamData {
   member: string;
-  code: number;
+  /** The packet stream's position in the definition's `methods`. */
+  index: number;
   doc: string | null;
   /** `ipcgen.StreamSource<Packet.Plain, Packet.Init>` or `ipcgen.StreamSink<...>`. */
   type: string;
@@ -74,8 +77,17 @@ export interface ArmData {
   /** The open request's parameters (Init and Plain types), or null for `Channel(Interface)`. */
   paramsInit: string | null;
   paramsPlain: string | null;
-  /** The metadata union's Init value for this arm, given `params`. */
+  /** The arm's name as a property key of the metadata union's value (quoted when it must be). */
+  key: string;
+  /** The definition of the service the channel speaks. */
+  service: string;
+}
+
+/** A definition's `channels` entry: the metadata union's struct and, per arm, what the runtime needs. */
+export interface ChannelsEntryData {
+  /** The metadata struct's class. */
   metadata: string;
+  arms: ArmData[];
 }
 
 export interface ServiceData {
@@ -102,11 +114,37 @@ export interface ServiceData {
   clientStreams: StreamData[];
   /** The server's ends, on the remote: the other end of each. */
   remoteStreams: StreamData[];
-  /** The definition's `methods` entries, by method number. */
-  methods: string[];
-  /** The definition's `channels` entry, or null. */
-  channels: string | null;
+  /** The definition's `methods` entries (printed by method.hbs). */
+  methods: MethodEntryData[];
+  /** The definition's `channels` entry, or null when the service has no channels. */
+  channels: ChannelsEntryData | null;
   sharedBuffer: number | null;
+}
+
+/**
+ * One entry of a definition's `methods`: what the runtime needs to send, check and answer the method
+ * (`MethodDefinition` in runtime/contract.ts), as method.hbs prints it.
+ */
+export interface MethodEntryData {
+  /** The method's member name on clients and handlers. */
+  name: string;
+  /** `0x...`: the interface that declares the method. */
+  interfaceId: string;
+  /** The method's ordinal in that interface. */
+  methodId: number;
+  kind: MethodKind;
+  direction: Direction | null;
+  /** The parameters' and results' struct classes (`ipcgen.emptyStruct` for signals' and streams' results). */
+  params: string;
+  results: string;
+  /** A call whose results struct has no fields: callers get `undefined`. */
+  voidResults: boolean;
+  timeoutMs: number | null;
+  /** The error classes it raises. */
+  raises: string[];
+  paramLimits: SizeLimit[];
+  resultLimits: SizeLimit[];
+  stream: { ringSize: number; bufferSize: number; descriptor: DescriptorLayout } | null;
 }
 
 const hasFields = (n: Node): boolean => n.which === "struct" && n.struct.fields.length > 0;
@@ -122,27 +160,24 @@ export function errorData(error: ErrorModel, namer: Namer): ErrorData {
   };
 }
 
-/** The `{ ... }` literal of one method in a definition: what the runtime needs to send, check and answer it. */
-function methodEntry(m: MethodModel, member: string, namer: Namer): string {
-  const parts = [`name: ${JSON.stringify(member)}`, `kind: ${JSON.stringify(m.kind)}`];
-  if (m.direction !== null) parts.push(`direction: ${JSON.stringify(m.direction)}`);
+/** One entry of a definition's `methods`. */
+function methodEntry(m: MethodModel, member: string, namer: Namer): MethodEntryData {
   const structured = m.kind === "call" || m.kind === "oneway";
-  parts.push(`params: ${structured || m.kind === "packetStream" ? namer.ref(m.params.id) : "ipcgen.emptyStruct"}`);
-  parts.push(`results: ${structured ? namer.ref(m.results.id) : "ipcgen.emptyStruct"}`);
-  if (m.kind === "call" && !hasFields(namer.node(m.results.id))) parts.push("voidResults: true");
-  if (m.timeoutMs !== null) parts.push(`timeoutMs: ${m.timeoutMs}`);
-  if (m.raises.length > 0) parts.push(`raises: [${m.raises.map((id) => namer.derived(id, "Error")).join(", ")}]`);
-  const limits = (list: MethodModel["paramLimits"]): string => `[${list.map((l) => `{ field: ${JSON.stringify(l.field)}, max: ${l.max} }`).join(", ")}]`;
-  if (m.stream !== null) {
-    const d = m.stream.layout;
-    parts.push(
-      `stream: { ringSize: ${m.stream.ringSize}, bufferSize: ${m.stream.bufferSize}, descriptor: { dataWords: ${d.dataWords}, offsetAt: ${d.offsetAt}, ` +
-        `offsetBytes: ${d.offsetBytes}, sizeAt: ${d.sizeAt}, sizeBytes: ${d.sizeBytes} } }`,
-    );
-  }
-  if (m.paramLimits.length > 0) parts.push(`paramLimits: ${limits(m.paramLimits)}`);
-  if (m.resultLimits.length > 0) parts.push(`resultLimits: ${limits(m.resultLimits)}`);
-  return `{ ${parts.join(", ")} }`;
+  return {
+    name: member,
+    interfaceId: hexId(m.interfaceId),
+    methodId: m.methodId,
+    kind: m.kind,
+    direction: m.direction,
+    params: structured || m.kind === "packetStream" ? namer.ref(m.params.id) : "ipcgen.emptyStruct",
+    results: structured ? namer.ref(m.results.id) : "ipcgen.emptyStruct",
+    voidResults: m.kind === "call" && !hasFields(namer.node(m.results.id)),
+    timeoutMs: m.timeoutMs,
+    raises: m.raises.map((id) => namer.derived(id, "Error")),
+    paramLimits: m.paramLimits,
+    resultLimits: m.resultLimits,
+    stream: m.stream === null ? null : { ringSize: m.stream.ringSize, bufferSize: m.stream.bufferSize, descriptor: m.stream.layout },
+  };
 }
 
 export function serviceData(service: ServiceModel, namer: Namer): ServiceData {
@@ -150,7 +185,8 @@ export function serviceData(service: ServiceModel, namer: Namer): ServiceData {
   const withArms = service.channels !== null && service.channels.arms.length > 0;
   const reserved = withArms ? ["channels"] : [];
   const member = (m: MethodModel): string => serviceMemberName(m.name, reserved);
-  const methodDoc = (m: MethodModel): string | null => namer.doc(m.declaredIn, m.ordinal);
+  const methodDoc = (m: MethodModel): string | null => namer.doc(m.interfaceId, m.methodId);
+  const indexOf = (m: MethodModel): number => service.methods.indexOf(m);
 
   const callData = (m: MethodModel): CallData => {
     const params = namer.ref(m.params.id);
@@ -158,7 +194,7 @@ export function serviceData(service: ServiceModel, namer: Namer): ServiceData {
     const voidResults = !hasFields(namer.node(m.results.id));
     return {
       member: member(m),
-      code: m.code,
+      index: indexOf(m),
       doc: methodDoc(m),
       hasParams: hasFields(namer.node(m.params.id)),
       paramsInit: `${params}.Init | ${params}`,
@@ -169,7 +205,7 @@ export function serviceData(service: ServiceModel, namer: Namer): ServiceData {
       raises: m.raises.map((id) => namer.derived(id, "Error")),
     };
   };
-  const signalData = (m: MethodModel): SignalData => ({ member: member(m), code: m.code, doc: methodDoc(m) });
+  const signalData = (m: MethodModel): SignalData => ({ member: member(m), index: indexOf(m), doc: methodDoc(m) });
 
   const arms: ArmData[] = (service.channels?.arms ?? []).map((arm) => {
     const params = arm.params === null ? null : namer.ref(arm.params);
@@ -183,15 +219,11 @@ export function serviceData(service: ServiceModel, namer: Namer): ServiceData {
       handler: namer.derived(arm.interface, "Handler"),
       paramsInit: params === null ? null : `${params}.Init`,
       paramsPlain: params === null ? null : `${params}.Plain`,
-      metadata: `{ which: ${JSON.stringify(arm.name)}, ${propertyKey(arm.name)}: ${params === null ? "{}" : "{ params }"} }`,
+      key: propertyKey(arm.name),
+      service: namer.ref(arm.interface),
     };
   });
-  const channels =
-    service.channels === null
-      ? null
-      : `{ metadata: ${namer.ref(service.channels.struct)}, arms: { ${service.channels.arms
-          .map((a) => `${propertyKey(a.name)}: { service: () => ${namer.ref(a.interface)}, params: ${a.params !== null} }`)
-          .join(", ")} } }`;
+  const channels = service.channels === null ? null : { metadata: namer.ref(service.channels.struct), arms };
 
   const toClient = service.methods.filter((m) => m.kind === "signal" && m.direction === "toClient");
   const streamData = (side: "client" | "server") =>
@@ -200,7 +232,7 @@ export function serviceData(service: ServiceModel, namer: Namer): ServiceData {
       .map((m): StreamData => {
         const descriptor = namer.ref(m.stream!.descriptor);
         const source = (m.direction === "toServer") === (side === "client");
-        return { member: member(m), code: m.code, doc: methodDoc(m), type: `ipcgen.${source ? "StreamSource" : "StreamSink"}<${descriptor}.Plain, ${descriptor}.Init>` };
+        return { member: member(m), index: indexOf(m), doc: methodDoc(m), type: `ipcgen.${source ? "StreamSource" : "StreamSink"}<${descriptor}.Plain, ${descriptor}.Init>` };
       });
   return {
     name,

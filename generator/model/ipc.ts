@@ -10,6 +10,9 @@ import { createHash } from "node:crypto";
 import { decodeValue, nodeLookup } from "./codec.js";
 import { encodeRequest } from "./request.js";
 import type { Annotation, Brand, CodeGeneratorRequest, Field, Id, Node, Type } from "./schema.js";
+import type { DescriptorLayout, Direction, MethodKind, SizeLimit } from "../../runtime/contract.js";
+
+export type { DescriptorLayout, Direction, MethodKind, SizeLimit };
 
 /** Ids of `ipcgen/ipc.capnp`'s declarations (a test checks them against the compiled file). */
 export const IPC = {
@@ -43,14 +46,6 @@ export interface Problem {
   message: string;
 }
 
-export type Direction = "toServer" | "toClient";
-
-/** A bound from `$maxSize` on a top-level field of a method's parameters or results. */
-export interface SizeLimit {
-  field: string;
-  max: number;
-}
-
 export interface PacketStreamModel {
   direction: Direction;
   ringSize: number;
@@ -58,22 +53,17 @@ export interface PacketStreamModel {
   /** The descriptor struct (the method's parameter type). */
   descriptor: Id;
   /** Where the descriptor's `offset` and `size` lie in its data section, in bytes; its size in words. */
-  layout: { dataWords: number; offsetAt: number; offsetBytes: 4 | 8; sizeAt: number; sizeBytes: 4 | 8 };
+  layout: DescriptorLayout;
 }
-
-export type MethodKind = "call" | "oneway" | "signal" | "packetStream";
 
 export interface MethodModel {
   name: string;
   /**
-   * The method's number on the wire: its index in the service's method list, which lists the methods of
-   * superclasses first (depth first, in declaration order), then the interface's own by ordinal. Adding a
-   * method at the end keeps every number; the fingerprint tells peers built from other versions apart.
+   * What names the method on the wire, as in Cap'n Proto: the interface that declares it (the service's
+   * own, or a superclass) and its ordinal there.
    */
-  code: number;
-  /** The interface that declares it and its index there (for doc comments). */
-  declaredIn: Id;
-  ordinal: number;
+  interfaceId: Id;
+  methodId: number;
   kind: MethodKind;
   params: { id: Id; brand: Brand };
   results: { id: Id; brand: Brand };
@@ -223,10 +213,11 @@ export function ipcModel(request: CodeGeneratorRequest): { model: IpcModel; prob
   };
 
   // ---- methods of one interface ----
-  const methodsOf = (iface: Extract<Node, { which: "interface" }>): Omit<MethodModel, "code">[] => {
+  const methodsOf = (iface: Extract<Node, { which: "interface" }>): MethodModel[] => {
     const ifaceTimeoutAt = annotationIndex(iface.annotations, IPC.timeoutMs);
     const ifaceTimeout = ifaceTimeoutAt < 0 ? null : Number(value(iface.annotations[ifaceTimeoutAt], { which: "uint32" }));
     if (ifaceTimeout === 0) problem({ node: iface.id, annotation: ifaceTimeoutAt }, "$timeoutMs must be more than 0");
+    // The request lists an interface's methods by ordinal.
     return iface.interface.methods.map((m, ordinal) => {
       const target = (annotation?: number): ProblemTarget => ({ node: iface.id, member: m.name, annotation });
       const kinds: [MethodKind, number][] = (
@@ -318,8 +309,8 @@ export function ipcModel(request: CodeGeneratorRequest): { model: IpcModel; prob
         isMethodStruct(s === "params" ? params : results) ? { node: iface.id, member: m.name, param: { side: s, name: f.name }, annotation: at } : { node: (s === "params" ? params : results)!.id, member: f.name, annotation: at };
       return {
         name: m.name,
-        declaredIn: iface.id,
-        ordinal,
+        interfaceId: iface.id,
+        methodId: ordinal,
         kind,
         params: { id: m.paramStructType, brand: m.paramBrand },
         results: { id: m.resultStructType, brand: m.resultBrand },
@@ -420,7 +411,7 @@ export function ipcModel(request: CodeGeneratorRequest): { model: IpcModel; prob
       order.push(n);
     };
     visit(iface);
-    const methods: MethodModel[] = order.flatMap((n) => methodsOf(n)).map((m, code) => ({ ...m, code }));
+    const methods: MethodModel[] = order.flatMap((n) => methodsOf(n));
     // Calls and one-way methods carry their parameters and results as structs, generated with the
     // interface that declares them (signals carry nothing; a packet stream's descriptor is a struct of its own).
     for (const m of methods) {
@@ -428,10 +419,10 @@ export function ipcModel(request: CodeGeneratorRequest): { model: IpcModel; prob
       for (const side of ["params", "results"] as const) {
         const struct = nodes.get(m[side].id);
         if (struct?.isGeneric || m[side].brand.scopes.length > 0) {
-          problem({ node: m.declaredIn, member: m.name }, `the ${side} of ${m.name} are a generic struct; ipcgen's stubs take plain structs`);
+          problem({ node: m.interfaceId, member: m.name }, `the ${side} of ${m.name} are a generic struct; ipcgen's stubs take plain structs`);
         }
         if (isMethodStruct(struct) && !methodStructs.some((s) => s.id === m[side].id)) {
-          methodStructs.push({ id: m[side].id, interface: m.declaredIn, method: m.name, side });
+          methodStructs.push({ id: m[side].id, interface: m.interfaceId, method: m.name, side });
         }
       }
     }

@@ -6,11 +6,14 @@
  * with a missing function or a misread message.
  */
 
-/** The API this runtime provides, and the one the generator of the same version writes. */
-export const RUNTIME_API = 1;
+/**
+ * The API this runtime provides, and the one the generator of the same version writes. 2: a service
+ * definition's methods carry `interfaceId` and `methodId`, which name them on the wire.
+ */
+export const RUNTIME_API = 2;
 
 /** The oldest API whose generated code this runtime still runs. */
-export const OLDEST_RUNTIME_API = 1;
+export const OLDEST_RUNTIME_API = 2;
 
 /** A generated module needs a runtime API that the installed ipcgen does not provide. */
 export class RuntimeApiError extends Error {

@@ -7,7 +7,7 @@
 #
 # Change this file only with a new `protocolVersion`: peers compare versions first at log-in.
 
-const protocolVersion :UInt32 = 4;
+const protocolVersion :UInt32 = 5;
 
 struct Header {
   token @0 :UInt64;
@@ -26,12 +26,18 @@ struct Header {
 
   kind @4 :Kind;
 
-  code @5 :UInt16;
-  # The method's ordinal for `request` and `oneWay`; the signal's ordinal for `signal`.
+  methodId @5 :UInt16;
+  # For `request`, `oneWay` and `signal`: the method's ordinal in the interface that declares it
+  # (`interfaceId`), as Cap'n Proto numbers methods. A method keeps its identity when methods are added to
+  # its interface or to one it extends.
 
   placed @6 :Bool;
   # For `request`, `response` and `oneWay`: the body is a `Placed` handle, and the message itself lies in
   # the sender's message pool (zero-copy). Only sent to a peer that said at log-in it can map the pool.
+
+  interfaceId @7 :UInt64;
+  # For `request`, `oneWay` and `signal`: the id of the interface that declares the method (the channel's
+  # interface or one it extends).
 
   enum Kind {
     hello @0;            # client -> server, first frame: body Hello
@@ -100,8 +106,10 @@ struct Region {
   size @0 :UInt64;
   purpose @1 :Purpose;
   index @2 :UInt32;
-  # Which one of its purpose: the method number of a packet stream, 0 for the shared buffer, the extent's
-  # number (0, 1, 2, ... in order) for a message pool.
+  # Which one of its purpose: a packet stream's `methodId`, 0 for the shared buffer, the extent's number
+  # (0, 1, 2, ... in order) for a message pool.
+  interfaceId @3 :UInt64;
+  # A packet stream's: the interface that declares it (0 for other purposes).
 
   enum Purpose {
     sharedBuffer @0;

@@ -1,21 +1,16 @@
 /**
- * RPC over a session's main channel: a service is a list of methods, and a method's number is its
- * position in that list (the schema's method ordinal; inherited interfaces append, so numbers never change).
- * Parameters and results are Cap'n Proto structs, read and written by their generated plain views.
+ * RPC over a session's main channel, or another channel: a service is a list of methods (runtime/contract.ts),
+ * each named on the wire by `interfaceId` and `methodId`. Parameters and results are Cap'n Proto structs,
+ * read and written by their generated plain views.
  */
 import { Failure_Kind } from "../protocol/protocol.capnp.js";
-import type { ServiceIdentity } from "../session/server.js";
 import { type Body, type CallOptions, type Endpoint, type OutgoingBody, PlacedMessage, RequestFailure, type RequestContext, Session } from "../session/session.js";
 import { builtMessage } from "../codec/capnp-ts.js";
 import { DEFAULT_TRAVERSAL_LIMIT_WORDS, MessageDecodeError, type MessageReader, type ReaderOptions } from "../codec/wire.js";
 import { RemoteError } from "../errors.js";
+import type { MethodDefinition, MethodKind, ServiceDefinition, SizeLimit } from "../contract.js";
 
-/** Reads and writes one struct: what `X.encode` / `X.decode` of generated code provide. */
-export interface StructCodec<T, I = T> {
-  encode(value: I): Uint8Array;
-  /** Takes framed bytes, or a reader of a placed message. */
-  decode(bytes: Uint8Array | MessageReader, options?: ReaderOptions): T;
-}
+export type { Direction, MethodDefinition, MethodKind, RaisedErrorClass, ServiceDefinition, SizeLimit, StructCodec } from "../contract.js";
 
 /**
  * A call's results as the caller gets them. Disposing of them (`using`, or `[Symbol.dispose]()`) hands a
@@ -53,57 +48,6 @@ function received(results: unknown, placed: PlacedMessage | null): unknown {
   const dispose = placed === null ? releaseNothing : () => placed.release();
   Object.defineProperty(results, Symbol.dispose, { value: dispose, enumerable: false, configurable: true });
   return results;
-}
-
-/**
- * What a method is (`/ipcgen/ipc.capnp`): a call answered by the server, a one-way message, a signal, or a
- * packet stream (whose data does not travel as requests).
- */
-export type MethodKind = "call" | "oneway" | "signal" | "packetStream";
-
-/** Who receives a signal, or which way a packet stream's packets go. */
-export type Direction = "toServer" | "toClient";
-
-/** `$maxSize`: a bound on a Text or Data field (bytes) or a List field (elements). */
-export interface SizeLimit {
-  field: string;
-  max: number;
-}
-
-/** An error a method may raise (`$raises`): generated error classes are these. */
-export interface RaisedErrorClass {
-  readonly code: string;
-  /** Rebuilds the error from what crossed the wire. */
-  fromRemote(data: Uint8Array | null, message: string): Error;
-}
-
-export interface MethodDefinition<P = unknown, R = unknown, PI = P, RI = R> {
-  name: string;
-  params: StructCodec<P, PI>;
-  results: StructCodec<R, RI>;
-  /** Default "call". */
-  kind?: MethodKind;
-  direction?: Direction;
-  /** A call's default timeout. */
-  timeoutMs?: number;
-  raises?: readonly RaisedErrorClass[];
-  paramLimits?: readonly SizeLimit[];
-  resultLimits?: readonly SizeLimit[];
-  /** The results struct has no fields: callers get `undefined`. */
-  voidResults?: boolean;
-  /** For packet streams (`$packetStream`): the rings and bulk buffer, and where the descriptor's offset and size lie. */
-  stream?: {
-    ringSize: number;
-    bufferSize: number;
-    descriptor: { dataWords: number; offsetAt: number; offsetBytes: 4 | 8; sizeAt: number; sizeBytes: 4 | 8 };
-  };
-}
-
-export interface ServiceDefinition extends ServiceIdentity {
-  name: string;
-  /** By method number: the method's index, the number on the wire; do not reorder. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- methods differ in their types
-  methods: readonly MethodDefinition<any, any, any, any>[];
 }
 
 /** The size of a bounded field's value: bytes of a Text (UTF-8) or Data, elements of a List. */
@@ -163,17 +107,19 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
     }
     throw err;
   };
-  /** The handler of the method numbered `code`, if the service has such a method of one of `kinds` and `impl` handles it. */
-  const handlerOf = (code: number, kinds: readonly (MethodKind | undefined)[]): Implementation[string] | undefined => {
-    const method = service.methods[code];
-    return method === undefined || !kinds.includes(method.kind) ? undefined : impl[method.name];
+  const methods = methodTable(service);
+  /** The method the wire names and its handler, if the service has such a method of one of `kinds` and `impl` handles it. */
+  const handlerOf = (interfaceId: bigint, methodId: number, kinds: readonly (MethodKind | undefined)[]): [MethodDefinition, Implementation[string]] | undefined => {
+    const method = methods.get(interfaceId)?.[methodId];
+    const handler = method === undefined || !kinds.includes(method.kind) ? undefined : impl[method.name];
+    return handler === undefined ? undefined : [method!, handler];
   };
-  endpoint.requestHandler = (code, body, context) => {
-    const handler = handlerOf(code, CALLS);
-    if (handler === undefined) {
-      throw new RequestFailure({ kind: Failure_Kind.UNKNOWN_METHOD, message: `${service.name} has no method ${code}` });
+  endpoint.requestHandler = (interfaceId, methodId, body, context) => {
+    const found = handlerOf(interfaceId, methodId, CALLS);
+    if (found === undefined) {
+      throw new RequestFailure({ kind: Failure_Kind.UNKNOWN_METHOD, message: `${service.name} has no method ${methodId} of interface 0x${interfaceId.toString(16)}` });
     }
-    const method = service.methods[code];
+    const [method, handler] = found;
     let params: unknown;
     try {
       params = method.params.decode(messageOf(body), limitsOf(body));
@@ -196,12 +142,12 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
     if (results instanceof Promise) return results.then(encode, applicationFailure);
     return encode(results);
   };
-  endpoint.oneWayHandler = (code, body, _channel, context) => {
-    const handler = handlerOf(code, ONE_WAY);
+  endpoint.oneWayHandler = (interfaceId, methodId, body, _channel, context) => {
+    const found = handlerOf(interfaceId, methodId, ONE_WAY);
     // Nothing answers a one-way message: one for no one-way method, a malformed one, or one over its bounds is dropped.
     const drop = (): void => void session.droppedOneWays++;
-    if (handler === undefined) return drop();
-    const method = service.methods[code];
+    if (found === undefined) return drop();
+    const [method, handler] = found;
     let params: unknown;
     try {
       params = method.params.decode(messageOf(body), limitsOf(body));
@@ -219,6 +165,23 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
     }
     return result instanceof Promise ? result.catch(() => {}) : result;
   };
+}
+
+const tables = new WeakMap<ServiceDefinition, ReadonlyMap<bigint, readonly MethodDefinition[]>>();
+
+/** A service's methods as the wire names them: by `interfaceId`, then `methodId` (made once per service). */
+export function methodTable(service: ServiceDefinition): ReadonlyMap<bigint, readonly MethodDefinition[]> {
+  let table = tables.get(service);
+  if (table === undefined) {
+    const byInterface = new Map<bigint, MethodDefinition[]>();
+    for (const m of service.methods) {
+      let list = byInterface.get(m.interfaceId);
+      if (list === undefined) byInterface.set(m.interfaceId, (list = []));
+      list[m.methodId] = m;
+    }
+    tables.set(service, (table = byInterface));
+  }
+  return table;
 }
 
 /** Results over their bounds are the server's mistake: the caller gets an internal error, not the data. */
@@ -280,7 +243,7 @@ export class Client {
   }
 
   /**
-   * Calls method number `index`: checks the parameters' bounds, applies the method's default timeout, and
+   * Calls the method at `index` in the service's definition: checks the parameters' bounds, applies the method's default timeout, and
    * turns the errors it declares into their own classes.
    */
   callMethod(index: number, params: unknown, options?: CallOptions): Promise<unknown> {
@@ -292,7 +255,7 @@ export class Client {
       return Promise.reject(err);
     }
     if (method.timeoutMs !== undefined && options?.timeoutMs === undefined) options = { ...options, timeoutMs: method.timeoutMs };
-    const answer = this.endpoint.call(index, body, this.decoders[index], options);
+    const answer = this.endpoint.call(method, body, this.decoders[index], options);
     if (method.raises === undefined || method.raises.length === 0) return answer;
     return answer.catch((err: unknown) => {
       if (err instanceof RemoteError && err.kind === "application") {
@@ -307,12 +270,12 @@ export class Client {
     await this.sendMethod(this.index(name), params);
   }
 
-  /** Sends method number `index` one-way: resolves once it is sent. */
+  /** Sends the method at `index` in the service's definition one-way: resolves once it is sent. */
   async sendMethod(index: number, params: unknown): Promise<void> {
     const method = this.service.methods[index];
     // The server drops a one-way frame naming a declared call (see ONE_WAY): say so here instead.
     if (method.kind === "call") throw new TypeError(`${this.service.name}.${method.name} is a call, not a one-way method: use call()`);
-    await this.endpoint.oneWay(index, this.encodeParams(method, params));
+    await this.endpoint.oneWay(method, this.encodeParams(method, params));
   }
 
   private encodeParams(method: MethodDefinition, params: unknown): OutgoingBody {

@@ -3,7 +3,7 @@
  * as one delivery per turn of the event loop. On the receiving side deliveries add up until the handler
  * runs, and a handler that registers while a signal is pending gets it at once.
  */
-import { type Endpoint, Session } from "../session/session.js";
+import { type Endpoint, type MethodRef, Session } from "../session/session.js";
 
 export type SignalHandler = (count: number) => void;
 
@@ -16,11 +16,15 @@ export function signalsOf(endpoint: Endpoint): Signals {
   return signals;
 }
 
+/** A signal as a map key: its `interfaceId` and `methodId`. */
+const keyOf = (interfaceId: bigint, methodId: number): string => `${interfaceId}/${methodId}`;
+
 export class Signals {
-  private readonly outgoing = new Map<number, number>();
+  /** Submits counted this turn, by signal (a generated method definition: one object per signal). */
+  private readonly outgoing = new Map<MethodRef, number>();
   private flushScheduled = false;
-  private readonly incoming = new Map<number, number>();
-  private readonly handlers = new Map<number, SignalHandler>();
+  private readonly incoming = new Map<string, number>();
+  private readonly handlers = new Map<string, SignalHandler>();
   private deliveryScheduled = false;
 
   private readonly endpoint: Endpoint;
@@ -28,29 +32,31 @@ export class Signals {
   /** Signals on a session's main channel, or another channel. */
   constructor(target: Session | Endpoint) {
     this.endpoint = target instanceof Session ? target.main : target;
-    this.endpoint.signalHandler = (code, count) => {
-      this.incoming.set(code, (this.incoming.get(code) ?? 0) + count);
+    this.endpoint.signalHandler = (interfaceId, methodId, count) => {
+      const key = keyOf(interfaceId, methodId);
+      this.incoming.set(key, (this.incoming.get(key) ?? 0) + count);
       this.scheduleDelivery();
     };
   }
 
-  /** Counts a submit of signal `code`; it leaves with the others of this turn. */
-  submit(code: number): void {
-    this.outgoing.set(code, (this.outgoing.get(code) ?? 0) + 1);
+  /** Counts a submit of `signal`; it leaves with the others of this turn. */
+  submit(signal: MethodRef): void {
+    this.outgoing.set(signal, (this.outgoing.get(signal) ?? 0) + 1);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      for (const [c, count] of this.outgoing) this.endpoint.sendSignal(c, count);
+      for (const [signal, count] of this.outgoing) this.endpoint.sendSignal(signal, count);
       this.outgoing.clear();
     });
   }
 
-  /** Sets the handler of signal `code` (one per signal); a pending delivery comes at once. */
-  on(code: number, handler: SignalHandler | null): void {
-    if (handler === null) this.handlers.delete(code);
-    else this.handlers.set(code, handler);
-    if (handler !== null && this.incoming.has(code)) this.scheduleDelivery();
+  /** Sets the handler of `signal` (one per signal); a pending delivery comes at once. */
+  on(signal: MethodRef, handler: SignalHandler | null): void {
+    const key = keyOf(signal.interfaceId, signal.methodId);
+    if (handler === null) this.handlers.delete(key);
+    else this.handlers.set(key, handler);
+    if (handler !== null && this.incoming.has(key)) this.scheduleDelivery();
   }
 
   private scheduleDelivery(): void {
@@ -58,10 +64,10 @@ export class Signals {
     this.deliveryScheduled = true;
     queueMicrotask(() => {
       this.deliveryScheduled = false;
-      for (const [code, count] of [...this.incoming]) {
-        const handler = this.handlers.get(code);
+      for (const [key, count] of [...this.incoming]) {
+        const handler = this.handlers.get(key);
         if (handler === undefined) continue;
-        this.incoming.delete(code);
+        this.incoming.delete(key);
         handler(count);
       }
     });

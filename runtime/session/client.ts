@@ -110,7 +110,7 @@ function joinDescriptorChannel(path: string, session: Session): DescriptorChanne
     const second = peerCredentials(channel.descriptor);
     if (first.pid !== second.pid || first.uid !== second.uid) throw new Error(`the second connection reached process ${second.pid}, not ${first.pid}`);
     // The channel's only frame: ids count per connection, and the token names the session.
-    channel.write(encodeFrame({ token: session.token, channel: 0, id: 1, answers: 0, kind: Header_Kind.JOIN, code: 0 }, null));
+    channel.write(encodeFrame({ token: session.token, channel: 0, id: 1, answers: 0, kind: Header_Kind.JOIN }, null));
   } catch (err) {
     channel.close();
     throw err;
@@ -286,6 +286,6 @@ export async function connect(path: string, options: ConnectOptions): Promise<Se
     if (options.memory != null && addonProblem === null) session.memory = options.memory(session);
     const zeroCopy = session.memory !== null;
     const noDescriptors = addonProblem !== null;
-    session.sendFrame(0, Header_Kind.HELLO, 0, 0, Hello.encode({ version: protocolVersion, service: options.service.id, fingerprint: options.service.fingerprint, zeroCopy, maxFrameBytes: session.maxFrameBytes, noDescriptors }));
+    session.sendFrame(0, Header_Kind.HELLO, 0, Hello.encode({ version: protocolVersion, service: options.service.id, fingerprint: options.service.fingerprint, zeroCopy, maxFrameBytes: session.maxFrameBytes, noDescriptors }));
   });
 }

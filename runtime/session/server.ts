@@ -404,7 +404,7 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
       regions.release();
     }
     session.peerTakesPlaced = target.peerTakesPlaced;
-    session.sendFrame(0, Header_Kind.JOINED, 0, 0, null);
+    session.sendFrame(0, Header_Kind.JOINED, 0, null);
   };
 
   const accept = (socket: Socket): void => {
@@ -451,7 +451,7 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
     const refuse = (kind: Failure_Kind, message: string, hello: number): void => {
       refused = true;
       options.onRefused?.(message, peer);
-      session.sendFrame(0, Header_Kind.REFUSED, 0, hello, Failure.encode({ kind, message }));
+      session.sendFrame(0, Header_Kind.REFUSED, hello, Failure.encode({ kind, message }));
       session.end("refused", message);
       session.framed.socket.end();
     };
@@ -531,7 +531,7 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
       if (hello.maxFrameBytes !== 0) session.peerMaxFrameBytes = hello.maxFrameBytes;
       const token = newSessionToken();
       // The welcome is the server's frame 1, still without a token; every frame after carries it.
-      session.sendFrame(0, Header_Kind.WELCOME, 0, frame.header.id, Welcome.encode({ version: protocolVersion, token, regions: attached.regions, zeroCopy: session.memory !== null, maxFrameBytes: session.maxFrameBytes, descriptors }));
+      session.sendFrame(0, Header_Kind.WELCOME, frame.header.id, Welcome.encode({ version: protocolVersion, token, regions: attached.regions, zeroCopy: session.memory !== null, maxFrameBytes: session.maxFrameBytes, descriptors }));
       session.open(token);
       if (descriptors) {
         const loginTimeoutMs = options.loginTimeoutMs ?? 5000;

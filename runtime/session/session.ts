@@ -128,14 +128,23 @@ export interface MessageMemory {
   close(): void;
 }
 
+/**
+ * A method as the wire names it (runtime/contract.ts): the interface that declares it and its ordinal there.
+ * A generated method definition is one.
+ */
+export interface MethodRef {
+  readonly interfaceId: bigint;
+  readonly methodId: number;
+}
+
 /** Answers a request with the response body, or throws (see `RequestFailure`). */
-export type RequestHandler = (code: number, body: Body, context: RequestContext) => Promise<OutgoingBody> | OutgoingBody;
+export type RequestHandler = (interfaceId: bigint, methodId: number, body: Body, context: RequestContext) => Promise<OutgoingBody> | OutgoingBody;
 /**
  * Handles a one-way message; a placed body is released when the promise it returns settles (or at once).
  * `context.signal` fires when the session ends or the channel closes while the promise is pending.
  */
-export type OneWayHandler = (code: number, body: Body, channel: Endpoint, context: RequestContext) => unknown;
-export type SignalHandler = (code: number, count: number) => void;
+export type OneWayHandler = (interfaceId: bigint, methodId: number, body: Body, channel: Endpoint, context: RequestContext) => unknown;
+export type SignalHandler = (interfaceId: bigint, methodId: number, count: number) => void;
 
 /**
  * Receives a channel the peer opened, with its metadata (an encoded struct). Returning false (or throwing)
@@ -284,41 +293,41 @@ export class Endpoint {
     return this.isClosed || this.session.ended;
   }
 
-  request(code: number, body: OutgoingBody, options?: CallOptions): Promise<Uint8Array> {
-    return this.call(code, body, identity, options);
+  request(method: MethodRef, body: OutgoingBody, options?: CallOptions): Promise<Uint8Array> {
+    return this.call(method, body, identity, options);
   }
 
   /**
    * A request whose answer is handed to `decode` (its errors reject the call); resolves to what that
    * returns. A placed answer is `decode`'s to release (or to hand on to whoever does).
    */
-  call<T>(code: number, body: OutgoingBody, decode: (answer: Body) => T, options?: CallOptions): Promise<T> {
+  call<T>(method: MethodRef, body: OutgoingBody, decode: (answer: Body) => T, options?: CallOptions): Promise<T> {
     // Once the session has ended, its end error says more than "closed".
     if (this.isClosed && !this.session.ended) {
       this.session.discard(body);
       return Promise.reject(new ChannelClosedError(`channel ${this.id} is closed`));
     }
-    return this.session.sendRequest(this, Header_Kind.REQUEST, code, body, decode, options);
+    return this.session.sendRequest(this, Header_Kind.REQUEST, method, body, decode, options);
   }
 
-  async oneWay(code: number, body: OutgoingBody, wait = true): Promise<void> {
+  async oneWay(method: MethodRef, body: OutgoingBody, wait = true): Promise<void> {
     if (this.isClosed && !this.session.ended) {
       this.session.discard(body);
       throw new ChannelClosedError(`channel ${this.id} is closed`);
     }
-    await this.session.sendOneWay(this, code, body, wait);
+    await this.session.sendOneWay(this, method, body, wait);
   }
 
   /** Sends a signal delivery standing for `count` submits. */
-  sendSignal(code: number, count: number): void {
-    if (!this.closed) this.session.sendFrame(this.id, Header_Kind.SIGNAL, code, 0, Signal.encode({ count }));
+  sendSignal(signal: MethodRef, count: number): void {
+    if (!this.closed) this.session.sendFrame(this.id, Header_Kind.SIGNAL, 0, Signal.encode({ count }), signal);
   }
 
   /** Closes this channel (not the main one: close the session for that). */
   close(): void {
     if (this.id === 0) throw new Error("the main channel closes with its session: use session.close()");
     if (this.isClosed) return;
-    this.session.sendFrame(this.id, Header_Kind.CLOSE_CHANNEL, 0, 0, null);
+    this.session.sendFrame(this.id, Header_Kind.CLOSE_CHANNEL, 0, null);
     this.session.forget(this);
   }
 
@@ -483,7 +492,7 @@ export class Session {
         return;
       }
       // Frames already waiting reach the peer first and tell it this side lives: a ping would only add to them.
-      if (!this.framed.congested) this.sendFrame(0, Header_Kind.PING, 0, 0, null);
+      if (!this.framed.congested) this.sendFrame(0, Header_Kind.PING, 0, null);
     }, this.options.keepAliveIntervalMs);
     this.keepAlive.unref();
   }
@@ -521,14 +530,14 @@ export class Session {
   setSignalHandler(handler: SignalHandler | null): void {
     this.main.signalHandler = handler;
   }
-  request(code: number, body: OutgoingBody, options?: CallOptions): Promise<Uint8Array> {
-    return this.main.request(code, body, options);
+  request(method: MethodRef, body: OutgoingBody, options?: CallOptions): Promise<Uint8Array> {
+    return this.main.request(method, body, options);
   }
-  oneWay(code: number, body: OutgoingBody, wait = true): Promise<void> {
-    return this.main.oneWay(code, body, wait);
+  oneWay(method: MethodRef, body: OutgoingBody, wait = true): Promise<void> {
+    return this.main.oneWay(method, body, wait);
   }
-  sendSignal(code: number, count: number): void {
-    this.main.sendSignal(code, count);
+  sendSignal(signal: MethodRef, count: number): void {
+    this.main.sendSignal(signal, count);
   }
 
   // ---- channels ----
@@ -551,7 +560,7 @@ export class Session {
     // Registered before the open is sent: the peer may use the channel as soon as it accepts it.
     this.endpoints.set(id, endpoint);
     try {
-      await this.sendRequest(endpoint, Header_Kind.OPEN_CHANNEL, 0, metadata, identity, { timeoutMs: options.timeoutMs ?? this.options.openTimeoutMs });
+      await this.sendRequest(endpoint, Header_Kind.OPEN_CHANNEL, undefined, metadata, identity, { timeoutMs: options.timeoutMs ?? this.options.openTimeoutMs });
     } catch (err) {
       this.forget(endpoint);
       throw err;
@@ -585,28 +594,30 @@ export class Session {
   // ---- sending ----
 
   /** @internal Sends a frame now (control frames and answers), with the next id; answers the id. */
-  sendFrame(channel: number, kind: Header_Kind, code: number, answers: number, body: OutgoingBody | null): number {
+  sendFrame(channel: number, kind: Header_Kind, answers: number, body: OutgoingBody | null, method?: MethodRef): number {
     if (this.endError !== null && kind !== Header_Kind.END) {
       this.discard(body);
       return 0;
     }
     const id = this.nextId;
-    this.framed.sendNow(this.frame(channel, kind, code, answers, body));
+    this.framed.sendNow(this.frame(channel, kind, answers, body, method));
     return id;
   }
 
   /** @internal Sends a small control frame (a release) with the next frame written, or soon after. */
   sendSoon(channel: number, kind: Header_Kind, answers: number): void {
-    if (this.endError === null) this.framed.sendSoon(this.frame(channel, kind, 0, answers, null));
+    if (this.endError === null) this.framed.sendSoon(this.frame(channel, kind, answers, null));
   }
 
   /** A frame with the next id. A placed body goes as its handle, and is the peer's from then on. */
-  frame(channel: number, kind: Header_Kind, code: number, answers: number, body: OutgoingBody | null): Uint8Array {
+  frame(channel: number, kind: Header_Kind, answers: number, body: OutgoingBody | null, method?: MethodRef): Uint8Array {
     const id = this.nextId++;
-    if (body === null || body instanceof Uint8Array) return encodeFrame({ token: this.token, channel, id, answers, kind, code }, body);
+    const interfaceId = method?.interfaceId;
+    const methodId = method?.methodId;
+    if (body === null || body instanceof Uint8Array) return encodeFrame({ token: this.token, channel, id, answers, kind, interfaceId, methodId }, body);
     if (this.memory === null || !this.peerTakesPlaced) throw new Error("a placed body for a peer that cannot map this side's message pool");
     this.memory.sent(id, body);
-    return encodeFrame({ token: this.token, channel, id, answers, kind, code, placed: true }, body.handle);
+    return encodeFrame({ token: this.token, channel, id, answers, kind, interfaceId, methodId, placed: true }, body.handle);
   }
 
   /**
@@ -649,7 +660,7 @@ export class Session {
   }
 
   /** @internal Sends a request and resolves to `decode` of its answer. */
-  sendRequest<T>(endpoint: Endpoint, kind: Header_Kind, code: number, body: OutgoingBody, decode: (answer: Body) => T, options?: CallOptions): Promise<T> {
+  sendRequest<T>(endpoint: Endpoint, kind: Header_Kind, method: MethodRef | undefined, body: OutgoingBody, decode: (answer: Body) => T, options?: CallOptions): Promise<T> {
     if (this.endError !== null) {
       this.discard(body);
       return Promise.reject(this.endError);
@@ -661,7 +672,7 @@ export class Session {
     const refused = this.refusal(body, options?.wait);
     if (refused !== null) return Promise.reject(refused);
     const id = this.nextId;
-    const bytes = this.frame(endpoint.id, kind, code, 0, body);
+    const bytes = this.frame(endpoint.id, kind, 0, body, method);
     return new Promise<T>((resolve, reject) => {
       const call = new PendingCall(this, endpoint.id, id, resolve as (value: unknown) => void, reject, decode);
       this.pending.set(id, call);
@@ -674,19 +685,19 @@ export class Session {
   giveUp(call: PendingCall, error: Error): void {
     if (this.pending.get(call.id) !== call) return;
     this.pending.delete(call.id);
-    this.sendFrame(call.channel, Header_Kind.CANCEL, 0, call.id, null);
+    this.sendFrame(call.channel, Header_Kind.CANCEL, call.id, null);
     call.reject(error);
   }
 
   /** @internal */
-  async sendOneWay(endpoint: Endpoint, code: number, body: OutgoingBody, wait: boolean): Promise<void> {
+  async sendOneWay(endpoint: Endpoint, method: MethodRef, body: OutgoingBody, wait: boolean): Promise<void> {
     if (this.endError !== null) {
       this.discard(body);
       throw this.endError;
     }
     const refused = this.refusal(body, wait);
     if (refused !== null) throw refused;
-    const queued = this.framed.send(this.frame(endpoint.id, Header_Kind.ONE_WAY, code, 0, body));
+    const queued = this.framed.send(this.frame(endpoint.id, Header_Kind.ONE_WAY, 0, body, method));
     if (queued !== null) await queued;
   }
 
@@ -695,7 +706,7 @@ export class Session {
   /** Ends the session: tells the peer, flushes, closes the socket. Resolves when the socket is closed. */
   async close(reason = "closed by the application"): Promise<void> {
     if (this.endError === null) {
-      this.sendFrame(0, Header_Kind.END, 0, 0, End.encode({ reason }));
+      this.sendFrame(0, Header_Kind.END, 0, End.encode({ reason }));
       this.end("closed-locally", `the session was closed here: ${reason}`);
       this.framed.socket.end();
     }
@@ -769,7 +780,7 @@ export class Session {
       case Header_Kind.PING:
         // A peer that does not read gets no pong queued behind what it has not read: those frames reach it
         // first and tell it this side lives (a pong only says that). So pings cannot grow the queue.
-        if (!this.framed.congested) this.sendFrame(0, Header_Kind.PONG, 0, h.id, null);
+        if (!this.framed.congested) this.sendFrame(0, Header_Kind.PONG, h.id, null);
         return;
       case Header_Kind.PONG:
         return;
@@ -817,12 +828,12 @@ export class Session {
       // Handlers may keep a body past this call (async handlers do): a borrowed one is copied for them.
       case Header_Kind.REQUEST: {
         const body = this.bodyOf(frame);
-        if (body !== null) this.answer(endpoint, h.id, h.code, body);
+        if (body !== null) this.answer(endpoint, h.id, h.interfaceId, h.methodId, body);
         return;
       }
       case Header_Kind.ONE_WAY: {
         const body = this.bodyOf(frame);
-        if (body !== null) this.handleOneWay(endpoint, h.id, h.code, body);
+        if (body !== null) this.handleOneWay(endpoint, h.id, h.interfaceId, h.methodId, body);
         return;
       }
       case Header_Kind.CANCEL:
@@ -836,7 +847,7 @@ export class Session {
           this.fail("protocol-violation", "a signal with a malformed body");
           return;
         }
-        endpoint.signalHandler?.(h.code, Math.max(1, count));
+        endpoint.signalHandler?.(h.interfaceId, h.methodId, Math.max(1, count));
         return;
       }
       case Header_Kind.CLOSE_CHANNEL:
@@ -950,7 +961,7 @@ export class Session {
     p.reject(remoteError(failure));
   }
 
-  private answer(endpoint: Endpoint, id: number, code: number, body: Body): void {
+  private answer(endpoint: Endpoint, id: number, interfaceId: bigint, methodId: number, body: Body): void {
     const running = new Running(this, endpoint, id);
     const handler = endpoint.requestHandler;
     // A placed request is the handler's until it settles: then its memory goes back to the peer.
@@ -969,7 +980,7 @@ export class Session {
     // A handler that answers synchronously is answered in the same turn (no promise hops on the hot path).
     let result: OutgoingBody | Promise<OutgoingBody>;
     try {
-      result = handler(code, body, running);
+      result = handler(interfaceId, methodId, body, running);
     } catch (err) {
       placed?.release();
       running.failed(err);
@@ -998,7 +1009,7 @@ export class Session {
    * A one-way message to its handler, which gets a context like a request's: tracked while its promise is
    * pending, so that the session's end (or the channel's close) fires its signal.
    */
-  private handleOneWay(endpoint: Endpoint, id: number, code: number, body: Body): void {
+  private handleOneWay(endpoint: Endpoint, id: number, interfaceId: bigint, methodId: number, body: Body): void {
     const placed = body instanceof PlacedMessage ? body : null;
     const handler = endpoint.oneWayHandler;
     if (handler === null || this.running.size >= this.options.maxRunningRequests) {
@@ -1009,7 +1020,7 @@ export class Session {
     const running = new Running(this, endpoint, id);
     let settled: unknown;
     try {
-      settled = handler(code, body, endpoint, running);
+      settled = handler(interfaceId, methodId, body, endpoint, running);
     } catch {
       settled = undefined;
     }
@@ -1031,7 +1042,7 @@ export class Session {
       this.discard(body);
       return;
     }
-    this.framed.sendAnswer(this.frame(channel, kind, 0, answers, body));
+    this.framed.sendAnswer(this.frame(channel, kind, answers, body));
   }
 
   /** @internal Sends a request's answer, once, unless the session has ended. */

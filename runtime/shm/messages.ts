@@ -399,7 +399,7 @@ export class MessagePool implements MessageMemory {
     const extent: Extent = { index, mapping: made.mapping, allocator: new BulkAllocator(size) };
     this.extents.push(extent);
     this.poolBytes += size;
-    this.session.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ size: BigInt(size), purpose: Region_Purpose.MESSAGE_POOL, index }));
+    this.session.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: BigInt(size), purpose: Region_Purpose.MESSAGE_POOL, index }));
     return extent;
   }
 

@@ -10,15 +10,19 @@ import { loadNativeAddon, type SharedMapping } from "../native/index.js";
 /** The purposes a session's regions serve, as the protocol names them. */
 export type RegionPurpose = "sharedBuffer" | "packetStream" | "messagePool";
 
-/** A region a service's sessions need: its purpose, which one (a packet stream's method number), its size. */
+/**
+ * A region a service's sessions need: its purpose, which one (a packet stream's `interfaceId` and
+ * `methodId`, 0 and 0 for the shared buffer), its size.
+ */
 export interface RegionSpec {
   purpose: RegionPurpose;
+  interfaceId: bigint;
   index: number;
   size: number;
 }
 
 /** The key of a region in a session's table. */
-export const regionKey = (purpose: RegionPurpose, index: number): string => `${purpose}:${index}`;
+export const regionKey = (purpose: RegionPurpose, interfaceId: bigint, index: number): string => `${purpose}:${interfaceId}:${index}`;
 
 /** A new zero-filled region, mapped, and its descriptor: pass it to the peer, then close it (`closeFd`). */
 export function createRegion(size: number): { mapping: SharedMapping; fd: number } {

@@ -20,6 +20,9 @@
  * Buffer view (`data`) and its memory, not the SharedArrayBuffer, which V8 copies word by word
  * (node-platform.md); the index stores order them.
  */
+import type { DescriptorLayout, PacketStreamConfig } from "../contract.js";
+
+export type { DescriptorLayout, PacketStreamConfig };
 
 /** A cache line: the alignment of every part of the region. */
 export const LINE = 64;
@@ -54,29 +57,6 @@ const ACK_TAIL = LINE + 4; // source
 const SUBMIT_TAIL = 2 * LINE; // sink
 const ACK_HEAD = 2 * LINE + 4; // sink
 const SLOTS = 3 * LINE;
-
-/**
- * Where a descriptor struct's `offset` and `size` fields lie in its data section, in bytes (Cap'n Proto
- * places fields at multiples of their width). The rest of the data section is the service's own fields,
- * which the stream carries as raw bytes. The struct must have no pointer fields.
- */
-export interface DescriptorLayout {
-  /** Of the struct's data section, in 8-byte words: a slot holds exactly that. */
-  dataWords: number;
-  offsetAt: number;
-  offsetBytes: 4 | 8;
-  sizeAt: number;
-  sizeBytes: 4 | 8;
-}
-
-/** What both sides derive from the schema (`$packetStream` and the descriptor struct) and must agree on. */
-export interface PacketStreamConfig {
-  /** Descriptors per ring; ringSize - 1 are in flight at most. */
-  ringSize: number;
-  /** Bytes of the bulk buffer (rounded up to 64 in the region). */
-  bufferSize: number;
-  descriptor: DescriptorLayout;
-}
 
 /** Where everything lies in a stream's region, in bytes from its start. */
 export interface PacketStreamLayout {

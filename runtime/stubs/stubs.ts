@@ -9,7 +9,7 @@ import type { ConnectOptions } from "../session/client.js";
 import { connect } from "../session/client.js";
 import { listen, type Server, type ServerOptions } from "../session/server.js";
 import { type CallOptions, type Endpoint, type PeerCredentials, type RequestContext, Session } from "../session/session.js";
-import { Client, serve, type Implementation, type ServiceDefinition, type StructCodec } from "../rpc/service.js";
+import { Client, methodTable, serve, type Implementation, type MethodDefinition, type ServiceDefinition, type StructCodec } from "../rpc/service.js";
 import { signalsOf } from "../rpc/signals.js";
 import { closeAll, descriptorsFor } from "../transport/descriptor-channel.js";
 import { createRegion, mapRegion, type RegionSpec, regionKey } from "../shm/region.js";
@@ -119,12 +119,12 @@ function bindHandler(endpoint: Endpoint, service: StubDefinition, remote: Servic
   endpoint.remote = remote;
   serve(endpoint, service, handler as Implementation);
   const impl = handler as Record<string, unknown>;
-  service.methods.forEach((m, code) => {
+  service.methods.forEach((m) => {
     if (m.kind !== "signal" || m.direction !== "toServer") return;
     const method = impl[m.name];
     if (typeof method !== "function") return;
     const context: SignalContext<ServiceRemote> = { session: endpoint.session, channel: endpoint, remote };
-    signalsOf(endpoint).on(code, (count) => {
+    signalsOf(endpoint).on(m, (count) => {
       try {
         void Promise.resolve(method.call(handler, count, context)).catch(() => {});
       } catch {
@@ -143,7 +143,7 @@ const buffers = new WeakMap<Session, SharedBuffer>();
 function sharedBufferOf(session: Session, service: StubDefinition): SharedBuffer {
   let buffer = buffers.get(session);
   if (buffer === undefined) {
-    const mapping = session.regions.get(regionKey("sharedBuffer", 0));
+    const mapping = session.regions.get(regionKey("sharedBuffer", 0n, 0));
     if (mapping === undefined) throw (service.sharedBuffer !== undefined ? unavailable(session, service, "shared buffer") : null) ?? new TypeError(`${service.name} sessions have no shared buffer`);
     buffers.set(session, (buffer = new SharedBuffer(mapping)));
   }
@@ -152,24 +152,29 @@ function sharedBufferOf(session: Session, service: StubDefinition): SharedBuffer
 
 /** The shared memory a session of `service` gets at log-in: its shared buffer, and a region per packet stream. */
 function regionSpecs(service: StubDefinition): RegionSpec[] {
-  const specs: RegionSpec[] = service.sharedBuffer === undefined ? [] : [{ purpose: "sharedBuffer", index: 0, size: service.sharedBuffer }];
-  service.methods.forEach((m, code) => {
-    if (m.stream !== undefined) specs.push({ purpose: "packetStream", index: code, size: packetStreamLayout(m.stream).regionSize });
-  });
+  const specs: RegionSpec[] = service.sharedBuffer === undefined ? [] : [{ purpose: "sharedBuffer", interfaceId: 0n, index: 0, size: service.sharedBuffer }];
+  for (const m of service.methods) {
+    if (m.stream !== undefined) specs.push({ purpose: "packetStream", interfaceId: m.interfaceId, index: m.methodId, size: packetStreamLayout(m.stream).regionSize });
+  }
   return specs;
 }
 
+/** The packet stream a region spec is for. */
+function streamMethod(service: StubDefinition, spec: RegionSpec): MethodDefinition {
+  return methodTable(service).get(spec.interfaceId)![spec.index];
+}
+
 type StreamEnd = PacketSource | PacketSink;
-const streams = new WeakMap<Session, Map<number, StreamEnd>>();
+/** This side's end of each packet stream of a session, by its method. */
+const streams = new WeakMap<Session, Map<MethodDefinition, StreamEnd>>();
 
 /**
- * Sets up the end of packet stream `code` that this side of `session` holds, over its region and its end
+ * Sets up the end of packet stream `method` that this side of `session` holds, over its region and its end
  * of the stream's doorbell pair: the server makes them and writes the region's header (before the welcome names it), the
  * client checks it. The source is the client for `toServer` streams, the server for `toClient` ones. A
  * peer breaking the stream's rules ends the session.
  */
-function startStream(session: Session, service: StubDefinition, code: number, region: StreamRegion, create: boolean): void {
-  const method = service.methods[code];
+function startStream(session: Session, method: MethodDefinition, region: StreamRegion, create: boolean): void {
   const config: PacketStreamConfig = method.stream!;
   const source = (method.direction === "toServer") !== (session.role === "server");
   const options = { onViolation: (error: Error) => session.fail("protocol-violation", `packet stream ${method.name}: ${error.message}`) };
@@ -186,22 +191,21 @@ function startStream(session: Session, service: StubDefinition, code: number, re
     const all = ends;
     void session.closed.then(() => all.forEach((e) => e.close()));
   }
-  ends.set(code, end);
+  ends.set(method, end);
 }
 
 const typedStreams = new WeakMap<StreamEnd, StreamSource<unknown, unknown> | StreamSink<unknown, unknown>>();
 
-/** This side's end of packet stream `code` of `session`, typed by the descriptor's codec. */
-function streamOf(session: Session, service: StubDefinition, code: number): StreamSource<unknown, unknown> | StreamSink<unknown, unknown> {
-  const end = streams.get(session)?.get(code);
+/** This side's end of the packet stream at `index` in `service`'s definition, typed by the descriptor's codec. */
+function streamOf(session: Session, service: StubDefinition, index: number): StreamSource<unknown, unknown> | StreamSink<unknown, unknown> {
+  const method = service.methods[index] as (typeof service.methods)[number] | undefined;
+  const end = method === undefined ? undefined : streams.get(session)?.get(method);
   if (end === undefined) {
-    const method = service.methods[code] as (typeof service.methods)[number] | undefined;
-    throw (method?.stream !== undefined ? unavailable(session, service, `packet stream ${method.name}`) : null) ?? new TypeError(`${service.name} has no packet stream number ${code}`);
+    throw (method?.stream !== undefined ? unavailable(session, service, `packet stream ${method.name}`) : null) ?? new TypeError(`${service.name} has no packet stream at ${index}`);
   }
   let typed = typedStreams.get(end);
   if (typed === undefined) {
-    const method = service.methods[code];
-    const fields = new DescriptorCodec(method.params, method.stream!.descriptor.dataWords);
+    const fields = new DescriptorCodec(method!.params, method!.stream!.descriptor.dataWords);
     typed = end instanceof PacketSource ? new StreamSource(end, fields) : new StreamSink(end, fields);
     typedStreams.set(end, typed);
   }
@@ -228,16 +232,16 @@ function attachRegions(session: Session, service: StubDefinition, specs: readonl
   /** Hands a descriptor over to whatever keeps or closes it. */
   const take = (fd: number): number => (unused.delete(fd), fd);
   /** Doorbells adopted for streams not started yet (a started stream closes its own). */
-  const streamRegions = new Map<number, StreamRegion>();
+  const streamRegions = new Map<MethodDefinition, StreamRegion>();
   try {
     const offered = new Map<string, { region: Region.Plain; fds: readonly number[] }>();
     regions.forEach((r, i) => {
       const purpose = r.purpose < 2 ? PURPOSES[r.purpose as 0 | 1] : undefined;
-      if (purpose === undefined || offered.has(regionKey(purpose, r.index))) throw new Error("the server offered unknown or duplicate regions");
-      offered.set(regionKey(purpose, r.index), { region: r, fds: descriptors[i] ?? [] });
+      if (purpose === undefined || offered.has(regionKey(purpose, r.interfaceId, r.index))) throw new Error("the server offered unknown or duplicate regions");
+      offered.set(regionKey(purpose, r.interfaceId, r.index), { region: r, fds: descriptors[i] ?? [] });
     });
     for (const spec of specs) {
-      const key = regionKey(spec.purpose, spec.index);
+      const key = regionKey(spec.purpose, spec.interfaceId, spec.index);
       const found = offered.get(key);
       if (found === undefined) throw new Error(`the server offered no ${spec.purpose} ${spec.index}`);
       const { region, fds } = found;
@@ -246,13 +250,13 @@ function attachRegions(session: Session, service: StubDefinition, specs: readonl
       if (fds.length !== expected) throw new Error(`the server passed ${fds.length} descriptors for its ${spec.purpose} ${spec.index}, not ${expected}`);
       const mapping = mapRegion(take(fds[0]), spec.size);
       session.regions.set(key, mapping);
-      if (spec.purpose === "packetStream") streamRegions.set(spec.index, { mapping, bell: Doorbell.adopt(take(fds[1])) });
+      if (spec.purpose === "packetStream") streamRegions.set(streamMethod(service, spec), { mapping, bell: Doorbell.adopt(take(fds[1])) });
       offered.delete(key);
     }
     if (offered.size > 0) throw new Error(`the server offered regions this client does not know: ${[...offered.keys()].join(", ")}`);
-    for (const [code, region] of [...streamRegions]) {
-      streamRegions.delete(code);
-      startStream(session, service, code, region, false);
+    for (const [method, region] of [...streamRegions]) {
+      streamRegions.delete(method);
+      startStream(session, method, region, false);
     }
   } catch (err) {
     for (const region of streamRegions.values()) region.bell.close();
@@ -281,14 +285,14 @@ function regionMaker(service: StubDefinition, specs: readonly RegionSpec[]): Non
       for (const spec of specs) {
         const { mapping, fd } = createRegion(spec.size);
         memfds.push(fd);
-        session.regions.set(regionKey(spec.purpose, spec.index), mapping);
+        session.regions.set(regionKey(spec.purpose, spec.interfaceId, spec.index), mapping);
         if (spec.purpose !== "packetStream") {
           made.push({ spec, fds: [fd] });
           continue;
         }
         const [kept, theirs] = Doorbell.pair();
         passed.push(theirs);
-        startStream(session, service, spec.index, { mapping, bell: kept }, true);
+        startStream(session, streamMethod(service, spec), { mapping, bell: kept }, true);
         made.push({ spec, fds: [fd, theirs.descriptor] });
       }
     } catch (err) {
@@ -298,7 +302,7 @@ function regionMaker(service: StubDefinition, specs: readonly RegionSpec[]): Non
       throw err;
     }
     return {
-      regions: made.map(({ spec }) => ({ size: BigInt(spec.size), purpose: PURPOSES.indexOf(spec.purpose) as Region_Purpose, index: spec.index })),
+      regions: made.map(({ spec }) => ({ size: BigInt(spec.size), purpose: PURPOSES.indexOf(spec.purpose) as Region_Purpose, interfaceId: spec.interfaceId, index: spec.index })),
       descriptors: made.map(({ fds }) => fds),
       release: closePassed,
     };
@@ -329,8 +333,8 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
     // Signals are handed out only once someone listens: until then they wait, coalesced, in the channel's Signals.
     signalsOf(this.channel);
     (this as EventEmitter).on("newListener", (name: string | symbol) => {
-      const code = service.methods.findIndex((m) => m.name === name && m.kind === "signal");
-      if (code >= 0) this.#subscribe(code);
+      const index = service.methods.findIndex((m) => m.name === name && m.kind === "signal");
+      if (index >= 0) this.#subscribe(index);
     });
     if (options.channels !== undefined && service.channels !== undefined && this.channel.id === 0) {
       acceptChannels(this.session, service, options.channels as Record<string, PassiveOpen | undefined>);
@@ -349,9 +353,9 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
     return sharedBufferOf(this.session, this.service);
   }
 
-  /** This side's end of packet stream number `code` (generated clients expose each by the method's name). */
-  protected _stream(code: number): StreamSource<unknown, unknown> | StreamSink<unknown, unknown> {
-    return streamOf(this.session, this.service, code);
+  /** This side's end of the packet stream at `index` in the service's definition (generated clients expose each by the method's name). */
+  protected _stream(index: number): StreamSource<unknown, unknown> | StreamSink<unknown, unknown> {
+    return streamOf(this.session, this.service, index);
   }
 
   /**
@@ -372,19 +376,19 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
     return this.channel.whenClosed();
   }
 
-  /** Calls method number `code`. */
-  protected _call(code: number, params: unknown, options?: CallOptions): Promise<unknown> {
-    return this.#rpc.callMethod(code, params, options);
+  /** Calls the method at `index` in the service's definition. */
+  protected _call(index: number, params: unknown, options?: CallOptions): Promise<unknown> {
+    return this.#rpc.callMethod(index, params, options);
   }
 
-  /** Sends method number `code` one-way. */
-  protected _send(code: number, params: unknown): Promise<void> {
-    return this.#rpc.sendMethod(code, params);
+  /** Sends the method at `index` in the service's definition one-way. */
+  protected _send(index: number, params: unknown): Promise<void> {
+    return this.#rpc.sendMethod(index, params);
   }
 
-  /** Submits signal number `code` to the server. */
-  protected _submit(code: number): void {
-    signalsOf(this.channel).submit(code);
+  /** Submits the signal at `index` in the service's definition to the server. */
+  protected _submit(index: number): void {
+    signalsOf(this.channel).submit(this.service.methods[index]);
   }
 
   /** Opens a channel of the session's metadata union `arm`, answered by the server's handler for that arm. */
@@ -393,15 +397,15 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
   }
 
   /**
-   * Signal number `code`'s deliveries: each value is how many submits it stands for (deliveries that arrive
+   * The deliveries of the signal at `index` in the service's definition: each value is how many submits it stands for (deliveries that arrive
    * while the loop body runs add up). Ends when the session ends; rejects with the reason when `signal` aborts.
    */
-  protected _watch(code: number, options: { signal?: AbortSignal } = {}): AsyncIterableIterator<number> {
+  protected _watch(index: number, options: { signal?: AbortSignal } = {}): AsyncIterableIterator<number> {
     const queue: SignalQueue = { pending: 0, wake: null, fail: null, done: this.channel.closed };
-    let queues = this.#queues.get(code);
-    if (queues === undefined) this.#queues.set(code, (queues = new Set()));
+    let queues = this.#queues.get(index);
+    if (queues === undefined) this.#queues.set(index, (queues = new Set()));
     queues.add(queue);
-    this.#subscribe(code);
+    this.#subscribe(index);
     const abort = (): void => {
       const fail = queue.fail;
       queue.wake = queue.fail = null;
@@ -449,12 +453,12 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
     wake?.({ value: undefined, done: true });
   }
 
-  #subscribe(code: number): void {
-    if (this.#subscribed.has(code)) return;
-    this.#subscribed.add(code);
-    const name = this.service.methods[code].name;
-    signalsOf(this.channel).on(code, (count) => {
-      for (const q of this.#queues.get(code) ?? []) {
+  #subscribe(index: number): void {
+    if (this.#subscribed.has(index)) return;
+    this.#subscribed.add(index);
+    const signal = this.service.methods[index];
+    signalsOf(this.channel).on(signal, (count) => {
+      for (const q of this.#queues.get(index) ?? []) {
         if (q.wake !== null) {
           const wake = q.wake;
           q.wake = q.fail = null;
@@ -463,7 +467,7 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
           q.pending += count;
         }
       }
-      (this as EventEmitter).emit(name, count);
+      (this as EventEmitter).emit(signal.name, count);
     });
   }
 
@@ -494,9 +498,9 @@ export class ServiceRemote {
     return sharedBufferOf(this.session, this.service);
   }
 
-  /** This side's end of packet stream number `code` (generated remotes expose each by the method's name). */
-  protected _stream(code: number): StreamSource<unknown, unknown> | StreamSink<unknown, unknown> {
-    return streamOf(this.session, this.service, code);
+  /** This side's end of the packet stream at `index` in the service's definition (generated remotes expose each by the method's name). */
+  protected _stream(index: number): StreamSource<unknown, unknown> | StreamSink<unknown, unknown> {
+    return streamOf(this.session, this.service, index);
   }
 
   /** A block of the session's message pool to fill and return (or send) as a Data value without a copy. */
@@ -519,9 +523,9 @@ export class ServiceRemote {
     return this.session.peer;
   }
 
-  /** Submits signal number `code` to the client. */
-  protected _submit(code: number): void {
-    signalsOf(this.channel).submit(code);
+  /** Submits the signal at `index` in the service's definition to the client. */
+  protected _submit(index: number): void {
+    signalsOf(this.channel).submit(this.service.methods[index]);
   }
 
   /** Opens a channel toward the client, answered by its handler for `arm` (given to `connect`). */

@@ -354,7 +354,9 @@ function samples(files: readonly FileData[]): Map<string, unknown[]> {
     ["CallData", services.flatMap((s) => [...s.calls, ...s.oneways])],
     ["SignalData", services.flatMap((s) => [...s.toClient, ...s.toServer])],
     ["ArmData", services.flatMap((s) => s.arms)],
+    ["ChannelsEntryData", services.flatMap((s) => (s.channels === null ? [] : [s.channels]))],
     ["StreamData", services.flatMap((s) => [...s.clientStreams, ...s.remoteStreams])],
+    ["MethodEntryData", services.flatMap((s) => s.methods)],
   ]);
 }
 

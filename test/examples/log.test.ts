@@ -67,7 +67,7 @@ describe("the LOG example", () => {
 
     // A client that skips the check (the raw runtime): the server refuses the request, the session goes on.
     await using raw = await connect(path, { service: Log });
-    const error = await raw.request(0, Log.methods[0].params.encode({ text: "y".repeat(5000) })).catch((e: unknown) => e);
+    const error = await raw.request(Log.methods[0], Log.methods[0].params.encode({ text: "y".repeat(5000) })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteError);
     expect((error as RemoteError).kind).toBe("malformed");
     await new LogClient(raw).write({ text: "the raw client is still here" });

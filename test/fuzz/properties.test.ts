@@ -18,8 +18,8 @@ const bytes = (max: number) => fc.uint8Array({ maxLength: max });
 const text = fc.string({ unit: "grapheme", maxLength: 40 });
 
 // Any 16-bit kind, known or not: the decoder must take what a peer sends.
-const header = fc.record({ token: u64, channel: u32, id: u32, answers: u32, kind: u16.map((k) => k as Header_Kind), code: u16, placed: fc.boolean() });
-const region = fc.record({ size: u64, purpose: u16.map((p) => p as Region_Purpose), index: u32 });
+const header = fc.record({ token: u64, channel: u32, id: u32, answers: u32, kind: u16.map((k) => k as Header_Kind), interfaceId: u64, methodId: u16, placed: fc.boolean() });
+const region = fc.record({ size: u64, purpose: u16.map((p) => p as Region_Purpose), index: u32, interfaceId: u64 });
 
 describe("properties", () => {
   it("frames: what encodeFrame makes, FrameDecoder gives back, however the stream is cut", () => {

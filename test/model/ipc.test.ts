@@ -90,7 +90,8 @@ struct Packet { offset @0 :UInt64; size @1 :UInt32; block @2 :UInt64; }
     const s = model.services.find((x) => x.id === id("S"))!;
     expect(s.isSession).toBe(true);
     expect(s.sharedBuffer).toBe(4096);
-    expect(s.methods.map((m) => [m.name, m.code, m.kind, m.direction, m.timeoutMs])).toEqual([
+    expect(s.methods.every((m) => m.interfaceId === id("S"))).toBe(true);
+    expect(s.methods.map((m) => [m.name, m.methodId, m.kind, m.direction, m.timeoutMs])).toEqual([
       ["call", 0, "call", null, 900],
       ["fire", 1, "oneway", null, null],
       ["tick", 2, "signal", "toClient", null],
@@ -117,15 +118,16 @@ struct Packet { offset @0 :UInt64; size @1 :UInt32; block @2 :UInt64; }
     expect(model.methodStructs.map((m) => `${m.method}.${m.side}`)).toEqual(["call.params", "call.results", "fire.params", "fire.results", "quick.params", "quick.results", "t.params", "t.results"]);
   });
 
-  it("numbers inherited methods first, each superclass once", () => {
+  it("names each method by the interface that declares it and its ordinal there; superclasses' come first, each once", () => {
     const { result } = schema(`
 interface A { a @0 () -> (); }
 interface B extends(A) { b @0 () -> (); }
 interface C extends(A) { c @0 () -> (); }
-interface D extends(B, C) $Ipc.session { d @0 () -> (); }
+interface D extends(B, C) $Ipc.session { e @1 () -> (); d @0 () -> (); }
 `);
     const d = ipcModel(result.request).model.services[0];
-    expect(d.methods.map((m) => `${m.name}=${m.code}`)).toEqual(["a=0", "b=1", "c=2", "d=3"]);
+    const declaring = (m: { interfaceId: bigint }) => result.request.nodes.find((n) => n.id === m.interfaceId)!.displayName.replace(/.*:/, "");
+    expect(d.methods.map((m) => `${m.name}=${declaring(m)}.${m.methodId}`)).toEqual(["a=A.0", "b=B.0", "c=C.0", "d=D.0", "e=D.1"]);
   });
 });
 

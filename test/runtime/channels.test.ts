@@ -14,7 +14,7 @@ import { connect } from "../../runtime/session/client.js";
 import { listen } from "../../runtime/session/server.js";
 import { type Endpoint, MAX_CLOSED_CHANNELS, type Session } from "../../runtime/session/session.js";
 import { encodeFrame } from "../../runtime/transport/frames.js";
-import { type EchoModule, echoService, loadEcho } from "./support/echo.js";
+import { type EchoModule, echoMethod, echoService, loadEcho } from "./support/echo.js";
 import { killAll, startEchoServer } from "./support/processes.js";
 
 let dir: string;
@@ -163,11 +163,11 @@ describe("limits", () => {
     }
     await expect.poll(() => serverSide!.channels.length).toBe(1);
     // A frame for a channel closed recently: dropped, the session goes on (an open after it is answered).
-    session.sendFrame(ids[ids.length - 1], Header_Kind.CLOSE_CHANNEL, 0, 0, null);
+    session.sendFrame(ids[ids.length - 1], Header_Kind.CLOSE_CHANNEL, 0, null);
     (await session.openChannel(m.ChannelKind.encode({ which: "echo" }))).close();
     expect(serverSide!.ended).toBe(false);
     // For the first one, forgotten: the server takes it for a violation.
-    session.sendFrame(ids[0], Header_Kind.CLOSE_CHANNEL, 0, 0, null);
+    session.sendFrame(ids[0], Header_Kind.CLOSE_CHANNEL, 0, null);
     const end = await serverSide!.closed;
     expect(end.cause).toBe("protocol-violation");
     expect(end.message).toMatch(new RegExp(`a frame for channel ${ids[0]}, which is not open`));
@@ -196,13 +196,13 @@ describe("limits", () => {
     const payload = new Uint8Array(64 * 1024);
     let refused: unknown = null;
     for (let i = 0; i < 200 && refused === null; i++) {
-      await session.oneWay(4, m.EchoParams.encode({ payload }), false).catch((e: unknown) => (refused = e));
+      await session.oneWay(echoMethod(4), m.EchoParams.encode({ payload }), false).catch((e: unknown) => (refused = e));
     }
     expect(refused).toBeInstanceOf(BackpressureError);
     // Bounded: what sits in this process's queue stays near the limit (the kernel buffers the rest).
     expect(session.framed.socket.writableLength).toBeLessThan(256 * 1024 + 2 * payload.length);
     // A sender that waits is resumed when the peer reads again.
-    const waiting = session.oneWay(4, m.EchoParams.encode({ payload }));
+    const waiting = session.oneWay(echoMethod(4), m.EchoParams.encode({ payload }));
     serverSide!.framed.socket.resume();
     await waiting;
     void client;
@@ -260,12 +260,12 @@ describe("limits", () => {
     // The server said its limit at log-in: the client refuses, and the session goes on.
     expect(session.peerMaxFrameBytes).toBe(1024);
     const body = m.EchoParams.encode({ payload: new Uint8Array(4096) });
-    await expect(session.oneWay(4, body)).rejects.toThrow(MessageTooLargeError);
+    await expect(session.oneWay(echoMethod(4), body)).rejects.toThrow(MessageTooLargeError);
     await expect(new Client(session, service).call("echo", { payload: new Uint8Array(4096) })).rejects.toThrow(/larger than the peer reads \(1024 bytes\)/);
     expect(await new Client(session, service).call("echo", { text: "small" })).toMatchObject({ text: "small" });
     // A peer that ignores the limit has its session ended by the server, which reads none of the frame.
     session.peerMaxFrameBytes = Infinity;
-    await session.oneWay(4, body).catch(() => {});
+    await session.oneWay(echoMethod(4), body).catch(() => {});
     await session.closed;
     await expect.poll(() => ends).toEqual(["protocol-violation"]);
     await server.close();

@@ -16,7 +16,7 @@ import { Client, type ServiceDefinition } from "../../runtime/rpc/service.js";
 import { connect } from "../../runtime/session/client.js";
 import type { Session } from "../../runtime/session/session.js";
 import { killAll, Program } from "../examples/support.js";
-import { type EchoModule, echoService, loadEcho } from "./support/echo.js";
+import { type EchoModule, echoMethod, echoService, loadEcho } from "./support/echo.js";
 import { residentBytes } from "./support/processes.js";
 
 let dir: string;
@@ -28,10 +28,10 @@ const MiB = 1024 * 1024;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Echo's method numbers (support/echo.ts). */
-const ECHO = 0;
-const LISTS = 5;
-const BLOCK = 6;
-const HANG = 7;
+const ECHO = echoMethod(0);
+const LISTS = echoMethod(5);
+const BLOCK = echoMethod(6);
+const HANG = echoMethod(7);
 
 /** An Echo server process with `options` for `listen`, printing "ended CAUSE: MESSAGE" for each session. */
 async function startServer(options: Record<string, unknown> = {}): Promise<{ server: Program; path: string }> {
@@ -153,7 +153,7 @@ describe("backpressure", () => {
         continue;
       }
       stuckSince = Date.now();
-      hostile.sendFrame(0, Header_Kind.PING, 0, 0, null);
+      hostile.sendFrame(0, Header_Kind.PING, 0, null);
       void hostile.request(ECHO, body).catch(() => {});
       sent++;
     }
@@ -162,7 +162,7 @@ describe("backpressure", () => {
     expect(grown).toBeLessThan(160 * MiB);
     // Others are served meanwhile; the peer that does not read is let go.
     await stillServes(path);
-    hostile.sendFrame(0, Header_Kind.PING, 0, 0, null);
+    hostile.sendFrame(0, Header_Kind.PING, 0, null);
     await server.waitFor(/ended keep-alive-timeout: the peer does not read/, 20_000);
     await stillServes(path);
     hostile.framed.socket.destroy();
@@ -209,9 +209,9 @@ describe("handlers never outlive their session", () => {
     const before = await handlers(path);
     const hostile = await connect(path, { service });
     // One write: the end, then a call and a one-way message the server reads in the same chunk.
-    const end = hostile.frame(0, Header_Kind.END, 0, 0, End.encode({ reason: "leaving" }));
-    const call = hostile.frame(0, Header_Kind.REQUEST, BLOCK, 0, m.Empty.encode({}));
-    const oneWay = hostile.frame(0, Header_Kind.ONE_WAY, HANG, 0, m.Empty.encode({}));
+    const end = hostile.frame(0, Header_Kind.END, 0, End.encode({ reason: "leaving" }));
+    const call = hostile.frame(0, Header_Kind.REQUEST, 0, m.Empty.encode({}), BLOCK);
+    const oneWay = hostile.frame(0, Header_Kind.ONE_WAY, 0, m.Empty.encode({}), HANG);
     hostile.framed.socket.write(Buffer.concat([end, call, oneWay]));
     await server.waitFor(/ended closed-by-peer: the peer ended the session: leaving/);
     await hostile.closed;

@@ -4,7 +4,7 @@ import { Header_Kind } from "../../runtime/protocol/protocol.capnp.js";
 import { encodeFrame, type Frame, FrameDecoder, FrameError } from "../../runtime/transport/frames.js";
 
 const frames = [
-  encodeFrame({ token: 7n, channel: 0, id: 1, kind: Header_Kind.REQUEST, code: 3 }, new Uint8Array(40).fill(1)),
+  encodeFrame({ token: 7n, channel: 0, id: 1, kind: Header_Kind.REQUEST, interfaceId: 0x99n, methodId: 3 }, new Uint8Array(40).fill(1)),
   encodeFrame({ token: 7n, channel: 5, id: 2, answers: 9, kind: Header_Kind.PING }, null),
   encodeFrame({ token: 7n, id: 3, kind: Header_Kind.RESPONSE }, new Uint8Array(1000).fill(3)),
 ];
@@ -17,16 +17,16 @@ function decode(chunks: Buffer[], max?: number): Frame[] {
   return out;
 }
 
-const summary = (fs: Frame[]) => fs.map((f) => [f.header.id, f.header.channel, f.header.kind, f.header.code, f.header.answers, f.body.length, f.body[0] ?? -1]);
+const summary = (fs: Frame[]) => fs.map((f) => [f.header.id, f.header.channel, f.header.kind, f.header.interfaceId, f.header.methodId, f.header.answers, f.body.length, f.body[0] ?? -1]);
 
 describe("frames", () => {
   const expected = summary(decode([stream]));
 
   it("reads a stream of frames whole", () => {
     expect(expected).toEqual([
-      [1, 0, Header_Kind.REQUEST, 3, 0, 40, 1],
-      [2, 5, Header_Kind.PING, 0, 9, 0, -1],
-      [3, 0, Header_Kind.RESPONSE, 0, 0, 1000, 3],
+      [1, 0, Header_Kind.REQUEST, 0x99n, 3, 0, 40, 1],
+      [2, 5, Header_Kind.PING, 0n, 0, 9, 0, -1],
+      [3, 0, Header_Kind.RESPONSE, 0n, 0, 0, 1000, 3],
     ]);
   });
 

@@ -14,7 +14,7 @@ import { Signals } from "../../runtime/rpc/signals.js";
 import { connect } from "../../runtime/session/client.js";
 import { listen } from "../../runtime/session/server.js";
 import { encodeFrame } from "../../runtime/transport/frames.js";
-import { type EchoModule, echoService, loadEcho } from "./support/echo.js";
+import { type EchoModule, echoMethod, echoService, loadEcho } from "./support/echo.js";
 import { exited, killAll, startEchoServer } from "./support/processes.js";
 
 let dir: string;
@@ -155,9 +155,12 @@ describe("RPC", () => {
 
   it("answers an unknown method with an error, not a crash", async () => {
     await using session = await connect(path, { service });
-    const err = (await session.request(42, m.Empty.encode({})).catch((e: unknown) => e)) as RemoteError;
+    const err = (await session.request(echoMethod(42), m.Empty.encode({})).catch((e: unknown) => e)) as RemoteError;
     expect(err).toMatchObject({ name: "RemoteError", kind: "unknown-method" });
-    const malformed = (await session.request(0, new Uint8Array([1, 2, 3])).catch((e: unknown) => e)) as RemoteError;
+    // A method id the service has, of an interface it does not extend.
+    const elsewhere = (await session.request({ interfaceId: 0xf00dn, methodId: 0 }, m.Empty.encode({})).catch((e: unknown) => e)) as RemoteError;
+    expect(elsewhere).toMatchObject({ name: "RemoteError", kind: "unknown-method" });
+    const malformed = (await session.request(echoMethod(0), new Uint8Array([1, 2, 3])).catch((e: unknown) => e)) as RemoteError;
     expect(malformed.kind).toBe("malformed");
   });
 
@@ -172,10 +175,10 @@ describe("RPC", () => {
     await using session = await connect(path, { service });
     const signals = new Signals(session);
     const deliveries: number[] = [];
-    for (let i = 0; i < 5; i++) signals.submit(0);
+    for (let i = 0; i < 5; i++) signals.submit(echoMethod(0));
     // The server answers with five submits of signal 1 in one turn; registering late still receives them.
     await new Promise((r) => setTimeout(r, 100));
-    signals.on(1, (count) => deliveries.push(count));
+    signals.on(echoMethod(1), (count) => deliveries.push(count));
     await expect.poll(() => deliveries.reduce((a, b) => a + b, 0)).toBe(5);
     expect(deliveries.length).toBeLessThan(5);
   });

@@ -70,7 +70,7 @@ describe("calls", () => {
     // A peer that skips the check (here: the raw runtime) gets a malformed-request error; the session goes on.
     const raw = await connect(path, { service: Desk });
     const body = Desk.methods[1].params.encode({ name: "y".repeat(40) });
-    const error = await raw.request(1, body).catch((e: unknown) => e);
+    const error = await raw.request(Desk.methods[1], body).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteError);
     expect((error as RemoteError).kind).toBe("malformed");
     expect((await new DeskClient(raw).version()).version).toBe("desk 1");

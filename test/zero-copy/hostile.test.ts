@@ -54,7 +54,7 @@ function announce(session: Session, size: number, options: { index?: number; cla
   const { mapping, fd } = native.memfdCreate(size, options.seals);
   session.descriptors!.send([fd]);
   const { index = 0, claimed = size, purpose = Region_Purpose.MESSAGE_POOL } = options;
-  session.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ size: BigInt(claimed), purpose, index }));
+  session.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: BigInt(claimed), purpose, index }));
   return { mapping, fd };
 }
 
@@ -82,7 +82,7 @@ afterAll(() => {
 describe("placed handles", () => {
   it("naming an extent never announced", async () => {
     const s = await hostile();
-    s.sendFrame(0, Header_Kind.REQUEST, 0, 0, handle([{ extent: 5, offset: 0n, words: 4 }]));
+    s.sendFrame(0, Header_Kind.REQUEST, 0, handle([{ extent: 5, offset: 0n, words: 4 }]));
     await expectViolation(s, /segment 0 lies in extent 5, which the peer never announced/);
   });
 
@@ -94,30 +94,30 @@ describe("placed handles", () => {
     ] as const) {
       const s = await hostile();
       announce(s, 1024 * 1024);
-      s.sendFrame(0, Header_Kind.REQUEST, 0, 0, handle([{ extent: 0, offset, words }]));
+      s.sendFrame(0, Header_Kind.REQUEST, 0, handle([{ extent: 0, offset, words }]));
       await expectViolation(s, new RegExp(`segment 0 \\(${words * 8} bytes at ${offset}\\) does not lie within extent 0`));
     }
   });
 
   it("no segments, too many segments, and bytes that are not a handle at all", async () => {
     const none = await hostile();
-    none.sendFrame(0, Header_Kind.REQUEST, 0, 0, handle([]));
+    none.sendFrame(0, Header_Kind.REQUEST, 0, handle([]));
     await expectViolation(none, /0 segments/);
 
     const many = await hostile();
     announce(many, 64 * 1024);
-    many.sendFrame(0, Header_Kind.REQUEST, 0, 0, handle(Array.from({ length: 1025 }, () => ({ extent: 0, offset: 0n, words: 1 }))));
+    many.sendFrame(0, Header_Kind.REQUEST, 0, handle(Array.from({ length: 1025 }, () => ({ extent: 0, offset: 0n, words: 1 }))));
     await expectViolation(many, /1025 segments/);
 
     const garbage = await hostile();
-    garbage.sendFrame(0, Header_Kind.REQUEST, 0, 0, { handle: new Uint8Array([0, 0, 0, 0, 200, 0, 0, 0, 1, 2, 3]) });
+    garbage.sendFrame(0, Header_Kind.REQUEST, 0, { handle: new Uint8Array([0, 0, 0, 0, 200, 0, 0, 0, 1, 2, 3]) });
     await expectViolation(garbage, /bad handle: message truncated/);
   });
 
   it("a frame that cannot be placed marked placed", async () => {
     const s = await hostile();
     // A signal frame carrying a handle: only requests, responses and one-way messages may be placed.
-    s.sendFrame(0, Header_Kind.SIGNAL, 0, 0, handle([{ extent: 0, offset: 0n, words: 1 }]));
+    s.sendFrame(0, Header_Kind.SIGNAL, 0, handle([{ extent: 0, offset: 0n, words: 1 }]));
     await expectViolation(s, /a frame of kind 8 marked placed/);
   });
 
@@ -127,11 +127,11 @@ describe("placed handles", () => {
     const { mapping } = announce(s, 64 * 1024);
     mapping.data.writeUInt32LE(0x7ffffff0, 0);
     mapping.data.writeUInt32LE(0x00010001, 4);
-    const error = await s.request(0, handle([{ extent: 0, offset: 0n, words: 1 }])).catch((e: unknown) => e);
+    const error = await s.request(Blobs.methods[0], handle([{ extent: 0, offset: 0n, words: 1 }])).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteError);
     expect((error as RemoteError).kind).toBe("malformed");
     // The same session still gets answers (over the socket).
-    const answer = await s.request(0, Blobs_EchoParams.encode({ data: new Uint8Array([1, 2, 3]) }));
+    const answer = await s.request(Blobs.methods[0], Blobs_EchoParams.encode({ data: new Uint8Array([1, 2, 3]) }));
     expect(answer.length).toBeGreaterThan(0);
     await s.close();
   });
@@ -147,7 +147,7 @@ describe("a sender that keeps writing into what it sent", () => {
     let malformed = 0;
     for (let round = 0; round < 200; round++) {
       mapping.data.set(message, 0);
-      const call = s.request(0, handle([{ extent: 0, offset: 0n, words }]));
+      const call = s.request(Blobs.methods[0], handle([{ extent: 0, offset: 0n, words }]));
       // While the server reads, scribble over the message: pointers, lengths, bytes.
       for (let i = 0; i < 64; i++) mapping.data.writeUInt32LE(randomInt(0, 2 ** 32), randomInt(0, words * 2) * 4);
       const outcome = await call.catch((e: unknown) => e);
@@ -178,7 +178,7 @@ describe("pool extents", () => {
 
   it("whose descriptor is missing, of another size, or not a memfd sealed against shrinking", async () => {
     const missing = await hostile();
-    missing.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    missing.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
     await expectViolation(missing, /announced descriptors that the descriptor channel does not hold/);
 
     const size = await hostile();
@@ -196,14 +196,14 @@ describe("pool extents", () => {
     const tmp = openSync(join(dir, "not-memory"), "w+");
     file.descriptors!.send([tmp]);
     closeSync(tmp);
-    file.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    file.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
     await expectViolation(file, /memfd/);
 
     const doorbell = await hostile();
     const bell = native.doorbellPair();
     doorbell.descriptors!.send([bell[1]]);
     for (const end of bell) native.closeFd(end);
-    doorbell.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    doorbell.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
     await expectViolation(doorbell, /memfd/);
 
     const two = await hostile();
@@ -212,7 +212,7 @@ describe("pool extents", () => {
     two.descriptors!.send([a.fd, b.fd]);
     native.closeFd(a.fd);
     native.closeFd(b.fd);
-    two.sendFrame(0, Header_Kind.POOL_EXTENT, 0, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    two.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
     await expectViolation(two, /carried 2 descriptors where 1 were announced/);
   });
 
@@ -225,22 +225,22 @@ describe("pool extents", () => {
     const framed = Blobs_EchoParams.encode({ data: new Uint8Array(1000).fill(7) });
     const [segment] = splitSegments(framed);
     mapping.data.set(segment, 0);
-    const answer = await s.request(0, handle([{ extent: 0, offset: 0n, words: segment.length / 8 }]));
+    const answer = await s.request(Blobs.methods[0], handle([{ extent: 0, offset: 0n, words: segment.length / 8 }]));
     expect(answer.length).toBeGreaterThan(1000);
     await s.close();
   });
 
   it("releases of what the server never placed, and log-in frames out of place", async () => {
     const release = await hostile();
-    release.sendFrame(0, Header_Kind.RELEASE, 0, 1, null);
+    release.sendFrame(0, Header_Kind.RELEASE, 1, null);
     await expectViolation(release, /released frame 1, which placed nothing it holds/);
 
     const joined = await hostile();
-    joined.sendFrame(0, Header_Kind.JOINED, 0, 0, null);
+    joined.sendFrame(0, Header_Kind.JOINED, 0, null);
     await expectViolation(joined, /a joined frame nobody waited for/);
 
     const join = await hostile();
-    join.sendFrame(0, Header_Kind.JOIN, 0, 0, null);
+    join.sendFrame(0, Header_Kind.JOIN, 0, null);
     await expectViolation(join, /unknown kind 18/);
   });
 });

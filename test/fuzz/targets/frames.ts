@@ -43,7 +43,7 @@ export const framesTarget: FuzzTarget = {
   seeds() {
     const body = new Uint8Array([0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0]);
     const f1 = encodeFrame({ token: 0n, id: 1, kind: Header_Kind.HELLO }, body);
-    const f2 = encodeFrame({ token: 0x1234n, channel: 3, id: 2, answers: 1, kind: Header_Kind.RESPONSE, code: 7, placed: true }, null);
+    const f2 = encodeFrame({ token: 0x1234n, channel: 3, id: 2, answers: 1, kind: Header_Kind.RESPONSE, interfaceId: 0xabcdn, methodId: 7, placed: true }, null);
     const f3 = encodeFrame({ token: 5n, id: 3, kind: Header_Kind.PING }, new Uint8Array(3));
     // Control byte, cut seeds, then the stream.
     return [concat(new Uint8Array([0, 5, 17, 40]), f1, f2, f3), concat(new Uint8Array([1, 1, 2, 3]), f2, f2), concat(new Uint8Array([2, 0, 0, 0]), f3)];

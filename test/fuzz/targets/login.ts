@@ -57,7 +57,7 @@ export const loginTarget: FuzzTarget = {
         const offered = new Set<string>();
         for (const r of welcome.regions) {
           const purpose = ["sharedBuffer", "packetStream", "messagePool"][r.purpose] as "sharedBuffer" | "packetStream" | "messagePool" | undefined;
-          if (purpose !== undefined) offered.add(regionKey(purpose, r.index));
+          if (purpose !== undefined) offered.add(regionKey(purpose, r.interfaceId, r.index));
           if (r.size < 0n) throw new PropertyViolation("a region decoded to fields out of their types' ranges");
         }
         // 1024 words of traversal bound what a welcome can make the client build (a region's object costs 11).

@@ -23,7 +23,7 @@ export const MESSAGES: [string, PlainStruct][] = [
 export function protocolSeeds(): Uint8Array[] {
   const region = { name: "/ipcgen-1-0123456789ab-1-messagePool0", size: 8n << 20n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 };
   const bodies = [
-    Header.encode({ token: 7n, channel: 3, id: 9, answers: 8, kind: Header_Kind.RESPONSE, code: 2, placed: true }),
+    Header.encode({ token: 7n, channel: 3, id: 9, answers: 8, kind: Header_Kind.RESPONSE, interfaceId: 9n, methodId: 2, placed: true }),
     Hello.encode({ version: 3, service: 0xabcdn, fingerprint: 0x1234n, zeroCopy: true, maxFrameBytes: 1 << 20 }),
     Welcome.encode({ version: 3, token: 99n, regions: [region, { ...region, purpose: Region_Purpose.PACKET_STREAM, index: 2 }], zeroCopy: true, maxFrameBytes: 4096 }),
     Region.encode(region),

@@ -99,10 +99,10 @@ export const sessionTarget: FuzzTarget = {
       maxFrameBytes: 1 << 16,
       onSession(session) {
         sessions.push(session);
-        session.setRequestHandler((code, body) => {
+        session.setRequestHandler((_interfaceId, methodId, body) => {
           if (!(body instanceof Uint8Array)) throw new Error("placed");
-          if (code === 1) return Node.encode(Node.decode(body, { traversalLimitInWords: 4096 }));
-          if (code === 2) throw new Error("refused on purpose");
+          if (methodId === 1) return Node.encode(Node.decode(body, { traversalLimitInWords: 4096 }));
+          if (methodId === 2) throw new Error("refused on purpose");
           return Lists.encode(Lists.decode(body, { traversalLimitInWords: 4096 }));
         });
         session.setOneWayHandler(() => undefined);
@@ -160,7 +160,8 @@ export const sessionTarget: FuzzTarget = {
                 token: flags & 1 ? token ^ 1n : token,
                 id: flags & 2 ? id + 1 : id,
                 channel,
-                code,
+                interfaceId: BigInt(flags >> 5),
+                methodId: code,
                 answers: flags & 4 ? id - 1 : flags & 8 ? 1 : 0,
                 kind,
                 placed: (flags & 16) !== 0,

@@ -7,7 +7,7 @@
 import { listen } from "../../../runtime/session/server.js";
 import { ApplicationError, serve } from "../../../runtime/rpc/service.js";
 import { Signals } from "../../../runtime/rpc/signals.js";
-import { echoService, loadEcho } from "./echo.js";
+import { echoMethod, echoService, loadEcho } from "./echo.js";
 
 const [path, json] = process.argv.slice(2);
 const { allowUid, logRefused, ...options } = JSON.parse(json ?? "{}") as {
@@ -60,8 +60,9 @@ const server = await listen(path, {
     };
     const signals = new Signals(session);
     // Signal 0 from a client is echoed back as signal 1 with the count it arrived with, that many times over.
-    signals.on(0, (count) => {
-      for (let i = 0; i < count; i++) signals.submit(1);
+    signals.on(echoMethod(0), (count) => {
+      const reply = echoMethod(1);
+      for (let i = 0; i < count; i++) signals.submit(reply);
     });
     session.onChannel(async (channel, metadata) => {
       const kind = m.ChannelKind.decode(metadata) as { which: string; slow?: number };

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { generateTypeScript } from "../../../generator/codegen/index.js";
 import { compile } from "../../../generator/compiler/index.js";
 import type { ServiceDefinition } from "../../../runtime/rpc/service.js";
+import type { MethodRef } from "../../../runtime/session/session.js";
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 const OUT = join(REPO, "test/.gen/runtime");
@@ -45,22 +46,36 @@ export async function loadEcho(): Promise<EchoModule> {
   return (await import(generateEcho())) as EchoModule;
 }
 
-/** Echo's definition (after `loadEcho`): ordinals as in the schema, the interface's id, a fixed test fingerprint. */
+/** Echo's definition (after `loadEcho`): methods named on the wire by Echo's id and their ordinals, the interface's id, a fixed test fingerprint. */
 export function echoService(m: EchoModule, fingerprint = 0x1234n): ServiceDefinition {
   return {
     id: echoId,
     fingerprint,
     name: "Echo",
-    methods: [
-      { name: "echo", params: m.EchoParams, results: m.EchoResults },
-      { name: "fail", params: m.FailParams, results: m.Empty },
-      { name: "wait", params: m.Empty, results: m.Empty },
-      { name: "stats", params: m.Empty, results: m.Stats },
-      { name: "note", params: m.EchoParams, results: m.Empty },
-      { name: "lists", params: m.ListParams, results: m.ListResults, kind: "call" },
-      { name: "block", params: m.Empty, results: m.Empty, kind: "call" },
-      { name: "hang", params: m.Empty, results: m.Empty, kind: "oneway" },
-      { name: "handlers", params: m.Empty, results: m.Handlers },
-    ],
+    methods: (
+      [
+        { name: "echo", params: m.EchoParams, results: m.EchoResults },
+        { name: "fail", params: m.FailParams, results: m.Empty },
+        { name: "wait", params: m.Empty, results: m.Empty },
+        { name: "stats", params: m.Empty, results: m.Stats },
+        { name: "note", params: m.EchoParams, results: m.Empty },
+        { name: "lists", params: m.ListParams, results: m.ListResults, kind: "call" },
+        { name: "block", params: m.Empty, results: m.Empty, kind: "call" },
+        { name: "hang", params: m.Empty, results: m.Empty, kind: "oneway" },
+        { name: "handlers", params: m.Empty, results: m.Handlers },
+      ] as const
+    ).map((method, methodId) => ({ ...method, interfaceId: echoId, methodId })),
   };
 }
+
+/**
+ * Echo's method (or signal) `methodId` as the wire names it. Its `interfaceId` is read when used, so that a
+ * test may name methods at load time, before Echo's module is generated.
+ */
+export const echoMethod = (methodId: number): MethodRef => ({
+  get interfaceId() {
+    if (echoId === 0n) generateEcho();
+    return echoId;
+  },
+  methodId,
+});

@@ -10,7 +10,7 @@ import { encodeFrame } from "../../../runtime/transport/frames.js";
 
 const [path, token] = process.argv.slice(2);
 const channel = DescriptorChannel.connect(path);
-channel.write(encodeFrame({ token: BigInt(token), channel: 0, id: 1, answers: 0, kind: Header_Kind.JOIN, code: 0 }, null));
+channel.write(encodeFrame({ token: BigInt(token), channel: 0, id: 1, answers: 0, kind: Header_Kind.JOIN }, null));
 const deadline = Date.now() + 2000;
 for (;;) {
   const got = loadNativeAddon().fdRecv(channel.descriptor, 1, 3);
