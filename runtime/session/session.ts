@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
-import { type EndCause, BackpressureError, CancelledError, ChannelClosedError, MessageTooLargeError, RemoteError, SessionEndedError, TimeoutError } from "../errors.js";
+import { type EndCause, BackpressureError, IpcgenError, CancelledError, ChannelClosedError, MessageTooLargeError, RemoteError, SessionEndedError, TimeoutError } from "../errors.js";
 import type { MessageReader } from "../codec/wire.js";
 import { End, Failure, Failure_Kind, Header_Kind, Signal } from "../protocol/protocol.capnp.js";
 import type { SharedMapping } from "../native/index.js";
@@ -143,8 +143,14 @@ export type SignalHandler = (code: number, count: number) => void;
  */
 export type PassiveOpenHandler = (channel: Endpoint, metadata: Uint8Array) => boolean | void | Promise<boolean | void>;
 
-/** A failure a handler throws on purpose: it crosses the socket as it is. Any other error becomes "internal". */
-export class RequestFailure extends Error {
+/**
+ * A failure a request handler (`Endpoint.requestHandler`) throws on purpose: it crosses the socket as it is,
+ * and the caller gets it as a `RemoteError`. Any other error becomes "internal". `serve` throws these for
+ * its handlers' `ApplicationError`s, unknown methods and malformed parameters.
+ */
+export class RequestFailure extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_REQUEST_FAILURE";
+  override readonly code = RequestFailure.code;
   override name = "RequestFailure";
   constructor(readonly failure: Failure.Init) {
     super(failure.message ?? "request failed");
