@@ -19,11 +19,13 @@ export type IpcgenErrorCode =
   | "ERR_IPCGEN_CONNECT"
   | "ERR_IPCGEN_ADDRESS_IN_USE"
   | "ERR_IPCGEN_SOCKET_PATH"
+  | "ERR_IPCGEN_REMOTE"
   | "ERR_IPCGEN_MESSAGE_TOO_LARGE"
   | "ERR_IPCGEN_BACKPRESSURE"
   | "ERR_IPCGEN_POOL_BLOCK"
   | "ERR_IPCGEN_CHANNEL_CLOSED"
   | "ERR_IPCGEN_SHARED_MEMORY_UNAVAILABLE"
+  | "ERR_IPCGEN_APPLICATION"
   | "ERR_IPCGEN_REQUEST_FAILURE"
   | "ERR_IPCGEN_MESSAGE_DECODE"
   | "ERR_IPCGEN_RUNTIME_API"
@@ -130,14 +132,18 @@ export class SocketPathError extends IpcgenError {
 }
 
 /**
- * A request that failed on the other side. `kind` says how; for an `application` error, `code` is the
- * error's schema name and `data` its encoded data, if any.
+ * A request that failed on the other side. `kind` says how; for an `application` error, `errorName` is the
+ * error's name in its schema (`"Chat.NotJoined"`: what crosses the wire) and `data` its encoded data, if
+ * any. A method's stub turns the errors its schema declares into their own classes
+ * (subclasses of `ApplicationError`); a `RemoteError` of kind "application" is one it does not declare.
  */
-export class RemoteError extends Error {
+export class RemoteError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_REMOTE";
+  override readonly code = RemoteError.code;
   override name = "RemoteError";
   constructor(
     readonly kind: "application" | "internal" | "unknown-method" | "malformed" | "cancelled" | "rejected",
-    readonly code: string,
+    readonly errorName: string,
     message: string,
     readonly data: Uint8Array | null = null,
   ) {

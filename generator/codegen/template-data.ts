@@ -32,7 +32,7 @@ type StructTypeNode = Extract<Node, { which: "struct" }>;
  * The version of the data templates receive (docs/templates.md). It changes when a field is removed or
  * changes meaning; added fields do not change it.
  */
-export const TEMPLATE_DATA_VERSION = 1;
+export const TEMPLATE_DATA_VERSION = 2;
 
 /** What every file's data says about the generator. */
 export interface GeneratorData {

@@ -8,7 +8,7 @@ import type { ServiceIdentity } from "../session/server.js";
 import { type Body, type CallOptions, type Endpoint, type OutgoingBody, PlacedMessage, RequestFailure, type RequestContext, Session } from "../session/session.js";
 import { builtMessage } from "../codec/capnp-ts.js";
 import { DEFAULT_TRAVERSAL_LIMIT_WORDS, MessageDecodeError, type MessageReader, type ReaderOptions } from "../codec/wire.js";
-import { RemoteError } from "../errors.js";
+import { IpcgenError, RemoteError } from "../errors.js";
 
 /** Reads and writes one struct: what `X.encode` / `X.decode` of generated code provide. */
 export interface StructCodec<T, I = T> {
@@ -72,7 +72,8 @@ export interface SizeLimit {
 
 /** An error a method may raise (`$raises`): generated error classes are these. */
 export interface RaisedErrorClass {
-  readonly code: string;
+  /** The error's name in its schema (`"Chat.NotJoined"`), which crosses the wire. */
+  readonly errorName: string;
   /** Rebuilds the error from what crossed the wire. */
   fromRemote(data: Uint8Array | null, message: string): Error;
 }
@@ -125,13 +126,19 @@ export function brokenLimit(value: unknown, limits: readonly SizeLimit[] | undef
 }
 
 /**
- * An error a handler throws on purpose, as the schema declares it: the caller receives a `RemoteError` of
- * kind "application" with this `code` and `data`.
+ * An error a handler throws on purpose, as the schema declares it: its `errorName` (the error's name in its
+ * schema, `"Chat.NotJoined"`) and `data` cross the wire, and the caller's stub rebuilds it as the same
+ * generated class (a `RemoteError` of kind "application" where the method does not declare it). Generated
+ * error classes extend it; all of them have the code `"ERR_IPCGEN_APPLICATION"` and tell themselves apart
+ * by class and `errorName`.
  */
-export class ApplicationError extends Error {
+export class ApplicationError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_APPLICATION";
+  override readonly code = ApplicationError.code;
   override name = "ApplicationError";
   constructor(
-    readonly code: string,
+    /** The error's name in its schema: what crosses the wire. */
+    readonly errorName: string,
     message: string,
     readonly data: Uint8Array | null = null,
   ) {
@@ -159,7 +166,7 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
   const session = endpoint.session;
   const applicationFailure = (err: unknown): never => {
     if (err instanceof ApplicationError) {
-      throw new RequestFailure({ kind: Failure_Kind.APPLICATION, code: err.code, message: err.message, data: err.data ?? new Uint8Array(0) });
+      throw new RequestFailure({ kind: Failure_Kind.APPLICATION, code: err.errorName, message: err.message, data: err.data ?? new Uint8Array(0) });
     }
     throw err;
   };
@@ -296,7 +303,7 @@ export class Client {
     if (method.raises === undefined || method.raises.length === 0) return answer;
     return answer.catch((err: unknown) => {
       if (err instanceof RemoteError && err.kind === "application") {
-        const raised = method.raises!.find((e) => e.code === err.code);
+        const raised = method.raises!.find((e) => e.errorName === err.errorName);
         if (raised !== undefined) throw raised.fromRemote(err.data, err.message);
       }
       throw err;
