@@ -322,7 +322,7 @@ export class Endpoint {
 
   /** Closes this channel (not the main one: close the session for that). */
   close(): void {
-    if (this.id === 0) throw new Error("the main channel closes with its session: use session.close()");
+    if (this.id === 0) throw new TypeError("the main channel closes with its session: use session.close()");
     if (this.isClosed) return;
     this.session.sendFrame(this.id, Header_Kind.CLOSE_CHANNEL, 0, 0, null);
     this.session.forget(this);
@@ -610,7 +610,10 @@ export class Session {
   frame(channel: number, kind: Header_Kind, code: number, answers: number, body: OutgoingBody | null): Uint8Array {
     const id = this.nextId++;
     if (body === null || body instanceof Uint8Array) return encodeFrame({ token: this.token, channel, id, answers, kind, code }, body);
-    if (this.memory === null || !this.peerTakesPlaced) throw new Error("a placed body for a peer that cannot map this side's message pool");
+    if (this.memory === null || !this.peerTakesPlaced) {
+      // Only a body another session placed gets here: this session places none for such a peer (encodeBody).
+      throw new TypeError("a placed body for a peer that cannot map this side's message pool: send only bodies this session's encodeBody made");
+    }
     this.memory.sent(id, body);
     return encodeFrame({ token: this.token, channel, id, answers, kind, code, placed: true }, body.handle);
   }
