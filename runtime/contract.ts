@@ -53,7 +53,8 @@ export interface StructCodec<T, I = T> {
 
 /** An error a method may raise (`$raises`): generated error classes are these. */
 export interface RaisedErrorClass {
-  readonly code: string;
+  /** The error's name in its schema (`"Chat.NotJoined"`), which crosses the wire. */
+  readonly errorName: string;
   /** Rebuilds the error from what crossed the wire. */
   fromRemote(data: Uint8Array | null, message: string): Error;
 }

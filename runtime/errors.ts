@@ -1,7 +1,47 @@
 /**
- * The errors the runtime gives callers, by name. A session's end is reported once, as a `SessionEndedError`
- * with a `cause`; every pending and later call on the session rejects with that same error.
+ * The errors the runtime gives callers, by name. Every one extends `IpcgenError` and has a stable `code`
+ * (`"ERR_IPCGEN_..."`, one per class, also on the class: `TimeoutError.code`), as Node's own errors do; the
+ * message is for people and may change. A session's end is reported once, as a `SessionEndedError` with a
+ * `cause`; every pending and later call on the session rejects with that same error.
+ *
+ * This module imports no other runtime module: every layer may import it. The classes of the layers below
+ * the session (`MessageDecodeError`, `FrameError`, ...) live in their own modules and extend `IpcgenError`
+ * from here. Wrong arguments (a value of the wrong type, a size out of range) throw `TypeError` or
+ * `RangeError`, as JavaScript's own functions do.
  */
+
+/** The `code` of each error class, one per class (docs/runtime.md, "Errors", lists them). */
+export type IpcgenErrorCode =
+  | "ERR_IPCGEN_SESSION_ENDED"
+  | "ERR_IPCGEN_TIMEOUT"
+  | "ERR_IPCGEN_CANCELLED"
+  | "ERR_IPCGEN_LOGIN"
+  | "ERR_IPCGEN_CONNECT"
+  | "ERR_IPCGEN_ADDRESS_IN_USE"
+  | "ERR_IPCGEN_SOCKET_PATH"
+  | "ERR_IPCGEN_REMOTE"
+  | "ERR_IPCGEN_MESSAGE_TOO_LARGE"
+  | "ERR_IPCGEN_BACKPRESSURE"
+  | "ERR_IPCGEN_POOL_BLOCK"
+  | "ERR_IPCGEN_CHANNEL_CLOSED"
+  | "ERR_IPCGEN_SHARED_MEMORY_UNAVAILABLE"
+  | "ERR_IPCGEN_APPLICATION"
+  | "ERR_IPCGEN_REQUEST_FAILURE"
+  | "ERR_IPCGEN_MESSAGE_DECODE"
+  | "ERR_IPCGEN_RUNTIME_API"
+  | "ERR_IPCGEN_FRAME"
+  | "ERR_IPCGEN_DESCRIPTOR_CHANNEL"
+  | "ERR_IPCGEN_PACKET_STREAM"
+  | "ERR_IPCGEN_NATIVE_ADDON";
+
+/**
+ * The base of every error ipcgen's runtime throws on purpose: `err instanceof IpcgenError` tells them from
+ * other errors, and `err.code` which one it is. `name` is the class's name. Not thrown itself.
+ */
+export abstract class IpcgenError extends Error {
+  abstract readonly code: IpcgenErrorCode;
+  abstract override name: string;
+}
 
 /** Why a session ended. */
 export type EndCause =
@@ -12,7 +52,10 @@ export type EndCause =
   | "protocol-violation"
   | "refused";
 
-export class SessionEndedError extends Error {
+/** The session ended (see `EndCause`): the error every pending and later call on it rejects with. */
+export class SessionEndedError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_SESSION_ENDED";
+  override readonly code = SessionEndedError.code;
   override name = "SessionEndedError";
   constructor(
     override readonly cause: EndCause,
@@ -23,12 +66,16 @@ export class SessionEndedError extends Error {
 }
 
 /** A call or channel open that did not complete in time. Not fatal: the session goes on. */
-export class TimeoutError extends Error {
+export class TimeoutError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_TIMEOUT";
+  override readonly code = TimeoutError.code;
   override name = "TimeoutError";
 }
 
 /** A call the caller cancelled (its AbortSignal fired). Not fatal. */
-export class CancelledError extends Error {
+export class CancelledError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_CANCELLED";
+  override readonly code = CancelledError.code;
   override name = "CancelledError";
 }
 
@@ -38,7 +85,9 @@ export class CancelledError extends Error {
  * side, "server-not-trusted": the process behind the socket runs as a user the client does not trust
  * (`ConnectOptions.allowServer`), so nothing was sent to it.
  */
-export class LoginError extends Error {
+export class LoginError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_LOGIN";
+  override readonly code = LoginError.code;
   override name = "LoginError";
   constructor(
     readonly kind: "version-mismatch" | "service-mismatch" | "not-allowed" | "rejected" | "server-not-trusted",
@@ -48,13 +97,20 @@ export class LoginError extends Error {
   }
 }
 
-/** No server listens on the path (or none answered in the time the caller allowed). */
-export class ConnectError extends Error {
+/**
+ * No server listens on the path (or none answered in the time the caller allowed), or the connection or
+ * the session's set-up failed (the message says how).
+ */
+export class ConnectError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_CONNECT";
+  override readonly code = ConnectError.code;
   override name = "ConnectError";
 }
 
 /** `listen` on a path that a live server owns. */
-export class AddressInUseError extends Error {
+export class AddressInUseError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_ADDRESS_IN_USE";
+  override readonly code = AddressInUseError.code;
   override name = "AddressInUseError";
 }
 
@@ -63,7 +119,9 @@ export class AddressInUseError extends Error {
  * user could replace the socket in (see docs/runtime.md, "Log-in"); "too-long", a path longer than a Unix
  * socket address holds.
  */
-export class SocketPathError extends Error {
+export class SocketPathError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_SOCKET_PATH";
+  override readonly code = SocketPathError.code;
   override name = "SocketPathError";
   constructor(
     readonly reason: "unsafe-directory" | "too-long",
@@ -74,14 +132,18 @@ export class SocketPathError extends Error {
 }
 
 /**
- * A request that failed on the other side. `kind` says how; for an `application` error, `code` is the
- * error's schema name and `data` its encoded data, if any.
+ * A request that failed on the other side. `kind` says how; for an `application` error, `errorName` is the
+ * error's name in its schema (`"Chat.NotJoined"`: what crosses the wire) and `data` its encoded data, if
+ * any. A method's stub turns the errors its schema declares into their own classes
+ * (subclasses of `ApplicationError`); a `RemoteError` of kind "application" is one it does not declare.
  */
-export class RemoteError extends Error {
+export class RemoteError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_REMOTE";
+  override readonly code = RemoteError.code;
   override name = "RemoteError";
   constructor(
     readonly kind: "application" | "internal" | "unknown-method" | "malformed" | "cancelled" | "rejected",
-    readonly code: string,
+    readonly errorName: string,
     message: string,
     readonly data: Uint8Array | null = null,
   ) {
@@ -93,12 +155,16 @@ export class RemoteError extends Error {
  * A message larger than the peer reads (the `maxFrameBytes` it said at log-in): refused before it is sent,
  * and the session goes on. Large Data values fit in any size through zero-copy messages.
  */
-export class MessageTooLargeError extends Error {
+export class MessageTooLargeError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_MESSAGE_TOO_LARGE";
+  override readonly code = MessageTooLargeError.code;
   override name = "MessageTooLargeError";
 }
 
 /** Sending would queue more than the session's limit and the caller asked not to wait. */
-export class BackpressureError extends Error {
+export class BackpressureError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_BACKPRESSURE";
+  override readonly code = BackpressureError.code;
   override name = "BackpressureError";
 }
 
@@ -106,7 +172,9 @@ export class BackpressureError extends Error {
  * A zero-copy message block (`PoolBlock`) used against its rules: touched while a message holding it is in
  * the peer's hands, after it was freed, or through a view taken before it was last sent.
  */
-export class PoolBlockError extends Error {
+export class PoolBlockError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_POOL_BLOCK";
+  override readonly code = PoolBlockError.code;
   override name = "PoolBlockError";
   constructor(
     readonly reason: "in-flight" | "freed" | "stale-view",
@@ -117,7 +185,9 @@ export class PoolBlockError extends Error {
 }
 
 /** A call on a channel that either side has closed (the session goes on). */
-export class ChannelClosedError extends Error {
+export class ChannelClosedError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_CHANNEL_CLOSED";
+  override readonly code = ChannelClosedError.code;
   override name = "ChannelClosedError";
 }
 
@@ -128,7 +198,9 @@ export class ChannelClosedError extends Error {
  * go over its socket, and so do large messages (zero-copy is off). `side` says which end lacks it: "local",
  * this process; "peer", the other end (which negotiated it down at log-in).
  */
-export class SharedMemoryUnavailableError extends Error {
+export class SharedMemoryUnavailableError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_SHARED_MEMORY_UNAVAILABLE";
+  override readonly code = SharedMemoryUnavailableError.code;
   override name = "SharedMemoryUnavailableError";
   constructor(
     readonly side: "local" | "peer",

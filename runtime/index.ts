@@ -1,13 +1,21 @@
 /// <reference types="node" preserve="true" />
 // Node's types come with ipcgen (a dependency), so that an app without @types/node of its own compiles.
-/** `ipcgen`: the runtime generated code and applications use. docs/runtime.md describes it. */
+/**
+ * `ipcgen`: the runtime generated code and applications use. docs/runtime.md describes it. Every error class
+ * the runtime throws is exported here (docs/runtime.md, "Errors"); all of them extend `IpcgenError`.
+ */
 export * from "./errors.js";
+export { MessageDecodeError } from "./codec/wire.js";
+export { RuntimeApiError } from "./codec/api.js";
+export { FrameError } from "./transport/frames.js";
+export { DescriptorChannelError } from "./transport/descriptor-channel.js";
 export { NativeAddonError, nativeAddonAvailable } from "./native/index.js";
 export { connect, type ConnectOptions } from "./session/client.js";
 export { listen, Server, type Permissions, type ServerOptions, type ServiceIdentity } from "./session/server.js";
 export {
   Endpoint,
   PlacedMessage,
+  RequestFailure,
   Session,
   type Body,
   type CallOptions,

@@ -22,7 +22,8 @@ export interface ErrorData {
   className: string;
   /** The struct class holding its data. */
   struct: string;
-  code: string;
+  /** The error's name in its schema, which crosses the wire: the struct's name in its file (`Chat.NotJoined`). */
+  errorName: string;
   doc: string | null;
   /** The constructor's parameter list: data is optional when the struct has no fields. */
   detailsParam: string;
@@ -154,7 +155,7 @@ export function errorData(error: ErrorModel, namer: Namer): ErrorData {
   return {
     className: `${struct}Error`,
     struct,
-    code: error.code,
+    errorName: error.code,
     doc: namer.doc(error.id),
     detailsParam: hasFields(namer.node(error.id)) ? `details: ${struct}.Init` : `details: ${struct}.Init = {}`,
   };

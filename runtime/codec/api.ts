@@ -5,6 +5,7 @@
  * version of ipcgen than the installed runtime fails at once with a message saying what to do, not later
  * with a missing function or a misread message.
  */
+import { IpcgenError } from "../errors.js";
 
 /**
  * The API this runtime provides, and the one the generator of the same version writes. 2: a service
@@ -16,7 +17,9 @@ export const RUNTIME_API = 2;
 export const OLDEST_RUNTIME_API = 2;
 
 /** A generated module needs a runtime API that the installed ipcgen does not provide. */
-export class RuntimeApiError extends Error {
+export class RuntimeApiError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_RUNTIME_API";
+  override readonly code = RuntimeApiError.code;
   override name = "RuntimeApiError";
 
   constructor(

@@ -8,3 +8,5 @@ export * from "./plain.js";
 export { canonicalize, DEFAULT_NESTING_LIMIT, DEFAULT_TRAVERSAL_LIMIT_WORDS, PointerReader } from "./wire.js";
 export { capnpPointer } from "./capnp-ts.js";
 export { OLDEST_RUNTIME_API, RUNTIME_API, RuntimeApiError, requireRuntimeApi } from "./api.js";
+// The base of the errors above (`MessageDecodeError`, `RuntimeApiError`), as `ipcgen` exports it too.
+export { IpcgenError, type IpcgenErrorCode } from "../errors.js";

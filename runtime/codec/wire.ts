@@ -13,8 +13,12 @@
  * reader, optionally in canonical form; that is how `PointerValue`s are made.
  */
 
+import { IpcgenError } from "../errors.js";
+
 /** Any failure to decode a message: truncation, bad pointers, exceeded limits. */
-export class MessageDecodeError extends Error {
+export class MessageDecodeError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_MESSAGE_DECODE";
+  override readonly code = MessageDecodeError.code;
   override name = "MessageDecodeError";
 }
 

@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { Socket } from "node:net";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { IpcgenError } from "../errors.js";
 
 /** The process at the other end of a Unix socket, as the kernel recorded it when the socket connected. */
 export interface PeerCredentials {
@@ -136,7 +137,9 @@ export interface NativeBinding {
 }
 
 /** The native addon is missing or cannot be loaded. `missing` names the build tools that were not found. */
-export class NativeAddonError extends Error {
+export class NativeAddonError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_NATIVE_ADDON";
+  override readonly code = NativeAddonError.code;
   override name = "NativeAddonError";
   readonly missing: readonly string[];
 

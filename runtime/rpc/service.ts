@@ -7,7 +7,7 @@ import { Failure_Kind } from "../protocol/protocol.capnp.js";
 import { type Body, type CallOptions, type Endpoint, type OutgoingBody, PlacedMessage, RequestFailure, type RequestContext, Session } from "../session/session.js";
 import { builtMessage } from "../codec/capnp-ts.js";
 import { DEFAULT_TRAVERSAL_LIMIT_WORDS, MessageDecodeError, type MessageReader, type ReaderOptions } from "../codec/wire.js";
-import { RemoteError } from "../errors.js";
+import { IpcgenError, RemoteError } from "../errors.js";
 import type { MethodDefinition, MethodKind, ServiceDefinition, SizeLimit } from "../contract.js";
 
 export type { Direction, MethodDefinition, MethodKind, RaisedErrorClass, ServiceDefinition, SizeLimit, StructCodec } from "../contract.js";
@@ -69,13 +69,19 @@ export function brokenLimit(value: unknown, limits: readonly SizeLimit[] | undef
 }
 
 /**
- * An error a handler throws on purpose, as the schema declares it: the caller receives a `RemoteError` of
- * kind "application" with this `code` and `data`.
+ * An error a handler throws on purpose, as the schema declares it: its `errorName` (the error's name in its
+ * schema, `"Chat.NotJoined"`) and `data` cross the wire, and the caller's stub rebuilds it as the same
+ * generated class (a `RemoteError` of kind "application" where the method does not declare it). Generated
+ * error classes extend it; all of them have the code `"ERR_IPCGEN_APPLICATION"` and tell themselves apart
+ * by class and `errorName`.
  */
-export class ApplicationError extends Error {
+export class ApplicationError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_APPLICATION";
+  override readonly code = ApplicationError.code;
   override name = "ApplicationError";
   constructor(
-    readonly code: string,
+    /** The error's name in its schema: what crosses the wire. */
+    readonly errorName: string,
     message: string,
     readonly data: Uint8Array | null = null,
   ) {
@@ -103,7 +109,7 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
   const session = endpoint.session;
   const applicationFailure = (err: unknown): never => {
     if (err instanceof ApplicationError) {
-      throw new RequestFailure({ kind: Failure_Kind.APPLICATION, code: err.code, message: err.message, data: err.data ?? new Uint8Array(0) });
+      throw new RequestFailure({ kind: Failure_Kind.APPLICATION, code: err.errorName, message: err.message, data: err.data ?? new Uint8Array(0) });
     }
     throw err;
   };
@@ -259,7 +265,7 @@ export class Client {
     if (method.raises === undefined || method.raises.length === 0) return answer;
     return answer.catch((err: unknown) => {
       if (err instanceof RemoteError && err.kind === "application") {
-        const raised = method.raises!.find((e) => e.code === err.code);
+        const raised = method.raises!.find((e) => e.errorName === err.errorName);
         if (raised !== undefined) throw raised.fromRemote(err.data, err.message);
       }
       throw err;

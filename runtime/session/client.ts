@@ -100,7 +100,8 @@ const LOGIN_ERRORS: Partial<Record<Failure_Kind, LoginError["kind"]>> = {
 
 /**
  * Joins the session's descriptor channel: a second connection to the server, which must be the same
- * process as the first (a server replaced in between would otherwise hand over its own memory).
+ * process as the first (a server replaced in between would otherwise hand over its own memory). What it
+ * throws, `connect` reports as a `ConnectError`.
  */
 function joinDescriptorChannel(path: string, session: Session): DescriptorChannel {
   const channel = DescriptorChannel.connect(path);

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
-import { type EndCause, BackpressureError, CancelledError, ChannelClosedError, MessageTooLargeError, RemoteError, SessionEndedError, TimeoutError } from "../errors.js";
+import { type EndCause, BackpressureError, IpcgenError, CancelledError, ChannelClosedError, MessageTooLargeError, RemoteError, SessionEndedError, TimeoutError } from "../errors.js";
 import type { MessageReader } from "../codec/wire.js";
 import { End, Failure, Failure_Kind, Header_Kind, Signal } from "../protocol/protocol.capnp.js";
 import type { SharedMapping } from "../native/index.js";
@@ -152,8 +152,14 @@ export type SignalHandler = (interfaceId: bigint, methodId: number, count: numbe
  */
 export type PassiveOpenHandler = (channel: Endpoint, metadata: Uint8Array) => boolean | void | Promise<boolean | void>;
 
-/** A failure a handler throws on purpose: it crosses the socket as it is. Any other error becomes "internal". */
-export class RequestFailure extends Error {
+/**
+ * A failure a request handler (`Endpoint.requestHandler`) throws on purpose: it crosses the socket as it is,
+ * and the caller gets it as a `RemoteError`. Any other error becomes "internal". `serve` throws these for
+ * its handlers' `ApplicationError`s, unknown methods and malformed parameters.
+ */
+export class RequestFailure extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_REQUEST_FAILURE";
+  override readonly code = RequestFailure.code;
   override name = "RequestFailure";
   constructor(readonly failure: Failure.Init) {
     super(failure.message ?? "request failed");
@@ -325,7 +331,7 @@ export class Endpoint {
 
   /** Closes this channel (not the main one: close the session for that). */
   close(): void {
-    if (this.id === 0) throw new Error("the main channel closes with its session: use session.close()");
+    if (this.id === 0) throw new TypeError("the main channel closes with its session: use session.close()");
     if (this.isClosed) return;
     this.session.sendFrame(this.id, Header_Kind.CLOSE_CHANNEL, 0, null);
     this.session.forget(this);
@@ -615,7 +621,10 @@ export class Session {
     const interfaceId = method?.interfaceId;
     const methodId = method?.methodId;
     if (body === null || body instanceof Uint8Array) return encodeFrame({ token: this.token, channel, id, answers, kind, interfaceId, methodId }, body);
-    if (this.memory === null || !this.peerTakesPlaced) throw new Error("a placed body for a peer that cannot map this side's message pool");
+    if (this.memory === null || !this.peerTakesPlaced) {
+      // Only a body another session placed gets here: this session places none for such a peer (encodeBody).
+      throw new TypeError("a placed body for a peer that cannot map this side's message pool: send only bodies this session's encodeBody made");
+    }
     this.memory.sent(id, body);
     return encodeFrame({ token: this.token, channel, id, answers, kind, interfaceId, methodId, placed: true }, body.handle);
   }

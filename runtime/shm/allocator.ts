@@ -54,7 +54,7 @@ export class BulkAllocator {
       else hi = mid;
     }
     const i = lo;
-    if ((i > 0 && ends[i - 1] > offset) || (i < starts.length && starts[i] < end)) throw new Error(`BulkAllocator: ${offset}+${length} is already free`);
+    if ((i > 0 && ends[i - 1] > offset) || (i < starts.length && starts[i] < end)) throw new Error(`BulkAllocator: ${offset}+${length} is already free (an ipcgen bug)`);
     const joinsPrevious = i > 0 && ends[i - 1] === offset;
     const joinsNext = i < starts.length && starts[i] === end;
     if (joinsPrevious && joinsNext) {

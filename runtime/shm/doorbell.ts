@@ -42,7 +42,7 @@ export class Doorbell {
 
   /** The descriptor, to pass to the peer (a copy goes; this one stays until close()). */
   get descriptor(): number {
-    if (this.fd < 0) throw new Error("the doorbell is closed");
+    if (this.fd < 0) throw new Error("the doorbell is closed (an ipcgen bug: its owner asked for its descriptor after closing it)");
     return this.fd;
   }
 
@@ -53,7 +53,7 @@ export class Doorbell {
 
   /** Calls `callback` on this process's event loop after the other end rang (rings coalesce); one watch per end. */
   watch(callback: () => void): void {
-    if (this.watching !== null) throw new Error("the doorbell is watched already");
+    if (this.watching !== null) throw new Error("the doorbell is watched already (an ipcgen bug: one watch per end)");
     this.watching = this.native.doorbellWatch(this.descriptor, callback);
   }
 

@@ -265,7 +265,7 @@ class Placement implements DataPlacer {
     // With placed Data the encoder wrote one segment (far pointers name the others); bytes built
     // elsewhere (capnp-ts) may have several, none placed.
     const own = splitSegments(framed);
-    if (placedData && own.length !== 1) throw new Error("a message with placed values must be encoded as one segment");
+    if (placedData && own.length !== 1) throw new Error("a message with placed values must be encoded as one segment (an ipcgen bug: the encoder wrote several)");
     let total = 0;
     for (const seg of own) total += seg.length;
     const block = this.pool.allocate(total);
@@ -441,6 +441,10 @@ export class MessagePool implements MessageMemory {
 
   // ---- the peer's pool ----
 
+  /**
+   * Maps an extent the peer announced (`body`, a `Region`) from its descriptor. Throws for an announcement
+   * that breaks the rules, which the session turns into its end as a protocol violation.
+   */
   mapPeerExtent(body: Uint8Array, fd: number): void {
     let region: Region.Plain;
     try {

@@ -17,7 +17,8 @@ export interface PlacedRef {
 /**
  * The segments `handle` (an encoded `Placed`) names, each a whole number of words inside one of
  * `extents` (the peer's, by index), at most `maxPlacedBytes` together. Throws `MessageDecodeError` for a
- * handle that does not decode, and Error for one naming memory it may not.
+ * handle that does not decode, and Error for one naming memory it may not. Either ends the session as a
+ * protocol violation (the session reads handles), so neither reaches the application as it is.
  */
 export function placedSegments(handle: Uint8Array, extents: readonly { readonly size: number }[], maxPlacedBytes: number): PlacedRef[] {
   // A segment costs its plain object (13 words, see `structList`): room for twice the most accepted, so

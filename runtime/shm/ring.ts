@@ -20,6 +20,7 @@
  * Buffer view (`data`) and its memory, not the SharedArrayBuffer, which V8 copies word by word
  * (node-platform.md); the index stores order them.
  */
+import { IpcgenError } from "../errors.js";
 import type { DescriptorLayout, PacketStreamConfig } from "../contract.js";
 
 export type { DescriptorLayout, PacketStreamConfig };
@@ -158,7 +159,9 @@ const NOT_VIOLATIONS: ReadonlySet<PacketStreamErrorReason> = new Set(["closed", 
  * A packet stream's failure or misuse. `violation` is true when the peer broke the rules: the stream has
  * failed for good and its session should end (see `onViolation`).
  */
-export class PacketStreamError extends Error {
+export class PacketStreamError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_PACKET_STREAM";
+  override readonly code = PacketStreamError.code;
   override name = "PacketStreamError";
   constructor(
     readonly reason: PacketStreamErrorReason,

@@ -219,7 +219,8 @@ const PURPOSES = ["sharedBuffer", "packetStream", "messagePool"] as const;
  * Maps the regions a welcome names, after checking they are exactly the ones `specs` expects, from the
  * descriptors that came for each (the region's memfd; for a packet stream, then the client's end of its
  * doorbell pair).
- * Every descriptor is either kept or closed, also when a check fails.
+ * Every descriptor is either kept or closed, also when a check fails. What it throws is the server's doing,
+ * and never reaches the application as it is: `connect` refuses the session with a `ConnectError` saying it.
  */
 function attachRegions(session: Session, service: StubDefinition, specs: readonly RegionSpec[], regions: readonly Region.Plain[], descriptors: readonly (readonly number[])[]): void {
   if (regions.length === 0 && descriptors.length === 0) {

@@ -11,6 +11,7 @@
  * native addon; the server reads that frame with Node, then takes the connection from Node (`adopt`).
  */
 import type { Socket } from "node:net";
+import { IpcgenError } from "../errors.js";
 import { loadNativeAddon, type NativeBinding, socketFd } from "../native/index.js";
 import { Region_Purpose } from "../protocol/protocol.capnp.js";
 
@@ -24,7 +25,9 @@ export const descriptorsFor = (purpose: Region_Purpose): number => (purpose === 
 const MARK = new Uint8Array([0x44]);
 
 /** The peer broke the descriptor channel's rules; the session ends as a protocol violation. */
-export class DescriptorChannelError extends Error {
+export class DescriptorChannelError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_DESCRIPTOR_CHANNEL";
+  override readonly code = DescriptorChannelError.code;
   override name = "DescriptorChannelError";
 }
 

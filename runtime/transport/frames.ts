@@ -3,6 +3,7 @@
  * runtime/protocol/protocol.capnp describes. Decoding trusts nothing: a length over the limit is refused as
  * soon as its four bytes arrive, before any of the frame is buffered.
  */
+import { IpcgenError } from "../errors.js";
 import { EMPTY_STRUCT, MessageBuilder, MessageDecodeError, StructReader } from "../codec/wire.js";
 import { Header } from "../protocol/protocol.capnp.js";
 
@@ -20,7 +21,9 @@ export interface Frame {
 }
 
 /** A frame that breaks the protocol: the session ends with cause "protocol-violation". */
-export class FrameError extends Error {
+export class FrameError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_FRAME";
+  override readonly code = FrameError.code;
   override name = "FrameError";
 }
 

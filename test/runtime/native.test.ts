@@ -169,9 +169,11 @@ describe("peerCredentials refuses what is not a connected Unix socket", () => {
 
 describe("without a C toolchain", () => {
   it("the install script warns and succeeds, and the first call names what is missing", async () => {
-    // A copy of runtime/native/ built with a PATH that has no compiler, make or python.
+    // A copy of runtime/native/ built with a PATH that has no compiler, make or python (and beside it
+    // runtime/errors.ts, which index.ts imports: NativeAddonError extends IpcgenError).
     const copy = join(scratch, "no-toolchain", "native");
     for (const name of ["binding.gyp", "install.mjs", "index.ts", "src"]) cpSync(join(nativeDir, name), join(copy, name), { recursive: true });
+    cpSync(join(nativeDir, "..", "errors.ts"), join(copy, "..", "errors.ts"));
     const emptyBin = join(scratch, "no-toolchain", "bin");
     mkdirSync(emptyBin);
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: emptyBin };
@@ -200,6 +202,7 @@ describe("without a C toolchain", () => {
       if (override !== undefined) process.env[copied.NATIVE_ADDON_ENV] = override;
     }
     expect(error.name).toBe("NativeAddonError");
+    expect(error.code).toBe("ERR_IPCGEN_NATIVE_ADDON");
     expect(error).toBeInstanceOf(copied.NativeAddonError);
     expect(error.message).toBe(
       `ipcgen's native addon is not built (there is no prebuilt binary for ${platform}): cc/g++/make/python3 not found; install build-essential and python3 ` +

@@ -124,12 +124,12 @@ describe("RPC", () => {
     });
   });
 
-  it("passes declared errors with their code and data, and hides the server's internals", async () => {
+  it("passes declared errors with their name and data, and hides the server's internals", async () => {
     await using session = await connect(path, { service });
     const client = new Client(session, service);
     const app = (await client.call("fail", { code: "notFound" }).catch((e: unknown) => e)) as RemoteError;
     expect(app).toBeInstanceOf(RemoteError);
-    expect(app).toMatchObject({ kind: "application", code: "notFound", message: "failed with notFound" });
+    expect(app).toMatchObject({ kind: "application", errorName: "notFound", code: "ERR_IPCGEN_REMOTE", message: "failed with notFound" });
     expect([...app.data!]).toEqual([1, 2, 3]);
     const internal = (await client.call("fail", { code: "crash" }).catch((e: unknown) => e)) as RemoteError;
     expect(internal.kind).toBe("internal");

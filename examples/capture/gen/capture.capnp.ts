@@ -300,15 +300,15 @@ export namespace Encoder_BadFrame {
 
 /** `pixels` does not hold `width` x `height` pixels, or the frame is smaller than 2 x 2. */
 export class Encoder_BadFrameError extends ipcgen.ApplicationError {
-  /** What crosses the wire as the error's code. */
-  static readonly code = "Encoder.BadFrame";
+  /** The error's name in its schema: what crosses the wire to say which error this is. */
+  static readonly errorName = "Encoder.BadFrame";
   override name = "Encoder_BadFrameError";
   /** The error's data, as Encoder_BadFrame declares it. */
   readonly details: Encoder_BadFrame.Plain;
 
   constructor(details: Encoder_BadFrame.Init, message = "Encoder.BadFrame") {
     const data = Encoder_BadFrame.encode(details);
-    super(Encoder_BadFrameError.code, message, data);
+    super(Encoder_BadFrameError.errorName, message, data);
     this.details = Encoder_BadFrame.decode(data);
   }
 

@@ -882,15 +882,15 @@ Control_StopResults._Stopped = capnp.TextList;
 
 /** The worker is running already. */
 export class Worker_BusyError extends ipcgen.ApplicationError {
-  /** What crosses the wire as the error's code. */
-  static readonly code = "Worker.Busy";
+  /** The error's name in its schema: what crosses the wire to say which error this is. */
+  static readonly errorName = "Worker.Busy";
   override name = "Worker_BusyError";
   /** The error's data, as Worker_Busy declares it. */
   readonly details: Worker_Busy.Plain;
 
   constructor(details: Worker_Busy.Init = {}, message = "Worker.Busy") {
     const data = Worker_Busy.encode(details);
-    super(Worker_BusyError.code, message, data);
+    super(Worker_BusyError.errorName, message, data);
     this.details = Worker_Busy.decode(data);
   }
 

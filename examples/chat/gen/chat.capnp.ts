@@ -997,15 +997,15 @@ Chat_ParticipantsResults._Names = capnp.TextList;
 
 /** Someone here already goes by that name. */
 export class Chat_NameTakenError extends ipcgen.ApplicationError {
-  /** What crosses the wire as the error's code. */
-  static readonly code = "Chat.NameTaken";
+  /** The error's name in its schema: what crosses the wire to say which error this is. */
+  static readonly errorName = "Chat.NameTaken";
   override name = "Chat_NameTakenError";
   /** The error's data, as Chat_NameTaken declares it. */
   readonly details: Chat_NameTaken.Plain;
 
   constructor(details: Chat_NameTaken.Init, message = "Chat.NameTaken") {
     const data = Chat_NameTaken.encode(details);
-    super(Chat_NameTakenError.code, message, data);
+    super(Chat_NameTakenError.errorName, message, data);
     this.details = Chat_NameTaken.decode(data);
   }
 
@@ -1017,15 +1017,15 @@ export class Chat_NameTakenError extends ipcgen.ApplicationError {
 
 /** This session has joined already. */
 export class Chat_AlreadyJoinedError extends ipcgen.ApplicationError {
-  /** What crosses the wire as the error's code. */
-  static readonly code = "Chat.AlreadyJoined";
+  /** The error's name in its schema: what crosses the wire to say which error this is. */
+  static readonly errorName = "Chat.AlreadyJoined";
   override name = "Chat_AlreadyJoinedError";
   /** The error's data, as Chat_AlreadyJoined declares it. */
   readonly details: Chat_AlreadyJoined.Plain;
 
   constructor(details: Chat_AlreadyJoined.Init, message = "Chat.AlreadyJoined") {
     const data = Chat_AlreadyJoined.encode(details);
-    super(Chat_AlreadyJoinedError.code, message, data);
+    super(Chat_AlreadyJoinedError.errorName, message, data);
     this.details = Chat_AlreadyJoined.decode(data);
   }
 
@@ -1037,15 +1037,15 @@ export class Chat_AlreadyJoinedError extends ipcgen.ApplicationError {
 
 /** Join first. */
 export class Chat_NotJoinedError extends ipcgen.ApplicationError {
-  /** What crosses the wire as the error's code. */
-  static readonly code = "Chat.NotJoined";
+  /** The error's name in its schema: what crosses the wire to say which error this is. */
+  static readonly errorName = "Chat.NotJoined";
   override name = "Chat_NotJoinedError";
   /** The error's data, as Chat_NotJoined declares it. */
   readonly details: Chat_NotJoined.Plain;
 
   constructor(details: Chat_NotJoined.Init = {}, message = "Chat.NotJoined") {
     const data = Chat_NotJoined.encode(details);
-    super(Chat_NotJoinedError.code, message, data);
+    super(Chat_NotJoinedError.errorName, message, data);
     this.details = Chat_NotJoined.decode(data);
   }
 

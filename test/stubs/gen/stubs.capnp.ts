@@ -1851,15 +1851,15 @@ Desk_StatsResults._Notes = capnp.TextList;
 
 /** The desk is closed. */
 export class Desk_ClosedError extends ipcgen.ApplicationError {
-  /** What crosses the wire as the error's code. */
-  static readonly code = "Desk.Closed";
+  /** The error's name in its schema: what crosses the wire to say which error this is. */
+  static readonly errorName = "Desk.Closed";
   override name = "Desk_ClosedError";
   /** The error's data, as Desk_Closed declares it. */
   readonly details: Desk_Closed.Plain;
 
   constructor(details: Desk_Closed.Init, message = "Desk.Closed") {
     const data = Desk_Closed.encode(details);
-    super(Desk_ClosedError.code, message, data);
+    super(Desk_ClosedError.errorName, message, data);
     this.details = Desk_Closed.decode(data);
   }
 
@@ -1871,15 +1871,15 @@ export class Desk_ClosedError extends ipcgen.ApplicationError {
 
 /** That name already holds a ticket. */
 export class Desk_DuplicateError extends ipcgen.ApplicationError {
-  /** What crosses the wire as the error's code. */
-  static readonly code = "Desk.Duplicate";
+  /** The error's name in its schema: what crosses the wire to say which error this is. */
+  static readonly errorName = "Desk.Duplicate";
   override name = "Desk_DuplicateError";
   /** The error's data, as Desk_Duplicate declares it. */
   readonly details: Desk_Duplicate.Plain;
 
   constructor(details: Desk_Duplicate.Init = {}, message = "Desk.Duplicate") {
     const data = Desk_Duplicate.encode(details);
-    super(Desk_DuplicateError.code, message, data);
+    super(Desk_DuplicateError.errorName, message, data);
     this.details = Desk_Duplicate.decode(data);
   }
 
