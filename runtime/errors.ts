@@ -24,6 +24,7 @@ export type IpcgenErrorCode =
   | "ERR_IPCGEN_BACKPRESSURE"
   | "ERR_IPCGEN_POOL_BLOCK"
   | "ERR_IPCGEN_CHANNEL_CLOSED"
+  | "ERR_IPCGEN_NO_SESSION"
   | "ERR_IPCGEN_SHARED_MEMORY_UNAVAILABLE"
   | "ERR_IPCGEN_APPLICATION"
   | "ERR_IPCGEN_REQUEST_FAILURE"
@@ -189,6 +190,17 @@ export class ChannelClosedError extends IpcgenError {
   static readonly code = "ERR_IPCGEN_CHANNEL_CLOSED";
   override readonly code = ChannelClosedError.code;
   override name = "ChannelClosedError";
+}
+
+/**
+ * Something only a session of ipcgen's local protocol has (its shared buffer, packet streams, zero-copy
+ * blocks, channels, credentials), asked of a capability that is carried otherwise (an in-process pair,
+ * `rpc/in-process.ts`). Calls, one-way messages and signals work over every carrier.
+ */
+export class NoSessionError extends IpcgenError {
+  static readonly code = "ERR_IPCGEN_NO_SESSION";
+  override readonly code = NoSessionError.code;
+  override name = "NoSessionError";
 }
 
 /**

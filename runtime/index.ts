@@ -15,6 +15,8 @@ export { listen, Server, type Permissions, type ServerOptions, type ServiceIdent
 export {
   Endpoint,
   PlacedMessage,
+  type Capability,
+  type MethodRef,
   RequestFailure,
   Session,
   type Body,
@@ -41,6 +43,7 @@ export {
   type StructCodec,
 } from "./rpc/service.js";
 export { Signals } from "./rpc/signals.js";
+export { inProcessPair } from "./rpc/in-process.js";
 export { SharedBuffer } from "./shm/shared-buffer.js";
 export { Packet, PacketSink, PacketSource, PacketStreamError, type WaitOptions } from "./shm/packet-stream.js";
 export { MessagePool, PoolBlock, zeroCopy, type ZeroCopyOptions } from "./shm/messages.js";

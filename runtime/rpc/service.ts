@@ -4,7 +4,7 @@
  * read and written by their generated plain views.
  */
 import { Failure_Kind } from "../protocol/protocol.capnp.js";
-import { type Body, type CallOptions, type Endpoint, type OutgoingBody, PlacedMessage, RequestFailure, type RequestContext, Session } from "../session/session.js";
+import { type Body, type CallOptions, type Capability, type OutgoingBody, PlacedMessage, RequestFailure, type RequestContext, Session } from "../session/session.js";
 import { builtMessage } from "../codec/capnp-ts.js";
 import { DEFAULT_TRAVERSAL_LIMIT_WORDS, MessageDecodeError, type MessageReader, type ReaderOptions } from "../codec/wire.js";
 import { IpcgenError, RemoteError } from "../errors.js";
@@ -104,7 +104,7 @@ const CALLS = [undefined, "call"] as const;
 const ONE_WAY = [undefined, "oneway"] as const;
 
 /** Answers `service`'s requests on a session's main channel, or another channel, with `impl` (a handler per method name). */
-export function serve(target: Session | Endpoint, service: ServiceDefinition, impl: Implementation): void {
+export function serve(target: Session | Capability, service: ServiceDefinition, impl: Implementation): void {
   const endpoint = target instanceof Session ? target.main : target;
   const session = endpoint.session;
   const applicationFailure = (err: unknown): never => {
@@ -137,7 +137,7 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
       const broken = brokenLimit(params, method.paramLimits);
       if (broken !== null) throw new RequestFailure({ kind: Failure_Kind.MALFORMED, message: `${method.name}: ${broken}` });
     }
-    const encode = (r: unknown): OutgoingBody => encodeBounded(session, method, r ?? {});
+    const encode = (r: unknown): OutgoingBody => encodeBounded(endpoint, method, r ?? {});
     let results: unknown;
     try {
       results = handler.call(impl, params, context);
@@ -151,7 +151,9 @@ export function serve(target: Session | Endpoint, service: ServiceDefinition, im
   endpoint.oneWayHandler = (interfaceId, methodId, body, _channel, context) => {
     const found = handlerOf(interfaceId, methodId, ONE_WAY);
     // Nothing answers a one-way message: one for no one-way method, a malformed one, or one over its bounds is dropped.
-    const drop = (): void => void session.droppedOneWays++;
+    const drop = (): void => {
+      if (session !== null) session.droppedOneWays++;
+    };
     if (found === undefined) return drop();
     const [method, handler] = found;
     let params: unknown;
@@ -191,21 +193,21 @@ export function methodTable(service: ServiceDefinition): ReadonlyMap<bigint, rea
 }
 
 /** Results over their bounds are the server's mistake: the caller gets an internal error, not the data. */
-function encodeBounded(session: Session, method: MethodDefinition, results: unknown): OutgoingBody {
+function encodeBounded(channel: Capability, method: MethodDefinition, results: unknown): OutgoingBody {
   const built = builtMessage(results);
-  if (built !== null) return session.encodeBody(() => built);
+  if (built !== null) return channel.encodeBody(() => built);
   const broken = brokenLimit(results, method.resultLimits);
   if (broken !== null) throw new RequestFailure({ kind: Failure_Kind.INTERNAL, message: `${method.name}: the results broke a bound (${broken})` });
-  return session.encodeBody(() => method.results.encode(results));
+  return channel.encodeBody(() => method.results.encode(results));
 }
 
 /** Calls `service`'s methods on a session's main channel, or another channel. */
 export class Client {
   private readonly byName: Map<string, number>;
-  readonly endpoint: Endpoint;
+  readonly endpoint: Capability;
 
   constructor(
-    target: Session | Endpoint,
+    target: Session | Capability,
     readonly service: ServiceDefinition,
   ) {
     this.endpoint = target instanceof Session ? target.main : target;
@@ -285,12 +287,11 @@ export class Client {
   }
 
   private encodeParams(method: MethodDefinition, params: unknown): OutgoingBody {
-    const session = this.endpoint.session;
     // A message built with the capnp-ts classes goes as it is; its bounds are checked by the receiver.
     const built = builtMessage(params);
-    if (built !== null) return session.encodeBody(() => built);
+    if (built !== null) return this.endpoint.encodeBody(() => built);
     const broken = brokenLimit(params, method.paramLimits);
     if (broken !== null) throw new RangeError(`${this.service.name}.${method.name}: ${broken}`);
-    return session.encodeBody(() => method.params.encode(params));
+    return this.endpoint.encodeBody(() => method.params.encode(params));
   }
 }

@@ -3,14 +3,14 @@
  * as one delivery per turn of the event loop. On the receiving side deliveries add up until the handler
  * runs, and a handler that registers while a signal is pending gets it at once.
  */
-import { type Endpoint, type MethodRef, Session } from "../session/session.js";
+import { type Capability, type MethodRef, Session } from "../session/session.js";
 
 export type SignalHandler = (count: number) => void;
 
-const byEndpoint = new WeakMap<Endpoint, Signals>();
+const byEndpoint = new WeakMap<Capability, Signals>();
 
 /** The signals of a channel: one `Signals` per channel, shared by whoever sends or receives on it. */
-export function signalsOf(endpoint: Endpoint): Signals {
+export function signalsOf(endpoint: Capability): Signals {
   let signals = byEndpoint.get(endpoint);
   if (signals === undefined) byEndpoint.set(endpoint, (signals = new Signals(endpoint)));
   return signals;
@@ -27,10 +27,10 @@ export class Signals {
   private readonly handlers = new Map<string, SignalHandler>();
   private deliveryScheduled = false;
 
-  private readonly endpoint: Endpoint;
+  private readonly endpoint: Capability;
 
   /** Signals on a session's main channel, or another channel. */
-  constructor(target: Session | Endpoint) {
+  constructor(target: Session | Capability) {
     this.endpoint = target instanceof Session ? target.main : target;
     this.endpoint.signalHandler = (interfaceId, methodId, count) => {
       const key = keyOf(interfaceId, methodId);

@@ -55,8 +55,12 @@ export interface PeerCredentials {
 
 /** What a request handler is told besides the request's body. */
 export interface RequestContext {
+  /**
+   * The session the request came on. A capability that is no channel of a session (an in-process pair)
+   * throws `NoSessionError` when this is read.
+   */
   session: Session;
-  channel: Endpoint;
+  channel: Capability;
   /** What the layer above attached to the channel (`Endpoint.remote`): a generated stub's remote. */
   remote: unknown;
   /** Fires when the caller cancels the request or the session ends. */
@@ -143,8 +147,41 @@ export type RequestHandler = (interfaceId: bigint, methodId: number, body: Body,
  * Handles a one-way message; a placed body is released when the promise it returns settles (or at once).
  * `context.signal` fires when the session ends or the channel closes while the promise is pending.
  */
-export type OneWayHandler = (interfaceId: bigint, methodId: number, body: Body, channel: Endpoint, context: RequestContext) => unknown;
+export type OneWayHandler = (interfaceId: bigint, methodId: number, body: Body, channel: Capability, context: RequestContext) => unknown;
 export type SignalHandler = (interfaceId: bigint, methodId: number, count: number) => void;
+
+/**
+ * The seam between generated stubs and the protocol that carries their calls, at Cap'n Proto's
+ * capability level: one end of a capability. Its client side sends a call as the method's
+ * `(interfaceId, methodId)` and its parameters, and resolves to the answer; its server side is the
+ * dispatcher the layer above installs (`requestHandler`, `oneWayHandler`, `signalHandler`), which answers
+ * the other end's calls. Stubs and `rpc/` use nothing else of what carries them. A channel of ipcgen's
+ * local protocol (`Endpoint`) is one; `rpc/in-process.ts` makes another, two linked ends in one process.
+ */
+export interface Capability {
+  /** The local protocol's session this end belongs to; null where there is none. */
+  readonly session: Session | null;
+  /** The channel's number on its session (0: the session's main channel); 0 where there is no session. */
+  readonly id: number;
+  /** Closed from either side (or its session ended). */
+  readonly closed: boolean;
+  /** Resolves when it closes. */
+  whenClosed(): Promise<void>;
+  close(): void;
+  /** A call; the answer is handed to `decode` (a placed answer is `decode`'s to release). */
+  call<T>(method: MethodRef, params: OutgoingBody, decode: (answer: Body) => T, options?: CallOptions): Promise<T>;
+  /** A one-way message: resolves once it is sent (or queued, with `wait` false). */
+  oneWay(method: MethodRef, params: OutgoingBody, wait?: boolean): Promise<void>;
+  /** A delivery of `signal` standing for `count` submits. */
+  sendSignal(signal: MethodRef, count: number): void;
+  /** Encodes a message to send this way (the local protocol may place a large one in shared memory). */
+  encodeBody(encode: () => Uint8Array): OutgoingBody;
+  requestHandler: RequestHandler | null;
+  oneWayHandler: OneWayHandler | null;
+  signalHandler: SignalHandler | null;
+  /** What the layer above attaches to this end (a generated stub's remote); handlers see it in their context. */
+  remote: unknown;
+}
 
 /**
  * Receives a channel the peer opened, with its metadata (an encoded struct). Returning false (or throwing)
@@ -280,7 +317,7 @@ export function newSessionToken(): bigint {
  * One channel of a session: the main channel (id 0) or one opened later. Requests, one-way messages and
  * signals travel on a channel and are handled by that channel's handlers.
  */
-export class Endpoint {
+export class Endpoint implements Capability {
   requestHandler: RequestHandler | null = null;
   oneWayHandler: OneWayHandler | null = null;
   signalHandler: SignalHandler | null = null;
@@ -322,6 +359,11 @@ export class Endpoint {
       throw new ChannelClosedError(`channel ${this.id} is closed`);
     }
     await this.session.sendOneWay(this, method, body, wait);
+  }
+
+  /** Encodes a message for this channel: placed in this side's message pool when large and the peer maps it. */
+  encodeBody(encode: () => Uint8Array): OutgoingBody {
+    return this.session.encodeBody(encode);
   }
 
   /** Sends a signal delivery standing for `count` submits. */

@@ -8,7 +8,7 @@ import { EventEmitter } from "node:events";
 import type { ConnectOptions } from "../session/client.js";
 import { connect } from "../session/client.js";
 import { listen, type Server, type ServerOptions } from "../session/server.js";
-import { type CallOptions, type Endpoint, type PeerCredentials, type RequestContext, Session } from "../session/session.js";
+import { type CallOptions, type Capability, type PeerCredentials, type RequestContext, Session } from "../session/session.js";
 import { Client, methodTable, serve, type Implementation, type MethodDefinition, type ServiceDefinition, type StructCodec } from "../rpc/service.js";
 import { signalsOf } from "../rpc/signals.js";
 import { closeAll, descriptorsFor } from "../transport/descriptor-channel.js";
@@ -19,7 +19,7 @@ import { PacketSink, PacketSource, packetStreamLayout, type PacketStreamConfig, 
 import { allocateBlock, type PoolBlock, zeroCopy, type ZeroCopyOptions } from "../shm/messages.js";
 import { DescriptorCodec, StreamSink, StreamSource } from "./streams.js";
 import type { Region, Region_Purpose } from "../protocol/protocol.capnp.js";
-import { SharedMemoryUnavailableError } from "../errors.js";
+import { NoSessionError, SharedMemoryUnavailableError } from "../errors.js";
 
 /** The error for shared memory `what` of a session that has none because an end cannot share it, or null. */
 function unavailable(session: Session, service: StubDefinition, what: string): SharedMemoryUnavailableError | null {
@@ -33,9 +33,16 @@ export type ServiceContext<R> = RequestContext & { remote: R };
 
 /** What a handler's signal method gets besides the count. */
 export interface SignalContext<R> {
+  /** The session the signal came on (a capability that is no channel of a session throws `NoSessionError`). */
   session: Session;
-  channel: Endpoint;
+  channel: Capability;
   remote: R;
+}
+
+/** The session a capability belongs to; `NoSessionError` saying what needed it where there is none. */
+function sessionOf(channel: Capability, what: string): Session {
+  if (channel.session === null) throw new NoSessionError(`${what} needs a session of ipcgen's local protocol; this capability is carried otherwise (in-process)`);
+  return channel.session;
 }
 
 /** One arm of a session's channel metadata union. */
@@ -61,8 +68,8 @@ export interface StubDefinition extends ServiceDefinition {
   /** `$sharedBuffer`: bytes of the buffer each session shares. */
   sharedBuffer?: number;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each service's own classes
-  Client: new (target: Session | Endpoint, options?: any) => ServiceClient<any>;
-  Remote: new (channel: Endpoint) => ServiceRemote;
+  Client: new (target: Session | Capability, options?: any) => ServiceClient<any>;
+  Remote: new (channel: Capability) => ServiceRemote;
 }
 
 export interface ClientOptions<CH = Record<string, PassiveOpen>> {
@@ -115,7 +122,7 @@ function acceptChannels(session: Session, service: StubDefinition, handlers: Rea
 }
 
 /** Answers `service` on `endpoint` with `handler`: calls, one-way messages, signals to the server, and (on a session's main channel) channel opens. */
-function bindHandler(endpoint: Endpoint, service: StubDefinition, remote: ServiceRemote, handler: object): void {
+function bindHandler(endpoint: Capability, service: StubDefinition, remote: ServiceRemote, handler: object): void {
   endpoint.remote = remote;
   serve(endpoint, service, handler as Implementation);
   const impl = handler as Record<string, unknown>;
@@ -123,7 +130,14 @@ function bindHandler(endpoint: Endpoint, service: StubDefinition, remote: Servic
     if (m.kind !== "signal" || m.direction !== "toServer") return;
     const method = impl[m.name];
     if (typeof method !== "function") return;
-    const context: SignalContext<ServiceRemote> = { session: endpoint.session, channel: endpoint, remote };
+    const context: SignalContext<ServiceRemote> = {
+      // Read when asked: a capability without a session throws then, not before.
+      get session() {
+        return sessionOf(endpoint, "the signal context's session");
+      },
+      channel: endpoint,
+      remote,
+    };
     signalsOf(endpoint).on(m, (count) => {
       try {
         void Promise.resolve(method.call(handler, count, context)).catch(() => {});
@@ -132,7 +146,7 @@ function bindHandler(endpoint: Endpoint, service: StubDefinition, remote: Servic
       }
     });
   });
-  if (endpoint.id === 0 && service.channels !== undefined) {
+  if (endpoint.session !== null && endpoint.id === 0 && service.channels !== undefined) {
     acceptChannels(endpoint.session, service, (impl.channels ?? {}) as Record<string, PassiveOpen | undefined>);
   }
 }
@@ -316,14 +330,14 @@ function regionMaker(service: StubDefinition, specs: readonly RegionSpec[]): Non
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- EventEmitter's own constraint
 export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, never>> extends EventEmitter<E> implements AsyncDisposable {
-  readonly channel: Endpoint;
+  readonly channel: Capability;
   readonly #rpc: Client;
   readonly #ownsSession: boolean;
   readonly #subscribed = new Set<number>();
   readonly #queues = new Map<number, Set<SignalQueue>>();
 
   constructor(
-    target: Session | Endpoint,
+    target: Session | Capability,
     readonly service: StubDefinition,
     options: ClientOptions<unknown> = {},
   ) {
@@ -337,7 +351,7 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
       const index = service.methods.findIndex((m) => m.name === name && m.kind === "signal");
       if (index >= 0) this.#subscribe(index);
     });
-    if (options.channels !== undefined && service.channels !== undefined && this.channel.id === 0) {
+    if (options.channels !== undefined && service.channels !== undefined && this.channel.session !== null && this.channel.id === 0) {
       acceptChannels(this.session, service, options.channels as Record<string, PassiveOpen | undefined>);
     }
     void this.channel.whenClosed().then(() => {
@@ -345,18 +359,19 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
     });
   }
 
+  /** The session this client's channel belongs to (`NoSessionError` for a capability carried otherwise). */
   get session(): Session {
-    return this.channel.session;
+    return sessionOf(this.channel, "`session`");
   }
 
   /** The session's shared buffer (`$sharedBuffer`); generated clients of services with one expose it as `buffer`. */
   protected get _buffer(): SharedBuffer {
-    return sharedBufferOf(this.session, this.service);
+    return sharedBufferOf(sessionOf(this.channel, "the shared buffer"), this.service);
   }
 
   /** This side's end of the packet stream at `index` in the service's definition (generated clients expose each by the method's name). */
   protected _stream(index: number): StreamSource<unknown, unknown> | StreamSink<unknown, unknown> {
-    return streamOf(this.session, this.service, index);
+    return streamOf(sessionOf(this.channel, "a packet stream"), this.service, index);
   }
 
   /**
@@ -364,12 +379,12 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
    * `PoolBlock`): sending hands it to the server until the server is done with that message.
    */
   allocate(size: number): PoolBlock {
-    return allocateBlock(this.session, size);
+    return allocateBlock(sessionOf(this.channel, "a zero-copy block"), size);
   }
 
   /** Whether large messages go through shared memory (both sides can map it, and neither turned it off). */
   get zeroCopy(): boolean {
-    return this.session.zeroCopy;
+    return this.channel.session?.zeroCopy ?? false;
   }
 
   /** Resolves when this client's channel closes, from either side, or its session ends (`session.closed` says why). */
@@ -394,7 +409,13 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
 
   /** Opens a channel of the session's metadata union `arm`, answered by the server's handler for that arm. */
   protected _open<C>(arm: string, metadata: unknown, options: OpenOptions = {}): Promise<C> {
-    return openTyped<C>(this.session, this.service, arm, metadata, options);
+    let session: Session;
+    try {
+      session = sessionOf(this.channel, "opening a channel");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return openTyped<C>(session, this.service, arm, metadata, options);
   }
 
   /**
@@ -475,7 +496,7 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
   /** Closes the session if this client owns it (it does when `connect` made it), else this channel. */
   async close(): Promise<void> {
     if (this.#ownsSession) await this.session.close();
-    else if (this.channel.id !== 0) this.channel.close();
+    else if (this.channel.session === null || this.channel.id !== 0) this.channel.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -486,32 +507,33 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
 /** The base of generated remotes: one client of a service as its server sees it. */
 export class ServiceRemote {
   constructor(
-    readonly channel: Endpoint,
+    readonly channel: Capability,
     readonly service: StubDefinition,
   ) {}
 
+  /** The session this client's channel belongs to (`NoSessionError` for a capability carried otherwise). */
   get session(): Session {
-    return this.channel.session;
+    return sessionOf(this.channel, "`session`");
   }
 
   /** The session's shared buffer (`$sharedBuffer`); generated remotes of services with one expose it as `buffer`. */
   protected get _buffer(): SharedBuffer {
-    return sharedBufferOf(this.session, this.service);
+    return sharedBufferOf(sessionOf(this.channel, "the shared buffer"), this.service);
   }
 
   /** This side's end of the packet stream at `index` in the service's definition (generated remotes expose each by the method's name). */
   protected _stream(index: number): StreamSource<unknown, unknown> | StreamSink<unknown, unknown> {
-    return streamOf(this.session, this.service, index);
+    return streamOf(sessionOf(this.channel, "a packet stream"), this.service, index);
   }
 
   /** A block of the session's message pool to fill and return (or send) as a Data value without a copy. */
   allocate(size: number): PoolBlock {
-    return allocateBlock(this.session, size);
+    return allocateBlock(sessionOf(this.channel, "a zero-copy block"), size);
   }
 
   /** Whether large messages go through shared memory (both sides can map it, and neither turned it off). */
   get zeroCopy(): boolean {
-    return this.session.zeroCopy;
+    return this.channel.session?.zeroCopy ?? false;
   }
 
   /** Resolves when this remote's channel closes, from either side, or its session ends. */
@@ -521,7 +543,7 @@ export class ServiceRemote {
 
   /** The client process as the kernel reported it at log-in; null where the server reads no credentials (docs/platforms.md). */
   get credentials(): PeerCredentials | null {
-    return this.session.peer;
+    return this.channel.session?.peer ?? null;
   }
 
   /** Submits the signal at `index` in the service's definition to the client. */
@@ -531,12 +553,18 @@ export class ServiceRemote {
 
   /** Opens a channel toward the client, answered by its handler for `arm` (given to `connect`). */
   protected _open<C>(arm: string, metadata: unknown, options: OpenOptions = {}): Promise<C> {
-    return openTyped<C>(this.session, this.service, arm, metadata, options);
+    let session: Session;
+    try {
+      session = sessionOf(this.channel, "opening a channel");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return openTyped<C>(session, this.service, arm, metadata, options);
   }
 
   /** Ends the session (for a session's remote) or closes the channel. */
   async close(reason?: string): Promise<void> {
-    if (this.channel.id === 0) await this.session.close(reason);
+    if (this.channel.session !== null && this.channel.id === 0) await this.session.close(reason);
     else this.channel.close();
   }
 }
@@ -574,7 +602,7 @@ export interface Service<C, R, H, CH = never> extends StubDefinition {
   /** Listens on `path`; each session is answered by `handler` (or by what it makes from the session's remote). */
   listen(path: string, handler: HandlerOrFactory<R, H>, options?: ListenServiceOptions<R>): Promise<Server>;
   /** Answers this service on a session's main channel or another channel; returns its remote. */
-  serve(target: Session | Endpoint, handler: HandlerOrFactory<R, H>): R;
+  serve(target: Session | Capability, handler: HandlerOrFactory<R, H>): R;
 }
 
 export function defineService<C, R, H, CH = never>(definition: StubDefinition): Service<C, R, H, CH> {

@@ -33,6 +33,7 @@ const samples: Record<ipcgen.IpcgenErrorCode, () => ipcgen.IpcgenError> = {
   ERR_IPCGEN_BACKPRESSURE: () => new ipcgen.BackpressureError("queued"),
   ERR_IPCGEN_POOL_BLOCK: () => new ipcgen.PoolBlockError("freed", "freed"),
   ERR_IPCGEN_CHANNEL_CLOSED: () => new ipcgen.ChannelClosedError("closed"),
+  ERR_IPCGEN_NO_SESSION: () => new ipcgen.NoSessionError("no session"),
   ERR_IPCGEN_SHARED_MEMORY_UNAVAILABLE: () => new ipcgen.SharedMemoryUnavailableError("peer", "none"),
   ERR_IPCGEN_APPLICATION: () => new ipcgen.ApplicationError("Desk.Closed", "closed"),
   ERR_IPCGEN_REQUEST_FAILURE: () => new ipcgen.RequestFailure({ message: "refused" }),

@@ -299,7 +299,7 @@ export namespace Request {
  * A client of Block: `Block.connect(path)` makes one.
  */
 export class BlockClient extends ipcgen.ServiceClient<Record<never, never>> {
-  constructor(target: ipcgen.Session | ipcgen.Endpoint, options?: ipcgen.ClientOptions<never>) {
+  constructor(target: ipcgen.Session | ipcgen.Capability, options?: ipcgen.ClientOptions<never>) {
     super(target, Block, options);
   }
 
@@ -319,7 +319,7 @@ export class BlockClient extends ipcgen.ServiceClient<Record<never, never>> {
 
 /** One client of Block as its server sees it. */
 export class BlockRemote extends ipcgen.ServiceRemote {
-  constructor(channel: ipcgen.Endpoint) {
+  constructor(channel: ipcgen.Capability) {
     super(channel, Block);
   }
 

@@ -322,7 +322,7 @@ export class Encoder_BadFrameError extends ipcgen.ApplicationError {
  * A client of Encoder: `Encoder.connect(path)` makes one.
  */
 export class EncoderClient extends ipcgen.ServiceClient<Record<never, never>> {
-  constructor(target: ipcgen.Session | ipcgen.Endpoint, options?: ipcgen.ClientOptions<never>) {
+  constructor(target: ipcgen.Session | ipcgen.Capability, options?: ipcgen.ClientOptions<never>) {
     super(target, Encoder, options);
   }
 
@@ -339,7 +339,7 @@ export class EncoderClient extends ipcgen.ServiceClient<Record<never, never>> {
 
 /** One client of Encoder as its server sees it. */
 export class EncoderRemote extends ipcgen.ServiceRemote {
-  constructor(channel: ipcgen.Endpoint) {
+  constructor(channel: ipcgen.Capability) {
     super(channel, Encoder);
   }
 }

@@ -916,7 +916,7 @@ export interface PrimesChannels {
  * A client of Primes: `Primes.connect(path)` makes one.
  */
 export class PrimesClient extends ipcgen.ServiceClient<Record<never, never>> {
-  constructor(target: ipcgen.Session | ipcgen.Endpoint, options?: ipcgen.ClientOptions<PrimesChannels>) {
+  constructor(target: ipcgen.Session | ipcgen.Capability, options?: ipcgen.ClientOptions<PrimesChannels>) {
     super(target, Primes, options);
   }
 
@@ -933,7 +933,7 @@ export class PrimesClient extends ipcgen.ServiceClient<Record<never, never>> {
 
 /** One client of Primes as its server sees it. */
 export class PrimesRemote extends ipcgen.ServiceRemote {
-  constructor(channel: ipcgen.Endpoint) {
+  constructor(channel: ipcgen.Capability) {
     super(channel, Primes);
   }
 
@@ -976,7 +976,7 @@ export const Primes = ipcgen.defineService<PrimesClient, PrimesRemote, PrimesHan
  * A client of Control.
  */
 export class ControlClient extends ipcgen.ServiceClient<Record<never, never>> {
-  constructor(target: ipcgen.Session | ipcgen.Endpoint, options?: ipcgen.ClientOptions<never>) {
+  constructor(target: ipcgen.Session | ipcgen.Capability, options?: ipcgen.ClientOptions<never>) {
     super(target, Control, options);
   }
 
@@ -993,7 +993,7 @@ export class ControlClient extends ipcgen.ServiceClient<Record<never, never>> {
 
 /** One client of Control as its server sees it. */
 export class ControlRemote extends ipcgen.ServiceRemote {
-  constructor(channel: ipcgen.Endpoint) {
+  constructor(channel: ipcgen.Capability) {
     super(channel, Control);
   }
 }
@@ -1023,7 +1023,7 @@ export const Control = ipcgen.defineService<ControlClient, ControlRemote, Contro
  * A client of Worker.
  */
 export class WorkerClient extends ipcgen.ServiceClient<Record<never, never>> {
-  constructor(target: ipcgen.Session | ipcgen.Endpoint, options?: ipcgen.ClientOptions<never>) {
+  constructor(target: ipcgen.Session | ipcgen.Capability, options?: ipcgen.ClientOptions<never>) {
     super(target, Worker, options);
   }
 
@@ -1038,7 +1038,7 @@ export class WorkerClient extends ipcgen.ServiceClient<Record<never, never>> {
 
 /** One client of Worker as its server sees it. */
 export class WorkerRemote extends ipcgen.ServiceRemote {
-  constructor(channel: ipcgen.Endpoint) {
+  constructor(channel: ipcgen.Capability) {
     super(channel, Worker);
   }
 }

@@ -1066,7 +1066,7 @@ export interface ChatEvents {
  * Signals from the server are events (`client.on("posted", (count) => ...)`) and async iterators.
  */
 export class ChatClient extends ipcgen.ServiceClient<ChatEvents> {
-  constructor(target: ipcgen.Session | ipcgen.Endpoint, options?: ipcgen.ClientOptions<never>) {
+  constructor(target: ipcgen.Session | ipcgen.Capability, options?: ipcgen.ClientOptions<never>) {
     super(target, Chat, options);
   }
 
@@ -1104,7 +1104,7 @@ export class ChatClient extends ipcgen.ServiceClient<ChatEvents> {
 
 /** One client of Chat as its server sees it: submit its signals here. */
 export class ChatRemote extends ipcgen.ServiceRemote {
-  constructor(channel: ipcgen.Endpoint) {
+  constructor(channel: ipcgen.Capability) {
     super(channel, Chat);
   }
 

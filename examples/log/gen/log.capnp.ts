@@ -143,7 +143,7 @@ export namespace Log_WriteResults {
  * A client of Log: `Log.connect(path)` makes one.
  */
 export class LogClient extends ipcgen.ServiceClient<Record<never, never>> {
-  constructor(target: ipcgen.Session | ipcgen.Endpoint, options?: ipcgen.ClientOptions<never>) {
+  constructor(target: ipcgen.Session | ipcgen.Capability, options?: ipcgen.ClientOptions<never>) {
     super(target, Log, options);
   }
 
@@ -158,7 +158,7 @@ export class LogClient extends ipcgen.ServiceClient<Record<never, never>> {
 
 /** One client of Log as its server sees it. */
 export class LogRemote extends ipcgen.ServiceRemote {
-  constructor(channel: ipcgen.Endpoint) {
+  constructor(channel: ipcgen.Capability) {
     super(channel, Log);
   }
 }

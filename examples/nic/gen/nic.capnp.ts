@@ -246,7 +246,7 @@ export namespace Frame {
  * A client of Nic: `Nic.connect(path)` makes one.
  */
 export class NicClient extends ipcgen.ServiceClient<Record<never, never>> {
-  constructor(target: ipcgen.Session | ipcgen.Endpoint, options?: ipcgen.ClientOptions<never>) {
+  constructor(target: ipcgen.Session | ipcgen.Capability, options?: ipcgen.ClientOptions<never>) {
     super(target, Nic, options);
   }
 
@@ -268,7 +268,7 @@ export class NicClient extends ipcgen.ServiceClient<Record<never, never>> {
 
 /** One client of Nic as its server sees it. */
 export class NicRemote extends ipcgen.ServiceRemote {
-  constructor(channel: ipcgen.Endpoint) {
+  constructor(channel: ipcgen.Capability) {
     super(channel, Nic);
   }
 

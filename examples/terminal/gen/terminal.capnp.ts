@@ -423,7 +423,7 @@ export interface TerminalEvents {
  * Signals from the server are events (`client.on("readAvail", (count) => ...)`) and async iterators.
  */
 export class TerminalClient extends ipcgen.ServiceClient<TerminalEvents> {
-  constructor(target: ipcgen.Session | ipcgen.Endpoint, options?: ipcgen.ClientOptions<never>) {
+  constructor(target: ipcgen.Session | ipcgen.Capability, options?: ipcgen.ClientOptions<never>) {
     super(target, Terminal, options);
   }
 
@@ -461,7 +461,7 @@ export class TerminalClient extends ipcgen.ServiceClient<TerminalEvents> {
 
 /** One client of Terminal as its server sees it: submit its signals here. */
 export class TerminalRemote extends ipcgen.ServiceRemote {
-  constructor(channel: ipcgen.Endpoint) {
+  constructor(channel: ipcgen.Capability) {
     super(channel, Terminal);
   }
 

@@ -841,7 +841,7 @@ export namespace Packet {
  * A client of Soak: `Soak.connect(path)` makes one.
  */
 export class SoakClient extends ipcgen.ServiceClient<Record<never, never>> {
-  constructor(target: ipcgen.Session | ipcgen.Endpoint, options?: ipcgen.ClientOptions<never>) {
+  constructor(target: ipcgen.Session | ipcgen.Capability, options?: ipcgen.ClientOptions<never>) {
     super(target, Soak, options);
   }
 
@@ -883,7 +883,7 @@ export class SoakClient extends ipcgen.ServiceClient<Record<never, never>> {
 
 /** One client of Soak as its server sees it. */
 export class SoakRemote extends ipcgen.ServiceRemote {
-  constructor(channel: ipcgen.Endpoint) {
+  constructor(channel: ipcgen.Capability) {
     super(channel, Soak);
   }
 

@@ -1914,7 +1914,7 @@ export interface DeskChannels {
  * Signals from the server are events (`client.on("queueChanged", (count) => ...)`) and async iterators.
  */
 export class DeskClient extends ipcgen.ServiceClient<DeskEvents> {
-  constructor(target: ipcgen.Session | ipcgen.Endpoint, options?: ipcgen.ClientOptions<DeskChannels>) {
+  constructor(target: ipcgen.Session | ipcgen.Capability, options?: ipcgen.ClientOptions<DeskChannels>) {
     super(target, Desk, options);
   }
 
@@ -1984,7 +1984,7 @@ export class DeskClient extends ipcgen.ServiceClient<DeskEvents> {
 
 /** One client of Desk as its server sees it: submit its signals here. */
 export class DeskRemote extends ipcgen.ServiceRemote {
-  constructor(channel: ipcgen.Endpoint) {
+  constructor(channel: ipcgen.Capability) {
     super(channel, Desk);
   }
 
@@ -2070,7 +2070,7 @@ export interface CounterEvents {
  * Signals from the server are events (`client.on("changed", (count) => ...)`) and async iterators.
  */
 export class CounterClient extends ipcgen.ServiceClient<CounterEvents> {
-  constructor(target: ipcgen.Session | ipcgen.Endpoint, options?: ipcgen.ClientOptions<never>) {
+  constructor(target: ipcgen.Session | ipcgen.Capability, options?: ipcgen.ClientOptions<never>) {
     super(target, Counter, options);
   }
 
@@ -2085,7 +2085,7 @@ export class CounterClient extends ipcgen.ServiceClient<CounterEvents> {
 
 /** One client of Counter as its server sees it: submit its signals here. */
 export class CounterRemote extends ipcgen.ServiceRemote {
-  constructor(channel: ipcgen.Endpoint) {
+  constructor(channel: ipcgen.Capability) {
     super(channel, Counter);
   }
 
@@ -2115,7 +2115,7 @@ export const Counter = ipcgen.defineService<CounterClient, CounterRemote, Counte
  * A client of Worker.
  */
 export class WorkerClient extends ipcgen.ServiceClient<Record<never, never>> {
-  constructor(target: ipcgen.Session | ipcgen.Endpoint, options?: ipcgen.ClientOptions<never>) {
+  constructor(target: ipcgen.Session | ipcgen.Capability, options?: ipcgen.ClientOptions<never>) {
     super(target, Worker, options);
   }
 
@@ -2126,7 +2126,7 @@ export class WorkerClient extends ipcgen.ServiceClient<Record<never, never>> {
 
 /** One client of Worker as its server sees it. */
 export class WorkerRemote extends ipcgen.ServiceRemote {
-  constructor(channel: ipcgen.Endpoint) {
+  constructor(channel: ipcgen.Capability) {
     super(channel, Worker);
   }
 }

@@ -1384,7 +1384,7 @@ Bundle._Parts = capnp.DataList;
  * A client of Blobs: `Blobs.connect(path)` makes one.
  */
 export class BlobsClient extends ipcgen.ServiceClient<Record<never, never>> {
-  constructor(target: ipcgen.Session | ipcgen.Endpoint, options?: ipcgen.ClientOptions<never>) {
+  constructor(target: ipcgen.Session | ipcgen.Capability, options?: ipcgen.ClientOptions<never>) {
     super(target, Blobs, options);
   }
 
@@ -1430,7 +1430,7 @@ export class BlobsClient extends ipcgen.ServiceClient<Record<never, never>> {
 
 /** One client of Blobs as its server sees it. */
 export class BlobsRemote extends ipcgen.ServiceRemote {
-  constructor(channel: ipcgen.Endpoint) {
+  constructor(channel: ipcgen.Capability) {
     super(channel, Blobs);
   }
 }
