@@ -1,8 +1,7 @@
 /**
  * The plain view of a struct (`X.Plain` / `X.Init` types, `X._read` / `X._write`, `X.encode` / `X.decode`):
  * its TypeScript types, and readers and writers specialized to the struct's constant offsets over ipcgen's
- * wire layer (`ipcgen/codec`), for speed. Also the codec expressions that bind generic parameters and the
- * list readers and writers, which constants and the class face use too.
+ * wire layer (`ipcgen/codec`), for speed. Constants use its types and codec expressions too.
  */
 import type { Brand, Field, Type, Value } from "../model/schema.js";
 import { NO_DISCRIMINANT } from "../model/schema.js";
@@ -25,6 +24,7 @@ export interface PlainData {
   variantWrites: { which: string; value: number; stmt: string | null }[];
 }
 
+/** The TypeScript type of a value of each number and Bool type (the class face spells them alike). */
 export const PRIMITIVE_TS: Record<string, string> = {
   bool: "boolean",
   int8: "number",
