@@ -1,14 +1,7 @@
 /**
  * The model (a `CodeGeneratorRequest` and its ipc model) to template data: plain objects holding every
  * name, type and expression the templates print, so that templates stay free of logic. Pure: same request,
- * same data.
- *
- * The schema's text flows one way through the generator:
- *
- *   tokens, syntax tree, resolved nodes  generator/compiler (a `CodeGeneratorRequest`, as capnp makes it)
- *   plain-data model                     generator/model: schema.ts (the request), ipc.ts (ipc.capnp's conventions)
- *   template data                        generator/codegen: this module and one module per kind of node
- *   files                                generator/codegen/render.ts with templates/typescript/*.hbs
+ * same data. (index.ts shows where this stage sits in the generator.)
  *
  * This module assembles a file's data (`FileData`) from the data of each kind of node it declares:
  *   - context.ts       what every kind shares: the generated name of every node, imports between modules, doc comments
