@@ -10,10 +10,10 @@ import { readFileSync, statSync, watch as watchPath, writeFileSync, mkdirSync, t
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type { GeneratedFile } from "../codegen/index.js";
 import { moduleLocations } from "../codegen/layout.js";
-import type { SourceFile, SourceLocations } from "../compiler/index.js";
+import type { SourceLocations } from "../compiler/index.js";
 import type { CodeGeneratorRequest, Node } from "../model/schema.js";
 import type { SchemaConventionError } from "../codegen/index.js";
-import { checkSchemaOptions, compileSchemas, type SchemaOptions } from "./compile.js";
+import { checkSchemaOptions, type CompiledSchemas, compileSchemas, type SchemaOptions } from "./compile.js";
 import { CliError, oneLine, shownPath } from "./errors.js";
 import { checkHelpersFile, loadHelpers } from "./helpers.js";
 import { packageVersion } from "./version.js";
@@ -70,7 +70,6 @@ const MAX_ERRORS = 50;
 
 const print = (line: string) => process.stderr.write(`${line}\n`);
 
-/** The file's bytes, or null when it does not exist. */
 /** The problems of a schema convention error as `file:LINE:COL-COL: error: MESSAGE` lines, in file and position order. */
 function conventionErrors(err: SchemaConventionError, locations: SourceLocations): string[] {
   return err.problems
@@ -79,6 +78,7 @@ function conventionErrors(err: SchemaConventionError, locations: SourceLocations
     .map((p) => p.line);
 }
 
+/** The file's bytes, or null when it does not exist. */
 function readIfExists(path: string): Buffer | null {
   try {
     return readFileSync(path);
@@ -86,6 +86,13 @@ function readIfExists(path: string): Buffer | null {
     if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return null;
     throw new CliError(`cannot read ${path}: ${(err as Error).message}`);
   }
+}
+
+/** Whether a module's file is missing, holds exactly its content, or holds something else. */
+function fileState(module: PlacedModule): "missing" | "current" | "outdated" {
+  const existing = readIfExists(module.path);
+  if (existing === null) return "missing";
+  return existing.equals(Buffer.from(module.content, "utf8")) ? "current" : "outdated";
 }
 
 /**
@@ -102,6 +109,29 @@ function plainInterfaces(request: CodeGeneratorRequest, served: ReadonlySet<bigi
   };
   for (const file of request.requestedFiles) visit(nodes.get(file.id));
   return found;
+}
+
+/** Warns of each interface of the requested files that nothing is generated for (see `plainInterfaces`). */
+async function warnPlainInterfaces(request: CodeGeneratorRequest, locations: SourceLocations): Promise<void> {
+  const { ipcModel, nameInFile } = await import("../model/ipc.js");
+  for (const node of plainInterfaces(request, new Set(ipcModel(request).model.services.map((s) => s.id)))) {
+    print(
+      locations.warning(
+        { node: node.id },
+        `interface ${nameInFile(node)} is not a session and no channel opens it: nothing is generated for it ` +
+          "(annotate it with $Ipc.session to serve it; standard Cap'n Proto RPC stubs for plain interfaces are not generated yet)",
+      ),
+    );
+  }
+}
+
+/** A generated module and where it goes. */
+interface PlacedModule {
+  /** Its file. */
+  path: string;
+  /** Its file as messages show it. */
+  shown: string;
+  content: string;
 }
 
 /** Runs generations for one set of options; keeps what is worth keeping between them (the type-checker). */
@@ -130,7 +160,10 @@ class Generator {
     return [...this.options.templates.map((d) => `--templates ${d}`), ...(this.options.helpers !== null ? [`--helpers ${this.options.helpers}`] : [])].join(", ");
   }
 
-  /** One generation. `fresh`: import the helpers module anew (it may have changed). */
+  /**
+   * One generation: compile, render, warn of interfaces left out, write (or check) the modules, verify
+   * them. `fresh`: import the helpers module anew (it may have changed).
+   */
   async run(fresh = false): Promise<Outcome> {
     const { options, cwd, log } = this;
     const requested = options.files.map((f) => resolve(cwd, f));
@@ -139,11 +172,28 @@ class Generator {
     const outcome: Outcome = { status: 0, compileFailed: false, schemaFiles, total: 0, written: 0 };
     if (compiled.request === null) return { ...outcome, status: 1, compileFailed: true };
 
+    const files = await this.render(compiled.request, compiled, fresh);
+    if (files === null) return { ...outcome, status: 1, compileFailed: true };
+    outcome.total = files.length;
+    await warnPlainInterfaces(compiled.request, compiled.locations);
+
+    const modules = files.map((f) => ({ ...this.placed(f.path), content: f.content }));
+    if (options.check) this.check(modules, outcome);
+    else this.write(modules, outcome);
+    if (options.verify) await this.verify(modules, outcome);
+    return outcome;
+  }
+
+  /**
+   * The modules of `request`; null when the schema misuses ipc.capnp's conventions, which are printed like
+   * compile errors, at their positions.
+   */
+  private async render(request: CodeGeneratorRequest, compiled: CompiledSchemas, fresh: boolean): Promise<GeneratedFile[] | null> {
+    const { options, cwd } = this;
     const helpers = options.helpers !== null ? await loadHelpers(options.helpers, cwd, fresh) : undefined;
     const { generateTypeScript, SchemaConventionError } = await import("../codegen/index.js");
-    let files: GeneratedFile[];
     try {
-      files = generateTypeScript(compiled.request, {
+      return generateTypeScript(request, {
         templateDirs: options.templates.map((d) => resolve(cwd, d)),
         helpers,
         version: packageVersion(),
@@ -151,10 +201,9 @@ class Generator {
         locations: moduleLocations(compiled.sources, this.out === null ? "beside" : "out", sep),
       });
     } catch (err) {
-      // Misuse of /ipcgen/ipc.capnp's conventions: reported like compile errors, at their positions.
       if (err instanceof SchemaConventionError) {
         for (const line of conventionErrors(err, compiled.locations)) process.stderr.write(`${line}\n`);
-        return { ...outcome, status: 1, compileFailed: true };
+        return null;
       }
       // With user templates or helpers, their mistake (a Handlebars syntax error, a missing partial, a
       // helper that throws) lands here.
@@ -162,66 +211,61 @@ class Generator {
       if (inputs === "") throw err;
       throw new CliError(`generating TypeScript with ${inputs} failed: ${oneLine(err)}`);
     }
-    outcome.total = files.length;
-    const { ipcModel, nameInFile } = await import("../model/ipc.js");
-    for (const node of plainInterfaces(compiled.request, new Set(ipcModel(compiled.request).model.services.map((s) => s.id)))) {
-      print(
-        compiled.locations.warning(
-          { node: node.id },
-          `interface ${nameInFile(node)} is not a session and no channel opens it: nothing is generated for it ` +
-            "(annotate it with $Ipc.session to serve it; standard Cap'n Proto RPC stubs for plain interfaces are not generated yet)",
-        ),
-      );
-    }
+  }
 
-    const modules = files.map((f) => ({ ...this.placed(f.path), content: f.content }));
+  /** `--check`: a line for each module whose file is missing or differs, and status 1 if there is any. */
+  private check(modules: readonly PlacedModule[], outcome: Outcome): void {
     for (const module of modules) {
-      const existing = readIfExists(module.path);
-      const current = existing !== null && existing.equals(Buffer.from(module.content, "utf8"));
-      if (options.check) {
-        if (existing === null) print(`ipcgen: ${module.shown} is missing`);
-        else if (!current) print(`ipcgen: ${module.shown} is out of date`);
-        else log(`${module.shown} is up to date`);
-        if (!current) outcome.status = 1;
-      } else if (current) {
-        log(`unchanged ${module.shown}`);
-      } else {
-        try {
-          mkdirSync(dirname(module.path), { recursive: true });
-          writeFileSync(module.path, module.content);
-        } catch (err) {
-          throw new CliError(`cannot write ${module.shown}: ${(err as Error).message}`);
-        }
-        outcome.written++;
-        process.stdout.write(`wrote ${module.shown}\n`);
-      }
+      const state = fileState(module);
+      if (state === "missing") print(`ipcgen: ${module.shown} is missing`);
+      else if (state === "outdated") print(`ipcgen: ${module.shown} is out of date`);
+      else this.log(`${module.shown} is up to date`);
+      if (state !== "current") outcome.status = 1;
     }
+  }
 
-    if (options.verify) {
-      const started = performance.now();
-      if (this.verifier === null) {
-        const { Verifier } = await import("./verify.js");
-        const outDir = this.out ?? dirname(resolve(cwd, options.files[0]));
-        this.verifier = new Verifier({ outDir, importExtension: options.importExtension, cwd });
+  /** Writes the modules whose content changed; files already current are left alone (and their times). */
+  private write(modules: readonly PlacedModule[], outcome: Outcome): void {
+    for (const module of modules) {
+      if (fileState(module) === "current") {
+        this.log(`unchanged ${module.shown}`);
+        continue;
       }
-      const errors = this.verifier.check(modules);
-      log(`type-checked ${modules.length} module(s) in ${Math.round(performance.now() - started)} ms`);
-      if (errors.length > 0) {
-        for (const error of errors.slice(0, MAX_ERRORS)) print(error);
-        if (errors.length > MAX_ERRORS) print(`ipcgen: ... and ${errors.length - MAX_ERRORS} more errors`);
-        const inputs = this.userInputs();
-        const environment = this.verifier.environmentProblem();
-        const cause =
-          environment !== null
-            ? `; the environment is the likely cause: ${environment}`
-            : inputs !== ""
-              ? `; the templates or helpers (${inputs}) are the likely cause`
-              : "; this is a bug in ipcgen, please report it";
-        print(`ipcgen: the generated code does not type-check (${errors.length} error${errors.length === 1 ? "" : "s"})${cause}; --no-verify skips this check`);
-        outcome.status = 1;
+      try {
+        mkdirSync(dirname(module.path), { recursive: true });
+        writeFileSync(module.path, module.content);
+      } catch (err) {
+        throw new CliError(`cannot write ${module.shown}: ${(err as Error).message}`);
       }
+      outcome.written++;
+      process.stdout.write(`wrote ${module.shown}\n`);
     }
-    return outcome;
+  }
+
+  /** Type-checks the modules together; errors are printed with their likely cause and make the status 1. */
+  private async verify(modules: readonly PlacedModule[], outcome: Outcome): Promise<void> {
+    const { options, cwd, log } = this;
+    const started = performance.now();
+    if (this.verifier === null) {
+      const { Verifier } = await import("./verify.js");
+      const outDir = this.out ?? dirname(resolve(cwd, options.files[0]));
+      this.verifier = new Verifier({ outDir, importExtension: options.importExtension, cwd });
+    }
+    const errors = this.verifier.check(modules);
+    log(`type-checked ${modules.length} module(s) in ${Math.round(performance.now() - started)} ms`);
+    if (errors.length === 0) return;
+    for (const error of errors.slice(0, MAX_ERRORS)) print(error);
+    if (errors.length > MAX_ERRORS) print(`ipcgen: ... and ${errors.length - MAX_ERRORS} more errors`);
+    const inputs = this.userInputs();
+    const environment = this.verifier.environmentProblem();
+    const cause =
+      environment !== null
+        ? `; the environment is the likely cause: ${environment}`
+        : inputs !== ""
+          ? `; the templates or helpers (${inputs}) are the likely cause`
+          : "; this is a bug in ipcgen, please report it";
+    print(`ipcgen: the generated code does not type-check (${errors.length} error${errors.length === 1 ? "" : "s"})${cause}; --no-verify skips this check`);
+    outcome.status = 1;
   }
 }
 
@@ -229,6 +273,14 @@ class Generator {
 export async function runGenerate(options: GenerateCommandOptions): Promise<number> {
   const cwd = process.cwd();
   const log = options.verbose ? (line: string) => print(`ipcgen: ${line}`) : () => {};
+  checkOptions(options, cwd);
+  const generator = new Generator(options, cwd, log);
+  if (!options.watch) return (await generator.run()).status;
+  return new Watch(generator, options, cwd).run();
+}
+
+/** Checks, before anything is compiled, that the options go together and name what exists. */
+function checkOptions(options: GenerateCommandOptions, cwd: string): void {
   if (options.check && options.watch) throw new CliError("--check and --watch cannot be used together");
   checkSchemaOptions(options, cwd);
   for (const dir of options.templates) {
@@ -239,10 +291,6 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     const outStats = statSync(resolve(cwd, options.out), { throwIfNoEntry: false });
     if (outStats !== undefined && !outStats.isDirectory()) throw new CliError(`-o ${options.out}: not a directory`);
   }
-
-  const generator = new Generator(options, cwd, log);
-  if (!options.watch) return (await generator.run()).status;
-  return watch(generator, options, cwd);
 }
 
 /**
@@ -251,111 +299,144 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
  * a new file and renaming it over the old one. Changes within 100 ms make one generation. Errors are
  * printed and watching goes on; SIGINT or SIGTERM ends it with status 0.
  */
-function watch(generator: Generator, options: GenerateCommandOptions, cwd: string): Promise<number> {
-  const templateDirs = new Set(options.templates.map((d) => resolve(cwd, d)));
-  const helpersFile = options.helpers !== null ? resolve(cwd, options.helpers) : null;
-  const watchers = new Map<string, FSWatcher>();
+class Watch {
+  private readonly templateDirs: Set<string>;
+  private readonly helpersFile: string | null;
+  private readonly watchers = new Map<string, FSWatcher>();
   /** Per watched directory, the names in it that matter. */
-  let wanted = new Map<string, Set<string>>();
-  let compileFailed = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  let again = false;
-  let stopped = false;
-  const changed = new Set<string>();
+  private wanted = new Map<string, Set<string>>();
+  /** The last generation ended in compile errors. */
+  private compileFailed = false;
+  /** Pending generation, started once changes have stopped for 100 ms. */
+  private timer: NodeJS.Timeout | undefined;
+  /** A generation is running; `again`: a change came meanwhile, so another one follows it. */
+  private running = false;
+  private again = false;
+  private stopped = false;
+  /** What changed since the last generation, for its first line. */
+  private readonly changed = new Set<string>();
 
-  const relevant = (dir: string, name: string | null): boolean => {
+  constructor(
+    private readonly generator: Generator,
+    private readonly options: GenerateCommandOptions,
+    private readonly cwd: string,
+  ) {
+    this.templateDirs = new Set(options.templates.map((d) => resolve(cwd, d)));
+    this.helpersFile = options.helpers !== null ? resolve(cwd, options.helpers) : null;
+  }
+
+  /** Generates and watches until SIGINT or SIGTERM; resolves to the exit status. */
+  run(): Promise<number> {
+    return new Promise<number>((done) => {
+      const stop = () => {
+        this.stop();
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        done(0);
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+      void this.generate(false);
+    });
+  }
+
+  /** Ends watching: no generation starts after this. */
+  private stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const watcher of this.watchers.values()) watcher.close();
+    this.watchers.clear();
+  }
+
+  /** Whether a change of `name` in watched directory `dir` is an input's. */
+  private relevant(dir: string, name: string | null): boolean {
     if (name === null) return true; // the platform did not say which: assume it matters
-    if (wanted.get(dir)?.has(name)) return true;
-    if (templateDirs.has(dir) && name.endsWith(".hbs")) return true;
+    if (this.wanted.get(dir)?.has(name)) return true;
+    if (this.templateDirs.has(dir) && name.endsWith(".hbs")) return true;
     // After compile errors, a schema that did not exist (a missing import) may have been created.
-    return compileFailed && name.endsWith(".capnp");
-  };
+    return this.compileFailed && name.endsWith(".capnp");
+  }
 
-  const onEvent = (dir: string, name: string | null) => {
-    if (stopped || !relevant(dir, name)) return;
-    changed.add(name === null ? dir : join(dir, name));
-    clearTimeout(timer);
-    timer = setTimeout(() => void generate(true), 100);
-  };
+  private onEvent(dir: string, name: string | null): void {
+    if (this.stopped || !this.relevant(dir, name)) return;
+    this.changed.add(name === null ? dir : join(dir, name));
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.generate(true), 100);
+  }
 
-  const watchDirectories = (schemaFiles: readonly string[]) => {
-    const next = new Map<string, Set<string>>();
+  /** Watches the directories of the inputs (`schemaFiles`, the helpers file, the template directories), and no others. */
+  private watchDirectories(schemaFiles: readonly string[]): void {
+    this.wanted = this.inputsByDirectory(schemaFiles);
+    for (const dir of this.wanted.keys()) {
+      if (!this.watchers.has(dir)) this.watchDirectory(dir);
+    }
+    for (const [dir, watcher] of this.watchers) {
+      if (!this.wanted.has(dir)) {
+        watcher.close();
+        this.watchers.delete(dir);
+      }
+    }
+  }
+
+  /** Per directory, the names of the inputs in it; a template directory's inputs are its `*.hbs` (see `relevant`). */
+  private inputsByDirectory(schemaFiles: readonly string[]): Map<string, Set<string>> {
+    const inputs = new Map<string, Set<string>>();
     const add = (file: string) => {
       const dir = dirname(file);
-      if (!next.has(dir)) next.set(dir, new Set());
-      next.get(dir)!.add(basename(file));
+      if (!inputs.has(dir)) inputs.set(dir, new Set());
+      inputs.get(dir)!.add(basename(file));
     };
     for (const file of schemaFiles) add(file);
-    if (helpersFile !== null) add(helpersFile);
-    for (const dir of templateDirs) if (!next.has(dir)) next.set(dir, new Set());
-    wanted = next;
-    for (const dir of next.keys()) {
-      if (watchers.has(dir)) continue;
-      try {
-        const watcher = watchPath(dir, (_event, name) => onEvent(dir, name === null ? null : String(name)));
-        watcher.on("error", () => {
-          watcher.close();
-          watchers.delete(dir);
-        });
-        watchers.set(dir, watcher);
-      } catch (err) {
-        print(`ipcgen: cannot watch ${dir}: ${oneLine(err)}`);
-      }
-    }
-    for (const [dir, watcher] of watchers) {
-      if (!next.has(dir)) {
-        watcher.close();
-        watchers.delete(dir);
-      }
-    }
-  };
+    if (this.helpersFile !== null) add(this.helpersFile);
+    for (const dir of this.templateDirs) if (!inputs.has(dir)) inputs.set(dir, new Set());
+    return inputs;
+  }
 
-  const generate = async (fresh: boolean) => {
-    if (stopped) return;
-    if (running) {
-      again = true;
+  /** Starts watching `dir`; a watcher that fails is dropped, and a directory that cannot be watched is reported. */
+  private watchDirectory(dir: string): void {
+    try {
+      const watcher = watchPath(dir, (_event, name) => this.onEvent(dir, name === null ? null : String(name)));
+      watcher.on("error", () => {
+        watcher.close();
+        this.watchers.delete(dir);
+      });
+      this.watchers.set(dir, watcher);
+    } catch (err) {
+      print(`ipcgen: cannot watch ${dir}: ${oneLine(err)}`);
+    }
+  }
+
+  /** One generation and its summary; changes while it runs make one more after it. */
+  private async generate(fresh: boolean): Promise<void> {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
       return;
     }
-    running = true;
-    if (changed.size > 0) {
-      const names = [...changed].map((p) => relative(cwd, p) || p);
-      changed.clear();
+    this.running = true;
+    if (this.changed.size > 0) {
+      const names = [...this.changed].map((p) => relative(this.cwd, p) || p);
+      this.changed.clear();
       print(`ipcgen: ${names.join(", ")} changed; generating again`);
     }
     try {
-      const outcome = await generator.run(fresh);
-      compileFailed = outcome.compileFailed;
-      watchDirectories(outcome.schemaFiles);
+      const outcome = await this.generator.run(fresh);
+      this.compileFailed = outcome.compileFailed;
+      this.watchDirectories(outcome.schemaFiles);
       const done =
         outcome.status === 0 ? `generated ${outcome.total} file(s), ${outcome.written} written, ${outcome.total - outcome.written} unchanged; ` : "";
       print(`ipcgen: ${done}watching for changes (Ctrl-C stops)`);
     } catch (err) {
       print(err instanceof CliError ? `ipcgen: ${err.message}` : `ipcgen: internal error: ${oneLine(err)}`);
       // Keep watching what was watched; before the first success, at least the schemas named and the templates.
-      if (watchers.size === 0) watchDirectories(options.files.map((f) => resolve(cwd, f)));
+      if (this.watchers.size === 0) this.watchDirectories(this.options.files.map((f) => resolve(this.cwd, f)));
       print("ipcgen: watching for changes (Ctrl-C stops)");
     } finally {
-      running = false;
+      this.running = false;
     }
-    if (again && !stopped) {
-      again = false;
-      void generate(true);
+    if (this.again && !this.stopped) {
+      this.again = false;
+      void this.generate(true);
     }
-  };
-
-  return new Promise<number>((done) => {
-    const stop = () => {
-      stopped = true;
-      clearTimeout(timer);
-      for (const watcher of watchers.values()) watcher.close();
-      watchers.clear();
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      done(0);
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-    void generate(false);
-  });
+  }
 }

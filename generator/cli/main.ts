@@ -4,7 +4,7 @@
  * input (usage, files, schemas, plugins), 2 for what is not implemented yet; only `--verbose` shows the
  * stack of an internal error.
  */
-import yargs from "yargs";
+import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { normalizeArgs, subcommand } from "./args.js";
 import { CliError, oneLine } from "./errors.js";
@@ -78,204 +78,23 @@ function report(command: string, err: unknown, verbose: boolean): void {
   process.exitCode = 1;
 }
 
+const USAGE = "Usage: ipcgen SCHEMA... [-o DIR]\n       ipcgen <command> [options]\n\nReads Cap'n Proto schemas and generates typed TypeScript for Node.js.";
+
+/**
+ * Parses the arguments and runs the command they name. The commands are declared in the order the help
+ * lists them; a command's module is imported only when it runs, so that `--help` and `id` start fast.
+ */
 async function main(rawArgs: readonly string[]): Promise<void> {
   const args = normalizeArgs(rawArgs);
-  const isCompile = subcommand(args) === "compile";
+  const command = subcommand(args) === "compile" ? "ipcgen compile" : "ipcgen";
   const verbose = args.includes("--verbose");
 
-  const cli = yargs(args)
-    .scriptName("ipcgen")
-    .parserConfiguration({ "boolean-negation": false })
-    .usage("Usage: ipcgen SCHEMA... [-o DIR]\n       ipcgen <command> [options]\n\nReads Cap'n Proto schemas and generates typed TypeScript for Node.js.")
-    .command(
-      "compile <files..>",
-      "Compile schema files like `capnp compile` and pass the CodeGeneratorRequest to plugins or stdout",
-      (y) =>
-        y
-          .usage(
-            "Usage: ipcgen compile [options] FILE...\n\n" +
-              "Compiles Cap'n Proto schema files with ipcgen's built-in compiler (a port of capnp 0.9.2) and hands " +
-              "the resulting CodeGeneratorRequest to each output named by -o. A drop-in for `capnp compile`: " +
-              "same options, same request, same error messages.",
-          )
-          .positional("files", {
-            describe: "Schema files to compile; each becomes a requested file of the request",
-            defaultDescription: "none",
-            type: "string",
-          })
-          .option("output", {
-            alias: "o",
-            type: "string",
-            requiresArg: true,
-            describe:
-              "Output, repeatable: -o PLUGIN[:DIR]. '-' writes the binary (framed) CodeGeneratorRequest to stdout. " +
-              "A PLUGIN without a slash runs the executable 'capnpc-PLUGIN' found on PATH (-o capnp runs capnpc-capnp); " +
-              "one with a slash is the path of the executable. The plugin reads the request on stdin and runs in DIR " +
-              "(default: the current directory; created if missing). Several -o run in the order given; a failed " +
-              "plugin is reported with its name and exit status",
-          })
-          .option("import-path", {
-            alias: "I",
-            type: "string",
-            requiresArg: true,
-            describe:
-              "Directory searched, in the order given, for absolute imports (import \"/foo/bar.capnp\"). Repeatable",
-          })
-          .option("no-standard-import", {
-            type: "boolean",
-            default: false,
-            describe:
-              "Do not search the standard import directory after the -I directories. ipcgen's standard directory is " +
-              "its bundled copy of Cap'n Proto's schemas (import \"/capnp/c++.capnp\" and the like), where capnp " +
-              "searches /usr/local/include and /usr/include",
-          })
-          .option("src-prefix", {
-            type: "string",
-            requiresArg: true,
-            describe:
-              "A directory prefix removed from the names of the FILEs given, for their names in the request (and so " +
-              "in the plugins' output paths and in error messages): --src-prefix=src src/foo.capnp is named " +
-              "foo.capnp. Repeatable; must be an existing directory",
-          })
-          .option("verbose", {
-            type: "boolean",
-            default: false,
-            describe: "Log what ipcgen does (files compiled, request size, plugins run) to stderr; show internal errors' stacks",
-          })
-          .epilogue(COMPILE_EPILOGUE),
-      async (argv) => {
-        const { runCompile } = await import("./compile.js");
-        process.exitCode = await runCompile({
-          ...schemaOptions(list(argv.files), argv),
-          outputs: list(argv.output),
-          verbose: argv.verbose,
-        });
-      },
-    )
-    .command(
-      "id",
-      "Print a new random 64-bit file id, like `capnp id` (@0x...); every schema file starts with one",
-      (y) => y.usage("Usage: ipcgen id\n\nPrints a new random file id, e.g. @0xd169a92246dc7893, for the first line of a new schema file."),
-      async () => {
-        const { randomFileId, formatId } = await import("../compiler/ids.js");
-        process.stdout.write(`@${formatId(randomFileId())}\n`);
-      },
-    )
-    .command(
-      "templates",
-      "Work with the bundled templates: 'ipcgen templates eject DIR' copies them into DIR, to edit",
-      (y) =>
-        y
-          .usage("Usage: ipcgen templates eject DIR [--force]")
-          .command(
-            "eject [dir]",
-            "Copy the bundled templates (*.hbs) into DIR (created if missing), to edit and pass with --templates DIR",
-            (e) =>
-              e
-                .usage(
-                  "Usage: ipcgen templates eject DIR [--force]\n\nCopies the bundled Handlebars templates (*.hbs) into DIR, " +
-                    "created if missing, and prints each file written. Existing files are left alone (and nothing is " +
-                    "written) unless --force is given.",
-                )
-                .positional("dir", { describe: "Where the templates go", type: "string" })
-                .option("force", { type: "boolean", default: false, describe: "Overwrite templates already in DIR" })
-                .epilogue(EJECT_EPILOGUE),
-            async (argv) => {
-              if (argv.dir === undefined || argv.dir === "") {
-                throw new CliError("templates eject: DIR is required: the directory to copy the templates into");
-              }
-              const { runEject } = await import("./templates.js");
-              process.exitCode = await runEject({ dir: String(argv.dir), force: argv.force });
-            },
-          )
-          .demandCommand(1, "templates: name what to do: 'ipcgen templates eject DIR'"),
-      () => {},
-    )
-    .command(
-      "$0 [schemas..]",
-      "Generate TypeScript from SCHEMA files (and the files they import), beside them or into DIR",
-      (y) =>
-        y
-          .positional("schemas", { describe: "Schema files to generate TypeScript from", type: "string" })
-          .option("out", {
-            alias: "o",
-            type: "string",
-            requiresArg: true,
-            describe:
-              "Directory for the generated modules: DIR/<schema path>.ts for each schema file (created if missing). " +
-              "Without it, each module is written beside its schema file (hello.capnp -> hello.capnp.ts)",
-          })
-          .option("import-path", { alias: "I", type: "string", requiresArg: true, describe: "As for 'ipcgen compile': a directory for absolute imports. Repeatable" })
-          .option("no-standard-import", { type: "boolean", default: false, describe: "As for 'ipcgen compile'" })
-          .option("src-prefix", { type: "string", requiresArg: true, describe: "As for 'ipcgen compile': removed from schema paths, so also from output paths. Repeatable" })
-          .option("templates", {
-            alias: "t",
-            type: "string",
-            requiresArg: true,
-            describe: "A directory of Handlebars templates (*.hbs) replacing the bundled ones of the same name. Repeatable; later ones win",
-          })
-          .option("helpers", {
-            type: "string",
-            requiresArg: true,
-            describe:
-              "A JavaScript module (ESM or CommonJS, .js or .mjs; .ts where Node can import it) whose exported functions " +
-              "are registered as Handlebars helpers for the templates, next to the bundled doc, json and concat (a helper " +
-              "of the same name replaces one)",
-          })
-          .option("import-extension", {
-            type: "string",
-            requiresArg: true,
-            describe:
-              "The suffix of imports between generated modules: .js (the default, for Node's ESM and tsc's NodeNext), " +
-              ".ts (for allowImportingTsExtensions, Deno, Bun), or none (for bundlers)",
-          })
-          .option("check", {
-            type: "boolean",
-            default: false,
-            describe:
-              "Write nothing; print a line for each module in DIR that is missing or out of date and exit with status 1 " +
-              "if there is any, 0 if all are current (for CI)",
-          })
-          .option("watch", {
-            alias: "w",
-            type: "boolean",
-            default: false,
-            describe:
-              "Generate, then generate again whenever a schema file (or one it imports), a template or the helpers " +
-              "change, until interrupted (Ctrl-C). Errors are printed and watching goes on",
-          })
-          .option("no-verify", {
-            type: "boolean",
-            default: false,
-            describe:
-              "Do not type-check the generated modules. By default they are type-checked together (strict, as a user " +
-              "compiles them) and errors make the exit status 1",
-          })
-          .option("verbose", { type: "boolean", default: false, describe: "Log each module written or unchanged, and timings" }),
-      async (argv) => {
-        if (list(argv.schemas).length === 0) {
-          cli.showHelp((text) => process.stderr.write(`${text}\n`));
-          process.exitCode = 1;
-          return;
-        }
-        const { parseImportExtension, runGenerate } = await import("./generate.js");
-        const helpers = list(argv.helpers);
-        if (helpers.length > 1) throw new CliError("--helpers FILE: give one file (its module may import others)");
-        const extensions = list(argv["import-extension"]);
-        if (extensions.length > 1) throw new CliError("--import-extension: give it once");
-        process.exitCode = await runGenerate({
-          ...schemaOptions(list(argv.schemas), argv),
-          out: argv.out === undefined ? null : String(argv.out),
-          templates: list(argv.templates),
-          helpers: helpers[0] ?? null,
-          importExtension: parseImportExtension(extensions[0]),
-          check: argv.check,
-          watch: argv.watch,
-          verify: !argv["no-verify"],
-          verbose: argv.verbose,
-        });
-      },
-    )
+  const cli = yargs(args).scriptName("ipcgen").parserConfiguration({ "boolean-negation": false }).usage(USAGE);
+  compileCommand(cli);
+  idCommand(cli);
+  templatesCommand(cli);
+  generateCommand(cli);
+  cli
     .strict()
     .updateStrings(MESSAGES)
     .help()
@@ -285,15 +104,219 @@ async function main(rawArgs: readonly string[]): Promise<void> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((message, err) => {
       if (err) throw err;
-      const command = isCompile ? "ipcgen compile" : "ipcgen";
       throw new CliError(`${message}\nTry '${command} --help' for more information.`);
     });
 
   try {
     await cli.parseAsync();
   } catch (err) {
-    report(isCompile ? "ipcgen compile" : "ipcgen", err, verbose);
+    report(command, err, verbose);
   }
+}
+
+/** `ipcgen compile FILE...`: capnp's compiler, handing the request to plugins or stdout. */
+function compileCommand(cli: Argv): void {
+  cli.command(
+    "compile <files..>",
+    "Compile schema files like `capnp compile` and pass the CodeGeneratorRequest to plugins or stdout",
+    (y) =>
+      y
+        .usage(
+          "Usage: ipcgen compile [options] FILE...\n\n" +
+            "Compiles Cap'n Proto schema files with ipcgen's built-in compiler (a port of capnp 0.9.2) and hands " +
+            "the resulting CodeGeneratorRequest to each output named by -o. A drop-in for `capnp compile`: " +
+            "same options, same request, same error messages.",
+        )
+        .positional("files", {
+          describe: "Schema files to compile; each becomes a requested file of the request",
+          defaultDescription: "none",
+          type: "string",
+        })
+        .option("output", {
+          alias: "o",
+          type: "string",
+          requiresArg: true,
+          describe:
+            "Output, repeatable: -o PLUGIN[:DIR]. '-' writes the binary (framed) CodeGeneratorRequest to stdout. " +
+            "A PLUGIN without a slash runs the executable 'capnpc-PLUGIN' found on PATH (-o capnp runs capnpc-capnp); " +
+            "one with a slash is the path of the executable. The plugin reads the request on stdin and runs in DIR " +
+            "(default: the current directory; created if missing). Several -o run in the order given; a failed " +
+            "plugin is reported with its name and exit status",
+        })
+        .option("import-path", {
+          alias: "I",
+          type: "string",
+          requiresArg: true,
+          describe:
+            "Directory searched, in the order given, for absolute imports (import \"/foo/bar.capnp\"). Repeatable",
+        })
+        .option("no-standard-import", {
+          type: "boolean",
+          default: false,
+          describe:
+            "Do not search the standard import directory after the -I directories. ipcgen's standard directory is " +
+            "its bundled copy of Cap'n Proto's schemas (import \"/capnp/c++.capnp\" and the like), where capnp " +
+            "searches /usr/local/include and /usr/include",
+        })
+        .option("src-prefix", {
+          type: "string",
+          requiresArg: true,
+          describe:
+            "A directory prefix removed from the names of the FILEs given, for their names in the request (and so " +
+            "in the plugins' output paths and in error messages): --src-prefix=src src/foo.capnp is named " +
+            "foo.capnp. Repeatable; must be an existing directory",
+        })
+        .option("verbose", {
+          type: "boolean",
+          default: false,
+          describe: "Log what ipcgen does (files compiled, request size, plugins run) to stderr; show internal errors' stacks",
+        })
+        .epilogue(COMPILE_EPILOGUE),
+    async (argv) => {
+      const { runCompile } = await import("./compile.js");
+      process.exitCode = await runCompile({
+        ...schemaOptions(list(argv.files), argv),
+        outputs: list(argv.output),
+        verbose: argv.verbose,
+      });
+    },
+  );
+}
+
+/** `ipcgen id`: a new random file id, as `capnp id` prints it. */
+function idCommand(cli: Argv): void {
+  cli.command(
+    "id",
+    "Print a new random 64-bit file id, like `capnp id` (@0x...); every schema file starts with one",
+    (y) => y.usage("Usage: ipcgen id\n\nPrints a new random file id, e.g. @0xd169a92246dc7893, for the first line of a new schema file."),
+    async () => {
+      const { randomFileId, formatId } = await import("../compiler/ids.js");
+      process.stdout.write(`@${formatId(randomFileId())}\n`);
+    },
+  );
+}
+
+/** `ipcgen templates eject DIR`: copies of the bundled templates, to edit. */
+function templatesCommand(cli: Argv): void {
+  cli.command(
+    "templates",
+    "Work with the bundled templates: 'ipcgen templates eject DIR' copies them into DIR, to edit",
+    (y) =>
+      y
+        .usage("Usage: ipcgen templates eject DIR [--force]")
+        .command(
+          "eject [dir]",
+          "Copy the bundled templates (*.hbs) into DIR (created if missing), to edit and pass with --templates DIR",
+          (e) =>
+            e
+              .usage(
+                "Usage: ipcgen templates eject DIR [--force]\n\nCopies the bundled Handlebars templates (*.hbs) into DIR, " +
+                  "created if missing, and prints each file written. Existing files are left alone (and nothing is " +
+                  "written) unless --force is given.",
+              )
+              .positional("dir", { describe: "Where the templates go", type: "string" })
+              .option("force", { type: "boolean", default: false, describe: "Overwrite templates already in DIR" })
+              .epilogue(EJECT_EPILOGUE),
+          async (argv) => {
+            if (argv.dir === undefined || argv.dir === "") {
+              throw new CliError("templates eject: DIR is required: the directory to copy the templates into");
+            }
+            const { runEject } = await import("./templates.js");
+            process.exitCode = await runEject({ dir: String(argv.dir), force: argv.force });
+          },
+        )
+        .demandCommand(1, "templates: name what to do: 'ipcgen templates eject DIR'"),
+    () => {},
+  );
+}
+
+/** `ipcgen SCHEMA...`, the default command: TypeScript from schemas. Without a schema, it prints the help. */
+function generateCommand(cli: Argv): void {
+  cli.command(
+    "$0 [schemas..]",
+    "Generate TypeScript from SCHEMA files (and the files they import), beside them or into DIR",
+    (y) =>
+      y
+        .positional("schemas", { describe: "Schema files to generate TypeScript from", type: "string" })
+        .option("out", {
+          alias: "o",
+          type: "string",
+          requiresArg: true,
+          describe:
+            "Directory for the generated modules: DIR/<schema path>.ts for each schema file (created if missing). " +
+            "Without it, each module is written beside its schema file (hello.capnp -> hello.capnp.ts)",
+        })
+        .option("import-path", { alias: "I", type: "string", requiresArg: true, describe: "As for 'ipcgen compile': a directory for absolute imports. Repeatable" })
+        .option("no-standard-import", { type: "boolean", default: false, describe: "As for 'ipcgen compile'" })
+        .option("src-prefix", { type: "string", requiresArg: true, describe: "As for 'ipcgen compile': removed from schema paths, so also from output paths. Repeatable" })
+        .option("templates", {
+          alias: "t",
+          type: "string",
+          requiresArg: true,
+          describe: "A directory of Handlebars templates (*.hbs) replacing the bundled ones of the same name. Repeatable; later ones win",
+        })
+        .option("helpers", {
+          type: "string",
+          requiresArg: true,
+          describe:
+            "A JavaScript module (ESM or CommonJS, .js or .mjs; .ts where Node can import it) whose exported functions " +
+            "are registered as Handlebars helpers for the templates, next to the bundled doc, json and concat (a helper " +
+            "of the same name replaces one)",
+        })
+        .option("import-extension", {
+          type: "string",
+          requiresArg: true,
+          describe:
+            "The suffix of imports between generated modules: .js (the default, for Node's ESM and tsc's NodeNext), " +
+            ".ts (for allowImportingTsExtensions, Deno, Bun), or none (for bundlers)",
+        })
+        .option("check", {
+          type: "boolean",
+          default: false,
+          describe:
+            "Write nothing; print a line for each module in DIR that is missing or out of date and exit with status 1 " +
+            "if there is any, 0 if all are current (for CI)",
+        })
+        .option("watch", {
+          alias: "w",
+          type: "boolean",
+          default: false,
+          describe:
+            "Generate, then generate again whenever a schema file (or one it imports), a template or the helpers " +
+            "change, until interrupted (Ctrl-C). Errors are printed and watching goes on",
+        })
+        .option("no-verify", {
+          type: "boolean",
+          default: false,
+          describe:
+            "Do not type-check the generated modules. By default they are type-checked together (strict, as a user " +
+            "compiles them) and errors make the exit status 1",
+        })
+        .option("verbose", { type: "boolean", default: false, describe: "Log each module written or unchanged, and timings" }),
+    async (argv) => {
+      if (list(argv.schemas).length === 0) {
+        cli.showHelp((text) => process.stderr.write(`${text}\n`));
+        process.exitCode = 1;
+        return;
+      }
+      const { parseImportExtension, runGenerate } = await import("./generate.js");
+      const helpers = list(argv.helpers);
+      if (helpers.length > 1) throw new CliError("--helpers FILE: give one file (its module may import others)");
+      const extensions = list(argv["import-extension"]);
+      if (extensions.length > 1) throw new CliError("--import-extension: give it once");
+      process.exitCode = await runGenerate({
+        ...schemaOptions(list(argv.schemas), argv),
+        out: argv.out === undefined ? null : String(argv.out),
+        templates: list(argv.templates),
+        helpers: helpers[0] ?? null,
+        importExtension: parseImportExtension(extensions[0]),
+        check: argv.check,
+        watch: argv.watch,
+        verify: !argv["no-verify"],
+        verbose: argv.verbose,
+      });
+    },
+  );
 }
 
 // A write error on stdout (a reader that went away) reaches the write's callback; without a listener it would

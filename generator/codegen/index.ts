@@ -1,7 +1,12 @@
 /**
  * The TypeScript back end: a `CodeGeneratorRequest` in, one module per requested file out.
  *
- *   request -> templateData (pure) -> Renderer (Handlebars templates, then ts-morph) -> files
+ * The schema's text flows one way through the generator, each stage plain data for the next:
+ *
+ *   text -> tokens -> syntax tree -> resolved nodes   generator/compiler: lexer, parser, compiler and translate
+ *        -> plain-data model                          generator/model: schema.ts (the request), ipc.ts (ipc.capnp's conventions)
+ *        -> template data (pure)                      template-data.ts, from one module per kind of node
+ *        -> files                                     render.ts: templates/typescript/*.hbs, then ts-morph
  */
 import type { CodeGeneratorRequest } from "../model/schema.js";
 import { defaultTemplateDir, Renderer, type TemplateHelper } from "./render.js";

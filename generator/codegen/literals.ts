@@ -1,7 +1,7 @@
 /**
  * Prints a constant's plain value as a TypeScript literal of its plain-view type. Only for values that hold
  * no struct (numbers, Text, Data, enums and lists of them): constants that hold structs are read at load
- * time by the generated readers instead (see `constantValue` in template-data.ts).
+ * time by the generated readers instead (see `constantValue` in const-data.ts).
  */
 import type { Node, Type } from "../model/schema.js";
 import { upperSnake } from "./names.js";

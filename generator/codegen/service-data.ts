@@ -1,13 +1,13 @@
 /**
  * The ipc model's services and errors to template data: every name, type and expression the session
- * templates (service.hbs, error.hbs) print. Pure, like template-data.ts, which hands it a `Namer` for the
- * names it owns (struct classes, imports from other generated modules, doc comments).
+ * templates (service.hbs, error.hbs) print. Pure, like template-data.ts, which hands it a `Namer` (context.ts)
+ * for the names the context owns (struct classes, imports from other generated modules, doc comments).
  */
 import type { DescriptorLayout, Direction, ErrorModel, MethodKind, MethodModel, ServiceModel, SizeLimit } from "../model/ipc.js";
 import type { Id, Node } from "../model/schema.js";
 import { capitalize, hexId, propertyKey, serviceMemberName } from "./names.js";
 
-/** What template-data.ts knows and this module asks for. */
+/** What the template data's context (context.ts) knows and this module asks for. */
 export interface Namer {
   /** The generated class (or const) of node `id`, imported when it lives in another module. */
   ref(id: Id): string;

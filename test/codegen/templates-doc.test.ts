@@ -321,10 +321,15 @@ function fieldPaths(members: ts.NodeArray<ts.TypeElement>, source: ts.SourceFile
   return out;
 }
 
+/** The modules that declare the template data's interfaces (template-data.ts re-exports them all). */
+const TEMPLATE_DATA_SOURCES = ["template-data", "struct-data", "plain-data", "generic-data", "enum-data", "const-data", "service-data"].map(
+  (m) => `generator/codegen/${m}.ts`,
+);
+
 /** The exported `...Data` interfaces of the template data's sources: name -> field path -> declared type. */
 function dataInterfaces(): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
-  for (const file of ["generator/codegen/template-data.ts", "generator/codegen/service-data.ts"]) {
+  for (const file of TEMPLATE_DATA_SOURCES) {
     const source = ts.createSourceFile(file, readFileSync(join(REPO, file), "utf8"), ts.ScriptTarget.Latest, true);
     for (const statement of source.statements) {
       if (!ts.isInterfaceDeclaration(statement) || !statement.name.text.endsWith("Data")) continue;
@@ -406,6 +411,13 @@ describe("docs/templates.md: the reference", () => {
     expect(interfaces).toContain("ArmData");
     const documented = [...docSections.keys()].filter((n) => /Data$/.test(n)).sort();
     expect(documented).toEqual(interfaces);
+  });
+
+  it("reads every module of generator/codegen that declares a ...Data interface", () => {
+    const declaring = readdirSync(join(REPO, "generator/codegen"))
+      .filter((n) => n.endsWith(".ts") && /^export interface \w+Data\b/m.test(readFileSync(join(REPO, "generator/codegen", n), "utf8")))
+      .map((n) => `generator/codegen/${n}`);
+    expect(declaring.sort()).toEqual([...TEMPLATE_DATA_SOURCES].sort());
   });
 
   it("documents every field with its declared type, and no field that does not exist", () => {
