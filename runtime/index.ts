@@ -13,7 +13,7 @@ export { NativeAddonError, nativeAddonAvailable } from "./native/index.js";
 export { connect, type ConnectOptions } from "./session/client.js";
 export { listen, Server, type Permissions, type ServerOptions, type ServiceIdentity } from "./session/server.js";
 export {
-  Endpoint,
+  Channel,
   PlacedMessage,
   type Capability,
   type MethodRef,

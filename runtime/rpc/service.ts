@@ -105,8 +105,8 @@ const ONE_WAY = [undefined, "oneway"] as const;
 
 /** Answers `service`'s requests on a session's main channel, or another channel, with `impl` (a handler per method name). */
 export function serve(target: Session | Capability, service: ServiceDefinition, impl: Implementation): void {
-  const endpoint = target instanceof Session ? target.main : target;
-  const session = endpoint.session;
+  const channel = target instanceof Session ? target.main : target;
+  const session = channel.session;
   const applicationFailure = (err: unknown): never => {
     if (err instanceof ApplicationError) {
       throw new RequestFailure({ kind: Failure_Kind.APPLICATION, code: err.errorName, message: err.message, data: err.data ?? new Uint8Array(0) });
@@ -120,7 +120,7 @@ export function serve(target: Session | Capability, service: ServiceDefinition, 
     const handler = method === undefined || !kinds.includes(method.kind) ? undefined : impl[method.name];
     return handler === undefined ? undefined : [method!, handler];
   };
-  endpoint.requestHandler = (interfaceId, methodId, body, context) => {
+  channel.requestHandler = (interfaceId, methodId, body, context) => {
     const found = handlerOf(interfaceId, methodId, CALLS);
     if (found === undefined) {
       throw new RequestFailure({ kind: Failure_Kind.UNKNOWN_METHOD, message: `${service.name} has no method ${methodId} of interface 0x${interfaceId.toString(16)}` });
@@ -137,7 +137,7 @@ export function serve(target: Session | Capability, service: ServiceDefinition, 
       const broken = brokenLimit(params, method.paramLimits);
       if (broken !== null) throw new RequestFailure({ kind: Failure_Kind.MALFORMED, message: `${method.name}: ${broken}` });
     }
-    const encode = (r: unknown): OutgoingBody => encodeBounded(endpoint, method, r ?? {});
+    const encode = (r: unknown): OutgoingBody => encodeBounded(channel, method, r ?? {});
     let results: unknown;
     try {
       results = handler.call(impl, params, context);
@@ -148,7 +148,7 @@ export function serve(target: Session | Capability, service: ServiceDefinition, 
     if (results instanceof Promise) return results.then(encode, applicationFailure);
     return encode(results);
   };
-  endpoint.oneWayHandler = (interfaceId, methodId, body, _channel, context) => {
+  channel.oneWayHandler = (interfaceId, methodId, body, _channel, context) => {
     const found = handlerOf(interfaceId, methodId, ONE_WAY);
     // Nothing answers a one-way message: one for no one-way method, a malformed one, or one over its bounds is dropped.
     const drop = (): void => {
@@ -204,13 +204,13 @@ function encodeBounded(channel: Capability, method: MethodDefinition, results: u
 /** Calls `service`'s methods on a session's main channel, or another channel. */
 export class Client {
   private readonly byName: Map<string, number>;
-  readonly endpoint: Capability;
+  readonly channel: Capability;
 
   constructor(
     target: Session | Capability,
     readonly service: ServiceDefinition,
   ) {
-    this.endpoint = target instanceof Session ? target.main : target;
+    this.channel = target instanceof Session ? target.main : target;
     this.byName = new Map(service.methods.map((m, i) => [m.name, i]));
     this.decoders = service.methods.map((m) => (answer: Body) => {
       const placed = answer instanceof PlacedMessage ? answer : null;
@@ -263,7 +263,7 @@ export class Client {
       return Promise.reject(err);
     }
     if (method.timeoutMs !== undefined && options?.timeoutMs === undefined) options = { ...options, timeoutMs: method.timeoutMs };
-    const answer = this.endpoint.call(method, body, this.decoders[index], options);
+    const answer = this.channel.call(method, body, this.decoders[index], options);
     if (method.raises === undefined || method.raises.length === 0) return answer;
     return answer.catch((err: unknown) => {
       if (err instanceof RemoteError && err.kind === "application") {
@@ -283,15 +283,15 @@ export class Client {
     const method = this.service.methods[index];
     // The server drops a one-way frame naming a declared call (see ONE_WAY): say so here instead.
     if (method.kind === "call") throw new TypeError(`${this.service.name}.${method.name} is a call, not a one-way method: use call()`);
-    await this.endpoint.oneWay(method, this.encodeParams(method, params));
+    await this.channel.oneWay(method, this.encodeParams(method, params));
   }
 
   private encodeParams(method: MethodDefinition, params: unknown): OutgoingBody {
     // A message built with the capnp-ts classes goes as it is; its bounds are checked by the receiver.
     const built = builtMessage(params);
-    if (built !== null) return this.endpoint.encodeBody(() => built);
+    if (built !== null) return this.channel.encodeBody(() => built);
     const broken = brokenLimit(params, method.paramLimits);
     if (broken !== null) throw new RangeError(`${this.service.name}.${method.name}: ${broken}`);
-    return this.endpoint.encodeBody(() => method.params.encode(params));
+    return this.channel.encodeBody(() => method.params.encode(params));
   }
 }

@@ -7,12 +7,12 @@ import { type Capability, type MethodRef, Session } from "../session/session.js"
 
 export type SignalHandler = (count: number) => void;
 
-const byEndpoint = new WeakMap<Capability, Signals>();
+const byChannel = new WeakMap<Capability, Signals>();
 
 /** The signals of a channel: one `Signals` per channel, shared by whoever sends or receives on it. */
-export function signalsOf(endpoint: Capability): Signals {
-  let signals = byEndpoint.get(endpoint);
-  if (signals === undefined) byEndpoint.set(endpoint, (signals = new Signals(endpoint)));
+export function signalsOf(channel: Capability): Signals {
+  let signals = byChannel.get(channel);
+  if (signals === undefined) byChannel.set(channel, (signals = new Signals(channel)));
   return signals;
 }
 
@@ -27,12 +27,12 @@ export class Signals {
   private readonly handlers = new Map<string, SignalHandler>();
   private deliveryScheduled = false;
 
-  private readonly endpoint: Capability;
+  private readonly channel: Capability;
 
   /** Signals on a session's main channel, or another channel. */
   constructor(target: Session | Capability) {
-    this.endpoint = target instanceof Session ? target.main : target;
-    this.endpoint.signalHandler = (interfaceId, methodId, count) => {
+    this.channel = target instanceof Session ? target.main : target;
+    this.channel.signalHandler = (interfaceId, methodId, count) => {
       const key = keyOf(interfaceId, methodId);
       this.incoming.set(key, (this.incoming.get(key) ?? 0) + count);
       this.scheduleDelivery();
@@ -46,7 +46,7 @@ export class Signals {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      for (const [signal, count] of this.outgoing) this.endpoint.sendSignal(signal, count);
+      for (const [signal, count] of this.outgoing) this.channel.sendSignal(signal, count);
       this.outgoing.clear();
     });
   }

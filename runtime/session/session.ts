@@ -6,7 +6,7 @@
  * pending call rejects with the same `SessionEndedError` and new calls reject at once.
  *
  * Channels are multiplexed on the session's socket (see docs/runtime.md for why): channel 0 is the main
- * channel, and either side may open more. Each channel is an `Endpoint` with its own handlers; what the
+ * channel, and either side may open more. Each channel is an `Channel` with its own handlers; what the
  * frames mean above that (RPC, signals) is given to it by the layers above.
  */
 import { randomBytes } from "node:crypto";
@@ -61,7 +61,7 @@ export interface RequestContext {
    */
   session: Session;
   channel: Capability;
-  /** What the layer above attached to the channel (`Endpoint.remote`): a generated stub's remote. */
+  /** What the layer above attached to the channel (`Channel.remote`): a generated stub's remote. */
   remote: unknown;
   /** Fires when the caller cancels the request or the session ends. */
   signal: AbortSignal;
@@ -156,7 +156,7 @@ export type SignalHandler = (interfaceId: bigint, methodId: number, count: numbe
  * `(interfaceId, methodId)` and its parameters, and resolves to the answer; its server side is the
  * dispatcher the layer above installs (`requestHandler`, `oneWayHandler`, `signalHandler`), which answers
  * the other end's calls. Stubs and `rpc/` use nothing else of what carries them. A channel of ipcgen's
- * local protocol (`Endpoint`) is one; `rpc/in-process.ts` makes another, two linked ends in one process.
+ * local protocol (`Channel`) is one; `rpc/in-process.ts` makes another, two linked ends in one process.
  */
 export interface Capability {
   /** The local protocol's session this end belongs to; null where there is none. */
@@ -187,10 +187,10 @@ export interface Capability {
  * Receives a channel the peer opened, with its metadata (an encoded struct). Returning false (or throwing)
  * rejects the open; the opener then gets a non-fatal `RemoteError` of kind "rejected".
  */
-export type PassiveOpenHandler = (channel: Endpoint, metadata: Uint8Array) => boolean | void | Promise<boolean | void>;
+export type PassiveOpenHandler = (channel: Channel, metadata: Uint8Array) => boolean | void | Promise<boolean | void>;
 
 /**
- * A failure a request handler (`Endpoint.requestHandler`) throws on purpose: it crosses the socket as it is,
+ * A failure a request handler (`Channel.requestHandler`) throws on purpose: it crosses the socket as it is,
  * and the caller gets it as a `RemoteError`. Any other error becomes "internal". `serve` throws these for
  * its handlers' `ApplicationError`s, unknown methods and malformed parameters.
  */
@@ -317,7 +317,7 @@ export function newSessionToken(): bigint {
  * One channel of a session: the main channel (id 0) or one opened later. Requests, one-way messages and
  * signals travel on a channel and are handled by that channel's handlers.
  */
-export class Endpoint implements Capability {
+export class Channel implements Capability {
   requestHandler: RequestHandler | null = null;
   oneWayHandler: OneWayHandler | null = null;
   signalHandler: SignalHandler | null = null;
@@ -410,14 +410,14 @@ export class Session {
   peer: PeerCredentials | null = null;
   readonly framed: FramedSocket;
   /** The main channel. */
-  readonly main: Endpoint;
+  readonly main: Channel;
 
   private nextId = 1;
   private expectedId = 1;
   private readonly pending = new Map<number, PendingCall>();
   /** Requests being answered here, by id: cancelling one aborts its handler's signal. */
   private readonly running = new Map<number, Running>();
-  private readonly endpoints = new Map<number, Endpoint>();
+  private readonly endpoints = new Map<number, Channel>();
   /**
    * Channels closed here whose late frames are dropped rather than taken for violations: the most recent
    * MAX_CLOSED_CHANNELS, so that a peer opening and closing channels without end cannot grow it without end.
@@ -481,7 +481,7 @@ export class Session {
       maxRunningRequests: options.maxRunningRequests ?? 1024,
     };
     this.nextChannel = role === "client" ? 1 : 2;
-    this.main = new Endpoint(this, 0, new Uint8Array(0));
+    this.main = new Channel(this, 0, new Uint8Array(0));
     this.endpoints.set(0, this.main);
     this.framed = new FramedSocket(
       socket,
@@ -517,7 +517,7 @@ export class Session {
   readonly closed: Promise<SessionEndedError> = new Promise((resolve) => this.endListeners.push(resolve));
 
   /** The channels open now, the main one first. */
-  get channels(): Endpoint[] {
+  get channels(): Channel[] {
     return [...this.endpoints.values()];
   }
 
@@ -600,11 +600,11 @@ export class Session {
    * `RemoteError` of kind "rejected" when the peer has no handler or refuses, and with `TimeoutError` when it
    * does not answer in time; neither ends the session.
    */
-  async openChannel(metadata: Uint8Array, options: { timeoutMs?: number } = {}): Promise<Endpoint> {
+  async openChannel(metadata: Uint8Array, options: { timeoutMs?: number } = {}): Promise<Channel> {
     if (this.endError !== null) throw this.endError;
     const id = this.nextChannel;
     this.nextChannel += 2;
-    const endpoint = new Endpoint(this, id, metadata);
+    const endpoint = new Channel(this, id, metadata);
     // Registered before the open is sent: the peer may use the channel as soon as it accepts it.
     this.endpoints.set(id, endpoint);
     try {
@@ -617,7 +617,7 @@ export class Session {
   }
 
   /** @internal Drops a channel (closed by either side). */
-  forget(endpoint: Endpoint): void {
+  forget(endpoint: Channel): void {
     endpoint.markClosed();
     if (this.endpoints.get(endpoint.id) === endpoint) {
       this.endpoints.delete(endpoint.id);
@@ -711,7 +711,7 @@ export class Session {
   }
 
   /** @internal Sends a request and resolves to `decode` of its answer. */
-  sendRequest<T>(endpoint: Endpoint, kind: Header_Kind, method: MethodRef | undefined, body: OutgoingBody, decode: (answer: Body) => T, options?: CallOptions): Promise<T> {
+  sendRequest<T>(endpoint: Channel, kind: Header_Kind, method: MethodRef | undefined, body: OutgoingBody, decode: (answer: Body) => T, options?: CallOptions): Promise<T> {
     if (this.endError !== null) {
       this.discard(body);
       return Promise.reject(this.endError);
@@ -741,7 +741,7 @@ export class Session {
   }
 
   /** @internal */
-  async sendOneWay(endpoint: Endpoint, method: MethodRef, body: OutgoingBody, wait: boolean): Promise<void> {
+  async sendOneWay(endpoint: Channel, method: MethodRef, body: OutgoingBody, wait: boolean): Promise<void> {
     if (this.endError !== null) {
       this.discard(body);
       throw this.endError;
@@ -967,7 +967,7 @@ export class Session {
       reject(`the peer has ${open} channels open, the most this side allows (maxChannels)`);
       return;
     }
-    const endpoint = new Endpoint(this, id, metadata);
+    const endpoint = new Channel(this, id, metadata);
     this.endpoints.set(id, endpoint);
     const handler = this.passiveOpen;
     // The handler may take its time (setting the channel up); frames for the channel wait in its endpoint.
@@ -1012,7 +1012,7 @@ export class Session {
     p.reject(remoteError(failure));
   }
 
-  private answer(endpoint: Endpoint, id: number, interfaceId: bigint, methodId: number, body: Body): void {
+  private answer(endpoint: Channel, id: number, interfaceId: bigint, methodId: number, body: Body): void {
     const running = new Running(this, endpoint, id);
     const handler = endpoint.requestHandler;
     // A placed request is the handler's until it settles: then its memory goes back to the peer.
@@ -1060,7 +1060,7 @@ export class Session {
    * A one-way message to its handler, which gets a context like a request's: tracked while its promise is
    * pending, so that the session's end (or the channel's close) fires its signal.
    */
-  private handleOneWay(endpoint: Endpoint, id: number, interfaceId: bigint, methodId: number, body: Body): void {
+  private handleOneWay(endpoint: Channel, id: number, interfaceId: bigint, methodId: number, body: Body): void {
     const placed = body instanceof PlacedMessage ? body : null;
     const handler = endpoint.oneWayHandler;
     if (handler === null || this.running.size >= this.options.maxRunningRequests) {
@@ -1128,7 +1128,7 @@ class Running implements RequestContext {
 
   constructor(
     readonly session: Session,
-    readonly channel: Endpoint,
+    readonly channel: Channel,
     readonly id: number,
   ) {}
 

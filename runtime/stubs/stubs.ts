@@ -94,14 +94,14 @@ interface SignalQueue {
 
 async function openTyped<C>(session: Session, service: StubDefinition, arm: string, metadata: unknown, options: OpenOptions): Promise<C> {
   const channels = service.channels!;
-  const endpoint = await session.openChannel(channels.metadata.encode(metadata), options);
-  return new (channels.arms[arm].service().Client)(endpoint) as C;
+  const channel = await session.openChannel(channels.metadata.encode(metadata), options);
+  return new (channels.arms[arm].service().Client)(channel) as C;
 }
 
 /** Takes the channels the peer opens on `session`, typed by `service`'s metadata union, with one handler per arm. */
 function acceptChannels(session: Session, service: StubDefinition, handlers: Readonly<Record<string, PassiveOpen | undefined>>): void {
   const channels = service.channels!;
-  session.onChannel(async (endpoint, bytes) => {
+  session.onChannel(async (channel, bytes) => {
     let metadata: { which: string | number } & Record<string, unknown>;
     try {
       metadata = channels.metadata.decode(bytes) as typeof metadata;
@@ -113,18 +113,18 @@ function acceptChannels(session: Session, service: StubDefinition, handlers: Rea
     const open = handlers[metadata.which];
     if (arm === undefined || open === undefined) return false;
     const target = arm.service();
-    const remote = new target.Remote(endpoint);
+    const remote = new target.Remote(channel);
     const handler = arm.params ? await open((metadata[metadata.which] as { params: unknown }).params, remote) : await open(remote);
     if (handler === false || handler === null || handler === undefined) return false;
-    bindHandler(endpoint, target, remote, handler as object);
+    bindHandler(channel, target, remote, handler as object);
     return true;
   });
 }
 
-/** Answers `service` on `endpoint` with `handler`: calls, one-way messages, signals to the server, and (on a session's main channel) channel opens. */
-function bindHandler(endpoint: Capability, service: StubDefinition, remote: ServiceRemote, handler: object): void {
-  endpoint.remote = remote;
-  serve(endpoint, service, handler as Implementation);
+/** Answers `service` on `channel` with `handler`: calls, one-way messages, signals to the server, and (on a session's main channel) channel opens. */
+function bindHandler(channel: Capability, service: StubDefinition, remote: ServiceRemote, handler: object): void {
+  channel.remote = remote;
+  serve(channel, service, handler as Implementation);
   const impl = handler as Record<string, unknown>;
   service.methods.forEach((m) => {
     if (m.kind !== "signal" || m.direction !== "toServer") return;
@@ -133,12 +133,12 @@ function bindHandler(endpoint: Capability, service: StubDefinition, remote: Serv
     const context: SignalContext<ServiceRemote> = {
       // Read when asked: a capability without a session throws then, not before.
       get session() {
-        return sessionOf(endpoint, "the signal context's session");
+        return sessionOf(channel, "the signal context's session");
       },
-      channel: endpoint,
+      channel,
       remote,
     };
-    signalsOf(endpoint).on(m, (count) => {
+    signalsOf(channel).on(m, (count) => {
       try {
         void Promise.resolve(method.call(handler, count, context)).catch(() => {});
       } catch {
@@ -146,8 +146,8 @@ function bindHandler(endpoint: Capability, service: StubDefinition, remote: Serv
       }
     });
   });
-  if (endpoint.session !== null && endpoint.id === 0 && service.channels !== undefined) {
-    acceptChannels(endpoint.session, service, (impl.channels ?? {}) as Record<string, PassiveOpen | undefined>);
+  if (channel.session !== null && channel.id === 0 && service.channels !== undefined) {
+    acceptChannels(channel.session, service, (impl.channels ?? {}) as Record<string, PassiveOpen | undefined>);
   }
 }
 
@@ -639,10 +639,10 @@ export function defineService<C, R, H, CH = never>(definition: StubDefinition): 
       });
     },
     serve(target, handler) {
-      const endpoint = target instanceof Session ? target.main : target;
-      const remote = new service.Remote(endpoint);
+      const channel = target instanceof Session ? target.main : target;
+      const remote = new service.Remote(channel);
       const impl = typeof handler === "function" ? (handler as (remote: R) => H)(remote as R) : handler;
-      bindHandler(endpoint, service, remote, impl as object);
+      bindHandler(channel, service, remote, impl as object);
       return remote as R;
     },
   };

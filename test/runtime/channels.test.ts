@@ -12,7 +12,7 @@ import { Header_Kind } from "../../runtime/protocol/protocol.capnp.js";
 import { Client, type ServiceDefinition, serve } from "../../runtime/rpc/service.js";
 import { connect } from "../../runtime/session/client.js";
 import { listen } from "../../runtime/session/server.js";
-import { type Endpoint, MAX_CLOSED_CHANNELS, type Session } from "../../runtime/session/session.js";
+import { type Channel, MAX_CLOSED_CHANNELS, type Session } from "../../runtime/session/session.js";
 import { encodeFrame } from "../../runtime/transport/frames.js";
 import { type EchoModule, echoMethod, echoService, loadEcho } from "./support/echo.js";
 import { killAll, startEchoServer } from "./support/processes.js";
@@ -90,7 +90,7 @@ describe("channels", () => {
     const server = await listen(local, { service, onSession: (s) => sessions.push(s) });
     await using client = await connect(local, { service });
     await expect.poll(() => sessions.length).toBe(1);
-    const accepted: Endpoint[] = [];
+    const accepted: Channel[] = [];
     sessions[0].onChannel((channel) => {
       accepted.push(channel);
       serve(channel, service, { wait: () => new Promise(() => {}) });
