@@ -115,17 +115,19 @@ export function serve(target: Session | Capability, service: ServiceDefinition, 
   };
   const methods = methodTable(service);
   /** The method the wire names and its handler, if the service has such a method of one of `kinds` and `impl` handles it. */
-  const handlerOf = (interfaceId: bigint, methodId: number, kinds: readonly (MethodKind | undefined)[]): [MethodDefinition, Implementation[string]] | undefined => {
-    const method = methods.get(interfaceId)?.[methodId];
-    const handler = method === undefined || !kinds.includes(method.kind) ? undefined : impl[method.name];
-    return handler === undefined ? undefined : [method!, handler];
+  // Most calls are to the service's own interface: found without hashing the id.
+  const own = methods.get(service.id);
+  /** The method the wire names, if the service has it, of one of `kinds`, and `impl` handles it. */
+  const methodOf = (interfaceId: bigint, methodId: number, kinds: readonly (MethodKind | undefined)[]): MethodDefinition | undefined => {
+    const method = (interfaceId === service.id ? own : methods.get(interfaceId))?.[methodId];
+    return method === undefined || !kinds.includes(method.kind) || impl[method.name] === undefined ? undefined : method;
   };
   channel.requestHandler = (interfaceId, methodId, body, context) => {
-    const found = handlerOf(interfaceId, methodId, CALLS);
-    if (found === undefined) {
+    const method = methodOf(interfaceId, methodId, CALLS);
+    if (method === undefined) {
       throw new RequestFailure({ kind: Failure_Kind.UNKNOWN_METHOD, message: `${service.name} has no method ${methodId} of interface 0x${interfaceId.toString(16)}` });
     }
-    const [method, handler] = found;
+    const handler = impl[method.name];
     let params: unknown;
     try {
       params = method.params.decode(messageOf(body), limitsOf(body));
@@ -149,13 +151,13 @@ export function serve(target: Session | Capability, service: ServiceDefinition, 
     return encode(results);
   };
   channel.oneWayHandler = (interfaceId, methodId, body, _channel, context) => {
-    const found = handlerOf(interfaceId, methodId, ONE_WAY);
+    const method = methodOf(interfaceId, methodId, ONE_WAY);
     // Nothing answers a one-way message: one for no one-way method, a malformed one, or one over its bounds is dropped.
     const drop = (): void => {
       if (session !== null) session.droppedOneWays++;
     };
-    if (found === undefined) return drop();
-    const [method, handler] = found;
+    if (method === undefined) return drop();
+    const handler = impl[method.name];
     let params: unknown;
     try {
       params = method.params.decode(messageOf(body), limitsOf(body));
