@@ -39,6 +39,17 @@ export interface SignalContext<R> {
   remote: R;
 }
 
+/** Opens a channel of `service`'s metadata union `arm` on the session of `channel` (rejects where it has none). */
+function openOn<C>(channel: Capability, service: StubDefinition, arm: string, metadata: unknown, options: OpenOptions): Promise<C> {
+  let session: Session;
+  try {
+    session = sessionOf(channel, "opening a channel");
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return openTyped<C>(session, service, arm, metadata, options);
+}
+
 /** The session a capability belongs to; `NoSessionError` saying what needed it where there is none. */
 function sessionOf(channel: Capability, what: string): Session {
   if (channel.session === null) throw new NoSessionError(`${what} needs a session of ipcgen's local protocol; this capability is carried otherwise (in-process)`);
@@ -409,13 +420,7 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
 
   /** Opens a channel of the session's metadata union `arm`, answered by the server's handler for that arm. */
   protected _open<C>(arm: string, metadata: unknown, options: OpenOptions = {}): Promise<C> {
-    let session: Session;
-    try {
-      session = sessionOf(this.channel, "opening a channel");
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return openTyped<C>(session, this.service, arm, metadata, options);
+    return openOn<C>(this.channel, this.service, arm, metadata, options);
   }
 
   /**
@@ -553,13 +558,7 @@ export class ServiceRemote {
 
   /** Opens a channel toward the client, answered by its handler for `arm` (given to `connect`). */
   protected _open<C>(arm: string, metadata: unknown, options: OpenOptions = {}): Promise<C> {
-    let session: Session;
-    try {
-      session = sessionOf(this.channel, "opening a channel");
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return openTyped<C>(session, this.service, arm, metadata, options);
+    return openOn<C>(this.channel, this.service, arm, metadata, options);
   }
 
   /** Ends the session (for a session's remote) or closes the channel. */

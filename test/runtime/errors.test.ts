@@ -4,15 +4,14 @@
  * failures, between this process and a Desk server in a child process (test/stubs/support/desk-server.ts)
  * over a real socket, arriving as the right class with the right code.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { describe, expect, it } from "vitest";
 import * as ipcgen from "ipcgen";
 import * as codec from "ipcgen/codec";
 import { Desk, Desk_ClosedError, Desk_EchoParams } from "../stubs/gen/stubs.capnp.js";
-import { killAll, line, run } from "./support/processes.js";
 import { REPO } from "../support/ipcgen.js";
+import { sharedDeskServer } from "../stubs/support/desk.js";
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -108,17 +107,7 @@ describe("the error classes", () => {
 });
 
 describe("real failures", () => {
-  const dir = mkdtempSync(join(tmpdir(), "ipcgen-errors-"));
-  const path = join(dir, "desk.sock");
-
-  beforeAll(async () => {
-    await line(run(join(REPO, "test/stubs/support/desk-server.ts"), [path]), /listening/);
-  });
-
-  afterAll(() => {
-    killAll();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const path = sharedDeskServer("ipcgen-errors-");
 
   it("a call past its timeout: TimeoutError, and the session goes on", async () => {
     await using desk = await Desk.connect(path);
@@ -149,7 +138,7 @@ describe("real failures", () => {
   });
 
   it("connecting to a path nobody listens on: ConnectError", async () => {
-    const error = await Desk.connect(join(dir, "nobody.sock")).catch((e: unknown) => e);
+    const error = await Desk.connect(join(dirname(path), "nobody.sock")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ipcgen.ConnectError);
     expect(error).toMatchObject({ code: "ERR_IPCGEN_CONNECT", message: expect.stringContaining("nobody.sock") });
   });

@@ -4,27 +4,13 @@
  * calls, typed errors, bounds, timeouts, one-way methods, signals both ways, inherited methods, and channels
  * opened by either side.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LoginError, RemoteError, TimeoutError, CancelledError, connect } from "../../runtime/index.js";
 import * as capnp from "capnp-ts";
 import { Counter, Desk, DeskClient, Desk_ClosedError, Desk_DuplicateError, Desk_EchoParams, Worker } from "./gen/stubs.capnp.js";
-import { killAll, line, run } from "../runtime/support/processes.js";
-import { REPO } from "../support/ipcgen.js";
+import { sharedDeskServer } from "./support/desk.js";
 
-const dir = mkdtempSync(join(tmpdir(), "ipcgen-desk-"));
-const path = join(dir, "desk.sock");
-
-beforeAll(async () => {
-  await line(run(join(REPO, "test/stubs/support/desk-server.ts"), [path]), /listening/);
-});
-
-afterAll(() => {
-  killAll();
-  rmSync(dir, { recursive: true, force: true });
-});
+const path = sharedDeskServer("ipcgen-desk-");
 
 describe("calls", () => {
   it("answers typed calls, inherited ones first in the method list", async () => {
