@@ -14,12 +14,53 @@ import { childId, formatId } from "./ids.js";
 import { LayoutBadNewsError } from "./layout.js";
 import { ModuleLoader, type Module } from "./modules.js";
 import { parseFile } from "./parser.js";
-import { sourceLocations } from "./locations.js";
+import { sourceLocations, type SourceLocations } from "./locations.js";
 import type { ResolvedDecl, ResolveResult, Resolver } from "./resolver.js";
 import { NodeTranslator, type NodeSet } from "./translate.js";
-import type { CompileOptions, CompileResult } from "./index.js";
 import type { Annotation, Brand, CodeGeneratorRequest, Node, RequestedFile, SourceInfo, Type } from "../model/schema.js";
 import { forgetPlans } from "../model/codec.js";
+
+export interface CompileOptions {
+  /** `-I` directories, searched in order for absolute imports (`import "/foo/bar.capnp"`). */
+  importPath?: string[];
+  /** Search ipcgen's bundled standard directory (which holds `/capnp/*.capnp`) after `importPath`. Default true. */
+  standardImport?: boolean;
+  /** `--src-prefix`: a prefix stripped from the names of requested files to make their display names. */
+  srcPrefixes?: string[];
+}
+
+export interface CompileResult {
+  /** Nodes of every file loaded (requested and imported); `requestedFiles` lists only the requested ones. */
+  request: CodeGeneratorRequest;
+  /** Every error found, in the order found. */
+  diagnostics: Diagnostic[];
+  /** The same errors formatted as capnp prints them (`file:LINE:COL-COL: error: MESSAGE`). */
+  messages: string[];
+  /** True when there were no errors; the request is only meaningful then. */
+  ok: boolean;
+  /** Every schema file read (requested and imported), by absolute path: what a watcher watches. */
+  files: string[];
+  /** Every schema file compiled, with where it was found. */
+  sources: SourceFile[];
+  /** The paths `import "name"` in file `errorName` (as diagnostics name it) looked at, in order. */
+  importCandidates(errorName: string, name: string): string[];
+  /** Positions of what the request names, for errors found after compilation. */
+  locations: SourceLocations;
+}
+
+export interface SourceFile {
+  /** The file node's id. */
+  id: bigint;
+  /** Its name in the request (the path inside the directory it was found in). */
+  displayName: string;
+  /** How error messages name it. */
+  errorName: string;
+  /** Absolute path as reached. */
+  fsPath: string;
+  /** Found in ipcgen's bundled standard directory (`/capnp/*.capnp`, `/ipcgen/ipc.capnp`). */
+  standard: boolean;
+}
+
 
 /** The capnp version whose output ipcgen reproduces. */
 export const CAPNP_VERSION = { major: 0, minor: 9, micro: 2 };
