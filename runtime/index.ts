@@ -21,13 +21,13 @@ export {
   Session,
   type Body,
   type CallOptions,
-  type MessageMemory,
+  type ZeroCopyMemory,
   type OutgoingBody,
   type PeerCredentials,
   type RequestContext,
   type SessionOptions,
 } from "./session/session.js";
-export { Pool } from "./session/pool.js";
+export { Directory } from "./session/directory.js";
 export {
   ApplicationError,
   Client,
@@ -46,7 +46,7 @@ export { Signals } from "./rpc/signals.js";
 export { inProcessPair } from "./rpc/in-process.js";
 export { SharedBuffer } from "./shm/shared-buffer.js";
 export { Packet, PacketSink, PacketSource, PacketStreamError, type WaitOptions } from "./shm/packet-stream.js";
-export { MessagePool, PoolBlock, zeroCopy, type ZeroCopyOptions } from "./shm/messages.js";
+export { ZeroCopyPool, PoolBlock, zeroCopy, type ZeroCopyOptions } from "./shm/messages.js";
 export { StreamSink, StreamSource } from "./stubs/streams.js";
 export {
   defineService,

@@ -13,6 +13,8 @@ const RETIRED: { name: string; pattern: RegExp; now: string }[] = [
   { name: "Endpoint", pattern: /\bEndpoint\b/, now: "Channel (a session's channel), Capability (what carries the stubs)" },
   { name: "the method number", pattern: /\bmethod(?:'s)? numbers?\b|\bmethod ordinal\b|\bsignal's ordinal\b/i, now: "interfaceId and methodId" },
   { name: "a method's code", pattern: /\bcode: m\.code\b|header\.code\b|\bh\.code\b/, now: "methodId" },
+  { name: "MessagePool", pattern: /\bMessagePool\b|\bMessageMemory\b|\bmessage pools?\b/i, now: "ZeroCopyPool, ZeroCopyMemory: the zero-copy pool" },
+  { name: "Pool (the facets sessions publish)", pattern: /\bPool</, now: "Directory" },
 ];
 
 const FOLDERS = ["runtime", "templates", "docs", "examples"];

@@ -1,6 +1,6 @@
 /**
  * The capture process: draws FRAMES frames (default 60) of 1280x720 RGBA pixels, a moving pattern, into
- * blocks of its session's message pool and has the encoder encode them, three at a time: while the encoder
+ * blocks of its session's zero-copy pool and has the encoder encode them, three at a time: while the encoder
  * reads one frame, the next is drawn into another block. It checks every answer (the checksum it computed
  * itself, one pixel of the preview) and prints how many bytes crossed the socket, against how many the
  * frames and previews hold. With --no-zero-copy everything goes through the socket instead, to compare.

@@ -1,6 +1,6 @@
 /**
  * The encoder (a stand-in for one): it reads each frame where the capture process drew it, in the capture
- * process's message pool, and answers a checksum of it and a preview at half size, drawn into a block of its
+ * process's zero-copy pool, and answers a checksum of it and a preview at half size, drawn into a block of its
  * own pool. No frame is copied: the pixels are read in place until the handler returns, and the preview is
  * handed over with the answer.
  *

@@ -1,14 +1,14 @@
 /**
- * The chat server. It keeps the room's recent history and a pool of participants: what one session may
+ * The chat server. It keeps the room's recent history and a directory of participants: what one session may
  * know of the others (name, pid, and the remote to signal), apart from the sessions themselves. A post
  * signals every other participant, which then fetches what is new; a session's end, however it comes,
- * takes its participant out of the pool and tells the others.
+ * takes its participant out of the directory and tells the others.
  *
  * Run: npx tsx examples/chat/server.ts [SOCKET]
  */
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Pool } from "ipcgen";
+import { Directory } from "ipcgen";
 import { Chat, Chat_AlreadyJoinedError, Chat_NameTakenError, Chat_NotJoinedError, type ChatHandler, type ChatRemote, type Message } from "./gen/chat.capnp.js";
 
 /** A participant as the other sessions see it. */
@@ -25,7 +25,7 @@ type Body = { which: "text"; text: string } | { which: "joined" } | { which: "le
 const HISTORY = 100;
 
 const path = process.argv[2] ?? join(tmpdir(), "ipcgen-chat.sock");
-const participants = new Pool<Participant>("participants");
+const participants = new Directory<Participant>("participants");
 const history: Message.Plain[] = [];
 let nextId = 1n;
 
@@ -50,7 +50,7 @@ function session(remote: ChatRemote): ChatHandler {
   void remote.session.closed.then(() => {
     if (me === null) return;
     console.log(`${me.name} left`);
-    record(me, { which: "left" }); // the pool drops `me` on its own
+    record(me, { which: "left" }); // the directory drops `me` on its own
   });
 
   return {

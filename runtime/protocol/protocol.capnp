@@ -33,7 +33,7 @@ struct Header {
 
   placed @6 :Bool;
   # For `request`, `response` and `oneWay`: the body is a `Placed` handle, and the message itself lies in
-  # the sender's message pool (zero-copy). Only sent to a peer that said at log-in it can map the pool.
+  # the sender's zero-copy pool (zero-copy). Only sent to a peer that said at log-in it can map the pool.
 
   interfaceId @7 :UInt64;
   # For `request`, `oneWay` and `signal`: the id of the interface that declares the method (the channel's
@@ -57,7 +57,7 @@ struct Header {
     closeChannel @14;    # no body: the sender closes the channel the header names
     joined @15;          # server -> client, no body: the client's descriptor channel (see `join`) is taken,
                          # and the descriptors of the welcome's regions wait on it, one message per region
-    poolExtent @16;      # body Region: the sender's message pool grew by this extent, whose descriptor waits
+    poolExtent @16;      # body Region: the sender's zero-copy pool grew by this extent, whose descriptor waits
                          # on the descriptor channel
     release @17;         # no body: the sender is done with the placed message of the frame this answers;
                          # its blocks go back to their owner
@@ -75,7 +75,7 @@ struct Hello {
   fingerprint @2 :UInt64;
   # A hash of the service's schema as the client was built with it: a different one is refused.
   zeroCopy @3 :Bool;
-  # The client can map the server's message pool: the server may send it placed messages.
+  # The client can map the server's zero-copy pool: the server may send it placed messages.
   maxFrameBytes @4 :UInt32;
   # The largest frame the client reads: the server refuses to send a larger one (0: not said).
   noDescriptors @5 :Bool;
@@ -92,7 +92,7 @@ struct Welcome {
   # Shared memory the server made for this session (its schema says which). Their descriptors come on the
   # descriptor channel, which the client must then join.
   zeroCopy @3 :Bool;
-  # The server can map the client's message pool: the client may send it placed messages.
+  # The server can map the client's zero-copy pool: the client may send it placed messages.
   maxFrameBytes @4 :UInt32;
   # The largest frame the server reads: the client refuses to send a larger one (0: not said).
   descriptors @5 :Bool;
@@ -107,19 +107,19 @@ struct Region {
   purpose @1 :Purpose;
   index @2 :UInt32;
   # Which one of its purpose: a packet stream's `methodId`, 0 for the shared buffer, the extent's number
-  # (0, 1, 2, ... in order) for a message pool.
+  # (0, 1, 2, ... in order) for a zero-copy pool.
   interfaceId @3 :UInt64;
   # A packet stream's: the interface that declares it (0 for other purposes).
 
   enum Purpose {
     sharedBuffer @0;
     packetStream @1;
-    messagePool @2;
+    zeroCopyPool @2;
   }
 }
 
 struct Placed {
-  # Where a placed message lies: its segments, in order, in the extents of the sender's message pool. The
+  # Where a placed message lies: its segments, in order, in the extents of the sender's zero-copy pool. The
   # receiver reads them in place until it sends `release`; the sender does not touch them until then.
   segments @0 :List(PlacedSegment);
 }

@@ -45,7 +45,7 @@ export const Header_Kind = {
    */
   JOINED: 15,
   /**
-   * body Region: the sender's message pool grew by this extent, whose descriptor waits
+   * body Region: the sender's zero-copy pool grew by this extent, whose descriptor waits
    * on the descriptor channel
    */
   POOL_EXTENT: 16,
@@ -67,7 +67,7 @@ export type Header_Kind = (typeof Header_Kind)[keyof typeof Header_Kind];
 export const Region_Purpose = {
   SHARED_BUFFER: 0,
   PACKET_STREAM: 1,
-  MESSAGE_POOL: 2,
+  ZERO_COPY_POOL: 2,
 } as const;
 export type Region_Purpose = (typeof Region_Purpose)[keyof typeof Region_Purpose];
 
@@ -155,7 +155,7 @@ export class Header extends capnp.Struct {
 
   /**
    * For `request`, `response` and `oneWay`: the body is a `Placed` handle, and the message itself lies in
-   * the sender's message pool (zero-copy). Only sent to a peer that said at log-in it can map the pool.
+   * the sender's zero-copy pool (zero-copy). Only sent to a peer that said at log-in it can map the pool.
    */
   get placed(): boolean {
     return capnp.Struct.getBit(192, this);
@@ -258,7 +258,7 @@ export namespace Header {
     methodId: number;
     /**
      * For `request`, `response` and `oneWay`: the body is a `Placed` handle, and the message itself lies in
-     * the sender's message pool (zero-copy). Only sent to a peer that said at log-in it can map the pool.
+     * the sender's zero-copy pool (zero-copy). Only sent to a peer that said at log-in it can map the pool.
      */
     placed: boolean;
     /**
@@ -312,7 +312,7 @@ export class Hello extends capnp.Struct {
     capnp.Struct.setUint64(16, BigInt(value), this);
   }
 
-  /** The client can map the server's message pool: the server may send it placed messages. */
+  /** The client can map the server's zero-copy pool: the server may send it placed messages. */
   get zeroCopy(): boolean {
     return capnp.Struct.getBit(32, this);
   }
@@ -402,7 +402,7 @@ export namespace Hello {
     service: bigint;
     /** A hash of the service's schema as the client was built with it: a different one is refused. */
     fingerprint: bigint;
-    /** The client can map the server's message pool: the server may send it placed messages. */
+    /** The client can map the server's zero-copy pool: the server may send it placed messages. */
     zeroCopy: boolean;
     /** The largest frame the client reads: the server refuses to send a larger one (0: not said). */
     maxFrameBytes: number;
@@ -471,7 +471,7 @@ export class Welcome extends capnp.Struct {
     return capnp.Struct.initList(0, Welcome._Regions, length, this);
   }
 
-  /** The server can map the client's message pool: the client may send it placed messages. */
+  /** The server can map the client's zero-copy pool: the client may send it placed messages. */
   get zeroCopy(): boolean {
     return capnp.Struct.getBit(32, this);
   }
@@ -561,7 +561,7 @@ export namespace Welcome {
      * descriptor channel, which the client must then join.
      */
     regions: Region.Plain[];
-    /** The server can map the client's message pool: the client may send it placed messages. */
+    /** The server can map the client's zero-copy pool: the client may send it placed messages. */
     zeroCopy: boolean;
     /** The largest frame the server reads: the client refuses to send a larger one (0: not said). */
     maxFrameBytes: number;
@@ -610,7 +610,7 @@ export class Region extends capnp.Struct {
 
   /**
    * Which one of its purpose: a packet stream's `methodId`, 0 for the shared buffer, the extent's number
-   * (0, 1, 2, ... in order) for a message pool.
+   * (0, 1, 2, ... in order) for a zero-copy pool.
    */
   get index(): number {
     return capnp.Struct.getUint32(12, this);
@@ -683,7 +683,7 @@ export namespace Region {
     purpose: Region_Purpose;
     /**
      * Which one of its purpose: a packet stream's `methodId`, 0 for the shared buffer, the extent's number
-     * (0, 1, 2, ... in order) for a message pool.
+     * (0, 1, 2, ... in order) for a zero-copy pool.
      */
     index: number;
     /** A packet stream's: the interface that declares it (0 for other purposes). */
@@ -701,7 +701,7 @@ export namespace Region {
 }
 
 /**
- * Where a placed message lies: its segments, in order, in the extents of the sender's message pool. The
+ * Where a placed message lies: its segments, in order, in the extents of the sender's zero-copy pool. The
  * receiver reads them in place until it sends `release`; the sender does not touch them until then.
  */
 export class Placed extends capnp.Struct {

@@ -15,7 +15,7 @@ import { NativeAddonError } from "../native/index.js";
 import { Failure, Failure_Kind, Header_Kind, Hello, protocolVersion, type Region, Welcome } from "../protocol/protocol.capnp.js";
 import { encodeFrame, type Frame } from "../transport/frames.js";
 import { DescriptorChannel } from "../transport/descriptor-channel.js";
-import { Pool } from "./pool.js";
+import { Directory } from "./directory.js";
 import { isNamedPipe, nativeAddonProblem, warnWithoutNativeAddon } from "./platform.js";
 import { newSessionToken, type PeerCredentials, Session, type SessionOptions } from "./session.js";
 
@@ -97,7 +97,7 @@ const MAX_SOCKET_PATH_BYTES = 107;
 
 export class Server {
   private readonly live = new Set<Session>();
-  private readonly pools = new Map<string, Pool<unknown>>();
+  private readonly directories = new Map<string, Directory<unknown>>();
   /** @internal Connections accepted and not logged in (or being refused): `close` drops them. */
   readonly pending = new Set<Socket>();
   /** @internal The socket file this server made (device and inode), which `close` removes. */
@@ -120,11 +120,11 @@ export class Server {
     return this.live;
   }
 
-  /** The pool named `name` (made on first use): facets that sessions publish for each other. */
-  pool<T>(name: string): Pool<T> {
-    let pool = this.pools.get(name);
-    if (pool === undefined) this.pools.set(name, (pool = new Pool<unknown>(name)));
-    return pool as Pool<T>;
+  /** The directory named `name` (made on first use): facets that sessions publish for each other. */
+  directory<T>(name: string): Directory<T> {
+    let directory = this.directories.get(name);
+    if (directory === undefined) this.directories.set(name, (directory = new Directory<unknown>(name)));
+    return directory as Directory<T>;
   }
 
   /** @internal */

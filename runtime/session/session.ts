@@ -40,10 +40,10 @@ export interface SessionOptions {
   maxRunningRequests?: number;
   /**
    * Zero-copy messages for the session (`zeroCopy()` of runtime/shm/messages.ts makes this): with it, this
-   * side says at log-in that it can map the peer's message pool, and places large messages in its own when
+   * side says at log-in that it can map the peer's zero-copy pool, and places large messages in its own when
    * the peer says the same. Without it, every message goes over the socket.
    */
-  memory?: ((session: Session) => MessageMemory) | null;
+  memory?: ((session: Session) => ZeroCopyMemory) | null;
 }
 
 /** The peer's process as the kernel reports it (SO_PEERCRED), read at connect on both sides. */
@@ -67,17 +67,17 @@ export interface RequestContext {
   signal: AbortSignal;
 }
 
-/** A body to send: encoded bytes, or a message placed in this side's message pool (zero-copy). */
+/** A body to send: encoded bytes, or a message placed in this side's zero-copy pool (zero-copy). */
 export type OutgoingBody = Uint8Array | PlacedBody;
 
-/** A message built in this side's message pool (runtime/shm/messages.ts): only its handle crosses the socket. */
+/** A message built in this side's zero-copy pool (runtime/shm/messages.ts): only its handle crosses the socket. */
 export interface PlacedBody {
   /** The `Placed` struct naming the message's segments, encoded. */
   readonly handle: Uint8Array;
 }
 
 /**
- * A message the peer placed in its message pool, read in place. The session releases it when its handler
+ * A message the peer placed in its zero-copy pool, read in place. The session releases it when its handler
  * settles (requests, one-way messages); an answer's receiver releases it when done. Release hands the
  * memory back to the peer: views of it read as empty from then on.
  */
@@ -101,10 +101,10 @@ export type Body = Uint8Array | PlacedMessage;
 
 /**
  * Zero-copy messages, plugged into a session by the layer above (runtime/shm/messages.ts): this side's
- * message pool, which it places outgoing messages in, and the peer's, which it reads placed messages from.
+ * zero-copy pool, which it places outgoing messages in, and the peer's, which it reads placed messages from.
  * The session carries the frames; this keeps the memory and checks everything the peer says about it.
  */
-export interface MessageMemory {
+export interface ZeroCopyMemory {
   /** The placed body went out in frame `id`: its blocks are the peer's until it releases that frame. */
   sent(id: number, body: PlacedBody): void;
   /** A placed body that will not be sent after all (its request was given up, its session ended). */
@@ -361,7 +361,7 @@ export class Channel implements Capability {
     await this.session.sendOneWay(this, method, body, wait);
   }
 
-  /** Encodes a message for this channel: placed in this side's message pool when large and the peer maps it. */
+  /** Encodes a message for this channel: placed in this side's zero-copy pool when large and the peer maps it. */
   encodeBody(encode: () => Uint8Array): OutgoingBody {
     return this.session.encodeBody(encode);
   }
@@ -451,8 +451,8 @@ export class Session {
   /** Client side: runs once, when the server answers `joined` (the login waits for it). */
   onJoined: (() => void) | null = null;
   /** Zero-copy messages, when the layer above set them up (runtime/shm/messages.ts). */
-  memory: MessageMemory | null = null;
-  /** The peer said at log-in it can map this side's message pool: bodies may be placed toward it. */
+  memory: ZeroCopyMemory | null = null;
+  /** The peer said at log-in it can map this side's zero-copy pool: bodies may be placed toward it. */
   peerTakesPlaced = false;
   /** The largest frame the peer said at log-in it reads: larger messages are refused here. */
   peerMaxFrameBytes = Infinity;
@@ -503,7 +503,7 @@ export class Session {
     return Math.min(this.options.maxFrameBytes, 0xffffffff);
   }
 
-  /** Whether large messages go through shared memory toward the peer (see `MessageMemory`). */
+  /** Whether large messages go through shared memory toward the peer (see `ZeroCopyMemory`). */
   get zeroCopy(): boolean {
     return this.memory !== null && this.peerTakesPlaced;
   }
@@ -665,14 +665,14 @@ export class Session {
     if (body === null || body instanceof Uint8Array) return encodeFrame({ token: this.token, channel, id, answers, kind, interfaceId, methodId }, body);
     if (this.memory === null || !this.peerTakesPlaced) {
       // Only a body another session placed gets here: this session places none for such a peer (encodeBody).
-      throw new TypeError("a placed body for a peer that cannot map this side's message pool: send only bodies this session's encodeBody made");
+      throw new TypeError("a placed body for a peer that cannot map this side's zero-copy pool: send only bodies this session's encodeBody made");
     }
     this.memory.sent(id, body);
     return encodeFrame({ token: this.token, channel, id, answers, kind, interfaceId, methodId, placed: true }, body.handle);
   }
 
   /**
-   * Encodes an outgoing body: placed in this side's message pool when the peer takes placed messages and
+   * Encodes an outgoing body: placed in this side's zero-copy pool when the peer takes placed messages and
    * the message is large enough, else as bytes.
    */
   encodeBody(encode: () => Uint8Array): OutgoingBody {
@@ -847,14 +847,14 @@ export class Session {
       }
       case Header_Kind.POOL_EXTENT: {
         if (this.memory === null || this.descriptors === null) {
-          this.fail("protocol-violation", "the peer announced a message pool extent, but this side takes no placed messages");
+          this.fail("protocol-violation", "the peer announced a zero-copy pool extent, but this side takes no placed messages");
           return;
         }
         try {
           const [fd] = this.descriptors.receive(1);
           this.memory.mapPeerExtent(frame.body, fd);
         } catch (err) {
-          this.fail("protocol-violation", `the peer's message pool extent cannot be mapped: ${(err as Error).message}`);
+          this.fail("protocol-violation", `the peer's zero-copy pool extent cannot be mapped: ${(err as Error).message}`);
           return;
         }
         return;

@@ -1,6 +1,6 @@
 /**
  * The allocator of shared memory that one side owns: a packet stream's bulk buffer (its source allocates)
- * and the extents of a message pool (its sender allocates).
+ * and the extents of a zero-copy pool (its sender allocates).
  *
  * First fit over a sorted list of free ranges, coalesced on free, so that allocations can be freed in any
  * order. Callers round lengths to their alignment (64 bytes), so offsets stay aligned. The list holds at

@@ -3,7 +3,7 @@
  * handle (`Placed`: which extent, where, how long) crosses the socket and the receiver reads the message
  * where it lies.
  *
- * Each side of a session owns a **message pool**: extents of shared memory that only it allocates in,
+ * Each side of a session owns a **zero-copy pool**: extents of shared memory that only it allocates in,
  * made as they are needed (sealed memfds, region.ts) and announced to the peer (`poolExtent`, the
  * descriptor on the session's descriptor channel), which maps them. A message goes placed when the peer said at log-in it can map the pool and the message is large:
  * a Data value of `threshold` bytes or more gets a segment of its own in the pool (copied there once, or
@@ -26,7 +26,7 @@ import { encodeWith } from "../codec/plain.js";
 import { BackpressureError, PoolBlockError } from "../errors.js";
 import { loadNativeAddon, type NativeBinding, type SharedMapping } from "../native/index.js";
 import { Header_Kind, Placed, Region, Region_Purpose } from "../protocol/protocol.capnp.js";
-import { type MessageMemory, type OutgoingBody, type PlacedBody, PlacedMessage, type Session } from "../session/session.js";
+import { type ZeroCopyMemory, type OutgoingBody, type PlacedBody, PlacedMessage, type Session } from "../session/session.js";
 import { BulkAllocator } from "./allocator.js";
 import { closeAll } from "../transport/descriptor-channel.js";
 import { placedSegments } from "./placed.js";
@@ -99,7 +99,7 @@ function ordinaryBlock(size: number): PoolBlock {
 const blockOfBuffer = new WeakMap<ArrayBuffer, PoolBlock>();
 
 /**
- * Memory in this side's message pool that the application fills and then sends as a Data value (or part
+ * Memory in this side's zero-copy pool that the application fills and then sends as a Data value (or part
  * of one: any 8-byte-aligned subarray) without a copy: the encoder finds it and points the message at it.
  * Sending hands it to the peer until the peer releases that message; meanwhile `bytes` throws and the views
  * taken before are empty. Where the peer cannot map the pool (or the native addon is missing) a block is
@@ -117,7 +117,7 @@ export class PoolBlock {
   constructor(
     readonly size: number,
     /** @internal Null for a block of ordinary memory. */
-    readonly pool: MessagePool | null,
+    readonly pool: ZeroCopyPool | null,
     /** @internal */
     readonly allocation: Allocation | null,
   ) {}
@@ -226,7 +226,7 @@ class Placement implements DataPlacer {
   private owned: Allocation[] = NONE;
   private lent: PoolBlock[] = NONE;
 
-  constructor(private readonly pool: MessagePool) {}
+  constructor(private readonly pool: ZeroCopyPool) {}
 
   place(data: Uint8Array): { segment: number; word: number } | null {
     const block = blockOfBuffer.get(data.buffer as ArrayBuffer);
@@ -307,7 +307,7 @@ interface Held {
  * A session's zero-copy messages: this side's pool (placing, and freeing on release) and its mappings of
  * the peer's pool (opening placed messages, releasing them). The session hands it the frames.
  */
-export class MessagePool implements MessageMemory {
+export class ZeroCopyPool implements ZeroCopyMemory {
   readonly options: Required<ZeroCopyOptions>;
   /** @internal */
   readonly native: NativeBinding;
@@ -343,7 +343,7 @@ export class MessagePool implements MessageMemory {
     const allocation = this.allocate(size);
     // The session ended meanwhile (its peer died): an ordinary block, as for any session that has ended.
     if (allocation === null && this.closed) return ordinaryBlock(size);
-    if (allocation === null) throw new BackpressureError(`the message pool has no room for ${size} bytes (${this.poolBytes} bytes in extents, limit ${this.options.maxPoolBytes}): the peer holds too many messages`);
+    if (allocation === null) throw new BackpressureError(`the zero-copy pool has no room for ${size} bytes (${this.poolBytes} bytes in extents, limit ${this.options.maxPoolBytes}): the peer holds too many messages`);
     return new PoolBlock(size, this, allocation);
   }
 
@@ -399,7 +399,7 @@ export class MessagePool implements MessageMemory {
     const extent: Extent = { index, mapping: made.mapping, allocator: new BulkAllocator(size) };
     this.extents.push(extent);
     this.poolBytes += size;
-    this.session.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: BigInt(size), purpose: Region_Purpose.MESSAGE_POOL, index }));
+    this.session.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: BigInt(size), purpose: Region_Purpose.ZERO_COPY_POOL, index }));
     return extent;
   }
 
@@ -449,7 +449,7 @@ export class MessagePool implements MessageMemory {
     let region: Region.Plain;
     try {
       region = Region.decode(body, { traversalLimitInWords: 64 });
-      if (region.purpose !== Region_Purpose.MESSAGE_POOL) throw new Error("the region is not a message pool extent");
+      if (region.purpose !== Region_Purpose.ZERO_COPY_POOL) throw new Error("the region is not a zero-copy pool extent");
       if (region.index !== this.peerExtents.length) throw new Error(`extent ${region.index} where ${this.peerExtents.length} was due`);
       if (this.peerExtents.length >= MAX_EXTENTS) throw new Error(`more than ${MAX_EXTENTS} extents`);
       if (region.size < 1n || region.size > BigInt(this.options.maxPeerPoolBytes - this.peerBytes)) {
@@ -509,16 +509,16 @@ export class MessagePool implements MessageMemory {
  * A factory for `ConnectOptions.memory` / `ServerOptions.memory`: zero-copy messages for each session.
  * Null when the native addon cannot be loaded (messages then all go over the socket).
  */
-export function zeroCopy(options: ZeroCopyOptions = {}): ((session: Session) => MessageMemory) | null {
+export function zeroCopy(options: ZeroCopyOptions = {}): ((session: Session) => ZeroCopyMemory) | null {
   try {
     loadNativeAddon();
   } catch {
     return null;
   }
-  return (session) => new MessagePool(session, options);
+  return (session) => new ZeroCopyPool(session, options);
 }
 
 /** A block for the application to fill and send without a copy, from `session`'s pool when it has one. */
 export function allocateBlock(session: Session, size: number): PoolBlock {
-  return session.memory instanceof MessagePool ? session.memory.allocateBlock(size) : ordinaryBlock(size);
+  return session.memory instanceof ZeroCopyPool ? session.memory.allocateBlock(size) : ordinaryBlock(size);
 }

@@ -1,5 +1,5 @@
 /**
- * A placed message's handle, checked: where its segments lie in the peer's message pool. Pure (no memory
+ * A placed message's handle, checked: where its segments lie in the peer's zero-copy pool. Pure (no memory
  * is touched), so that messages.ts maps what it returns and the fuzzer can feed it any bytes.
  */
 import { Placed } from "../protocol/protocol.capnp.js";

@@ -8,7 +8,7 @@
 import { loadNativeAddon, type SharedMapping } from "../native/index.js";
 
 /** The purposes a session's regions serve, as the protocol names them. */
-export type RegionPurpose = "sharedBuffer" | "packetStream" | "messagePool";
+export type RegionPurpose = "sharedBuffer" | "packetStream" | "zeroCopyPool";
 
 /**
  * A region a service's sessions need: its purpose, which one (a packet stream's `interfaceId` and

@@ -237,8 +237,8 @@ function streamOf(session: Session, service: StubDefinition, index: number): Str
   return typed;
 }
 
-/** Region purposes by their ordinal in the protocol (a welcome names no message pool: pools grow mid-session). */
-const PURPOSES = ["sharedBuffer", "packetStream", "messagePool"] as const;
+/** Region purposes by their ordinal in the protocol (a welcome names no zero-copy pool: pools grow mid-session). */
+const PURPOSES = ["sharedBuffer", "packetStream", "zeroCopyPool"] as const;
 
 /**
  * Maps the regions a welcome names, after checking they are exactly the ones `specs` expects, from the
@@ -386,7 +386,7 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
   }
 
   /**
-   * A block of the session's message pool to fill and send as a Data value without a copy (see
+   * A block of the session's zero-copy pool to fill and send as a Data value without a copy (see
    * `PoolBlock`): sending hands it to the server until the server is done with that message.
    */
   allocate(size: number): PoolBlock {
@@ -531,7 +531,7 @@ export class ServiceRemote {
     return streamOf(sessionOf(this.channel, "a packet stream"), this.service, index);
   }
 
-  /** A block of the session's message pool to fill and return (or send) as a Data value without a copy. */
+  /** A block of the session's zero-copy pool to fill and return (or send) as a Data value without a copy. */
   allocate(size: number): PoolBlock {
     return allocateBlock(sessionOf(this.channel, "a zero-copy block"), size);
   }

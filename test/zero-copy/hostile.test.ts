@@ -10,7 +10,7 @@ import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, listen, type MessageMemory, type OutgoingBody, RemoteError, type Session, SessionEndedError } from "../../runtime/index.js";
+import { connect, listen, type ZeroCopyMemory, type OutgoingBody, RemoteError, type Session, SessionEndedError } from "../../runtime/index.js";
 import { Header_Kind, Placed, Region, Region_Purpose } from "../../runtime/protocol/protocol.capnp.js";
 import { loadNativeAddon, type SharedMapping } from "../../runtime/native/index.js";
 import { splitSegments } from "../../runtime/codec/wire.js";
@@ -26,7 +26,7 @@ const native = loadNativeAddon();
  * The hostile side's "memory": it keeps nothing and checks nothing, so that the session sends whatever
  * handle it is given. (The server's pool is the one under test.)
  */
-const careless: MessageMemory = {
+const careless: ZeroCopyMemory = {
   sent: () => {},
   discard: () => {},
   released: () => true,
@@ -53,7 +53,7 @@ const handle = (segments: { extent: number; offset: bigint; words: number }[]): 
 function announce(session: Session, size: number, options: { index?: number; claimed?: number | bigint; seals?: number; purpose?: Region_Purpose } = {}): { mapping: SharedMapping; fd: number } {
   const { mapping, fd } = native.memfdCreate(size, options.seals);
   session.descriptors!.send([fd]);
-  const { index = 0, claimed = size, purpose = Region_Purpose.MESSAGE_POOL } = options;
+  const { index = 0, claimed = size, purpose = Region_Purpose.ZERO_COPY_POOL } = options;
   session.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: BigInt(claimed), purpose, index }));
   return { mapping, fd };
 }
@@ -165,7 +165,7 @@ describe("pool extents", () => {
   it("of another purpose, out of order, or larger than the server maps", async () => {
     const purpose = await hostile();
     announce(purpose, 4096, { purpose: Region_Purpose.SHARED_BUFFER });
-    await expectViolation(purpose, /not a message pool extent/);
+    await expectViolation(purpose, /not a zero-copy pool extent/);
 
     const order = await hostile();
     announce(order, 4096, { index: 3 });
@@ -178,7 +178,7 @@ describe("pool extents", () => {
 
   it("whose descriptor is missing, of another size, or not a memfd sealed against shrinking", async () => {
     const missing = await hostile();
-    missing.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    missing.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.ZERO_COPY_POOL, index: 0 }));
     await expectViolation(missing, /announced descriptors that the descriptor channel does not hold/);
 
     const size = await hostile();
@@ -196,14 +196,14 @@ describe("pool extents", () => {
     const tmp = openSync(join(dir, "not-memory"), "w+");
     file.descriptors!.send([tmp]);
     closeSync(tmp);
-    file.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    file.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.ZERO_COPY_POOL, index: 0 }));
     await expectViolation(file, /memfd/);
 
     const doorbell = await hostile();
     const bell = native.doorbellPair();
     doorbell.descriptors!.send([bell[1]]);
     for (const end of bell) native.closeFd(end);
-    doorbell.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    doorbell.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.ZERO_COPY_POOL, index: 0 }));
     await expectViolation(doorbell, /memfd/);
 
     const two = await hostile();
@@ -212,7 +212,7 @@ describe("pool extents", () => {
     two.descriptors!.send([a.fd, b.fd]);
     native.closeFd(a.fd);
     native.closeFd(b.fd);
-    two.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 }));
+    two.sendFrame(0, Header_Kind.POOL_EXTENT, 0, Region.encode({ size: 4096n, purpose: Region_Purpose.ZERO_COPY_POOL, index: 0 }));
     await expectViolation(two, /carried 2 descriptors where 1 were announced/);
   });
 

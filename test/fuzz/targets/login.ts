@@ -56,7 +56,7 @@ export const loginTarget: FuzzTarget = {
         if (welcome.token < 0n || welcome.token >= 1n << 64n) throw new PropertyViolation(`token ${welcome.token} is not a UInt64`);
         const offered = new Set<string>();
         for (const r of welcome.regions) {
-          const purpose = ["sharedBuffer", "packetStream", "messagePool"][r.purpose] as "sharedBuffer" | "packetStream" | "messagePool" | undefined;
+          const purpose = ["sharedBuffer", "packetStream", "zeroCopyPool"][r.purpose] as "sharedBuffer" | "packetStream" | "zeroCopyPool" | undefined;
           if (purpose !== undefined) offered.add(regionKey(purpose, r.interfaceId, r.index));
           if (r.size < 0n) throw new PropertyViolation("a region decoded to fields out of their types' ranges");
         }

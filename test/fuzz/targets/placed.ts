@@ -1,6 +1,6 @@
 /**
  * Placed handles and pool extents: a `Placed` handle checked against the peer's extents
- * (runtime/shm/placed.ts, what MessagePool.open maps), then the message read where the handle says, as a
+ * (runtime/shm/placed.ts, what ZeroCopyPool.open maps), then the message read where the handle says, as a
  * handler reads a placed request (shared Data views, the traversal limit the message's size allows).
  * Refusals must be MessageDecodeError (the handle or the message does not decode) or a plain Error (the
  * handle names memory it may not); an accepted handle must name only whole words inside the extents.

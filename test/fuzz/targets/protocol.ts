@@ -21,7 +21,7 @@ export const MESSAGES: [string, PlainStruct][] = [
 
 /** One valid message of each type, each prefixed with its selector byte. */
 export function protocolSeeds(): Uint8Array[] {
-  const region = { name: "/ipcgen-1-0123456789ab-1-messagePool0", size: 8n << 20n, purpose: Region_Purpose.MESSAGE_POOL, index: 0 };
+  const region = { name: "/ipcgen-1-0123456789ab-1-zeroCopyPool0", size: 8n << 20n, purpose: Region_Purpose.ZERO_COPY_POOL, index: 0 };
   const bodies = [
     Header.encode({ token: 7n, channel: 3, id: 9, answers: 8, kind: Header_Kind.RESPONSE, interfaceId: 9n, methodId: 2, placed: true }),
     Hello.encode({ version: 3, service: 0xabcdn, fingerprint: 0x1234n, zeroCopy: true, maxFrameBytes: 1 << 20 }),
@@ -42,7 +42,7 @@ export const protocolTarget: FuzzTarget = {
   modules: ["runtime/protocol/protocol.capnp.ts", "runtime/codec/plain.ts", "runtime/codec/wire.ts"],
   maxLen: 512,
   seeds: protocolSeeds,
-  dictionary: [new TextEncoder().encode("/ipcgen-1-0123456789ab-1-messagePool0\0")],
+  dictionary: [new TextEncoder().encode("/ipcgen-1-0123456789ab-1-zeroCopyPool0\0")],
   run(input) {
     if (input.length === 0) return;
     const selector = input[0];

@@ -860,7 +860,7 @@ export class SoakClient extends ipcgen.ServiceClient<Record<never, never>> {
     return this._call(0, params, options) as Promise<ipcgen.Received<Soak_PingResults.Plain>>;
   }
 
-  /** A large call (1 to 16 MiB): through the client's message pool, or through the socket without zero-copy. */
+  /** A large call (1 to 16 MiB): through the client's zero-copy pool, or through the socket without zero-copy. */
   sum(params: Soak_SumParams.Init | Soak_SumParams, options?: ipcgen.CallOptions): Promise<ipcgen.Received<Soak_SumResults.Plain>> {
     return this._call(1, params, options) as Promise<ipcgen.Received<Soak_SumResults.Plain>>;
   }
@@ -902,7 +902,7 @@ export class SoakRemote extends ipcgen.ServiceRemote {
 export interface SoakHandler {
   /** A small call, answered at once. */
   ping(params: Soak_PingParams.Plain, context: ipcgen.ServiceContext<SoakRemote>): Soak_PingResults.Init | Soak_PingResults | Promise<Soak_PingResults.Init | Soak_PingResults>;
-  /** A large call (1 to 16 MiB): through the client's message pool, or through the socket without zero-copy. */
+  /** A large call (1 to 16 MiB): through the client's zero-copy pool, or through the socket without zero-copy. */
   sum(params: Soak_SumParams.Plain, context: ipcgen.ServiceContext<SoakRemote>): Soak_SumResults.Init | Soak_SumResults | Promise<Soak_SumResults.Init | Soak_SumResults>;
   /** A large answer, placed in the server's pool. */
   fill(params: Soak_FillParams.Plain, context: ipcgen.ServiceContext<SoakRemote>): Soak_FillResults.Init | Soak_FillResults | Promise<Soak_FillResults.Init | Soak_FillResults>;

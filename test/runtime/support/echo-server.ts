@@ -89,7 +89,7 @@ const server = await listen(path, {
         });
       },
       stats() {
-        return { cancelled, lastNote, sessions: server.sessions.size, members: server.pool<string>("members").list().sort() };
+        return { cancelled, lastNote, sessions: server.sessions.size, members: server.directory<string>("members").list().sort() };
       },
       lists(p: { bools: boolean[]; words: bigint[]; flags: unknown[]; blobs: Uint8Array[] }) {
         return { count: BigInt(p.bools.length + p.words.length + p.flags.length + p.blobs.length) };
@@ -99,7 +99,7 @@ const server = await listen(path, {
       handlers: () => ({ ...handlers, droppedOneWays: session.droppedOneWays }),
       note(p: { text: string }) {
         lastNote = p.text;
-        if (p.text.startsWith("join:")) server.pool<string>("members").publish(session, p.text.slice(5));
+        if (p.text.startsWith("join:")) server.directory<string>("members").publish(session, p.text.slice(5));
       },
     };
     serve(session, service, implementation);

@@ -1,16 +1,16 @@
 /**
- * Pools: what sessions need to know about each other, kept apart from the session table (Genode's
- * `Open_socket` pool). A session publishes one facet of itself into a named pool; other code queries the
- * pool and sees only facets; the entry leaves when its session ends, however it ends.
+ * Directories: what sessions need to know about each other, kept apart from the session table (Genode's
+ * `Open_socket` pool). A session publishes one facet of itself into a named directory; other code queries
+ * the directory and sees only facets; the entry leaves when its session ends, however it ends.
  */
 import type { Session } from "./session.js";
 
-export class Pool<T> {
+export class Directory<T> {
   private readonly entries = new Map<Session, T>();
 
   constructor(readonly name: string) {}
 
-  /** Puts `facet` in the pool for `session` (replacing its earlier one) until the session ends or `remove`. */
+  /** Puts `facet` in the directory for `session` (replacing its earlier one) until the session ends or `remove`. */
   publish(session: Session, facet: T): void {
     if (session.ended) return;
     const isNew = !this.entries.has(session);
