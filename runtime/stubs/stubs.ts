@@ -50,6 +50,9 @@ function openOn<C>(channel: Capability, service: StubDefinition, arm: string, me
   return openTyped<C>(session, service, arm, metadata, options);
 }
 
+/** A session's main channel: it closes with its session, and it alone answers channel opens. */
+const isMainChannel = (channel: Capability): channel is Capability & { session: Session } => channel.session !== null && channel.id === 0;
+
 /** The session a capability belongs to; `NoSessionError` saying what needed it where there is none. */
 function sessionOf(channel: Capability, what: string): Session {
   if (channel.session === null) throw new NoSessionError(`${what} needs a session of ipcgen's local protocol; this capability is carried otherwise (in-process)`);
@@ -157,7 +160,7 @@ function bindHandler(channel: Capability, service: StubDefinition, remote: Servi
       }
     });
   });
-  if (channel.session !== null && channel.id === 0 && service.channels !== undefined) {
+  if (isMainChannel(channel) && service.channels !== undefined) {
     acceptChannels(channel.session, service, (impl.channels ?? {}) as Record<string, PassiveOpen | undefined>);
   }
 }
@@ -362,7 +365,7 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
       const index = service.methods.findIndex((m) => m.name === name && m.kind === "signal");
       if (index >= 0) this.#subscribe(index);
     });
-    if (options.channels !== undefined && service.channels !== undefined && this.channel.session !== null && this.channel.id === 0) {
+    if (options.channels !== undefined && service.channels !== undefined && isMainChannel(this.channel)) {
       acceptChannels(this.session, service, options.channels as Record<string, PassiveOpen | undefined>);
     }
     void this.channel.whenClosed().then(() => {
@@ -501,7 +504,7 @@ export class ServiceClient<E extends Record<keyof E, any[]> = Record<never, neve
   /** Closes the session if this client owns it (it does when `connect` made it), else this channel. */
   async close(): Promise<void> {
     if (this.#ownsSession) await this.session.close();
-    else if (this.channel.session === null || this.channel.id !== 0) this.channel.close();
+    else if (!isMainChannel(this.channel)) this.channel.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -563,7 +566,7 @@ export class ServiceRemote {
 
   /** Ends the session (for a session's remote) or closes the channel. */
   async close(reason?: string): Promise<void> {
-    if (this.channel.session !== null && this.channel.id === 0) await this.session.close(reason);
+    if (isMainChannel(this.channel)) await this.session.close(reason);
     else this.channel.close();
   }
 }
