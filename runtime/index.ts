@@ -33,7 +33,6 @@ export {
   Client,
   serve,
   type Direction,
-  type HandlerContext,
   type MethodDefinition,
   type MethodKind,
   type RaisedErrorClass,

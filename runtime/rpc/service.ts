@@ -89,11 +89,8 @@ export class ApplicationError extends IpcgenError {
   }
 }
 
-/** What a method's handler gets besides its parameters: the session's request context. */
-export type HandlerContext = RequestContext;
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- implementations are checked by generated types
-export type Implementation = Record<string, (params: any, context: HandlerContext) => unknown>;
+export type Implementation = Record<string, (params: any, context: RequestContext) => unknown>;
 
 /**
  * Which kinds of method each kind of frame may invoke (no kind: a hand-written definition's method). A

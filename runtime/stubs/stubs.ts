@@ -31,13 +31,11 @@ function unavailable(session: Session, service: StubDefinition, what: string): S
 /** What a handler's method gets besides its parameters: the session, the channel, the remote and an AbortSignal. */
 export type ServiceContext<R> = RequestContext & { remote: R };
 
-/** What a handler's signal method gets besides the count. */
-export interface SignalContext<R> {
-  /** The session the signal came on (a capability that is no channel of a session throws `NoSessionError`). */
-  session: Session;
-  channel: Capability;
-  remote: R;
-}
+/**
+ * What a handler's signal method gets besides the count: a call's context without the AbortSignal (a
+ * signal delivery is not cancelled). Its `session` throws `NoSessionError` where the capability has none.
+ */
+export type SignalContext<R> = Omit<ServiceContext<R>, "signal">;
 
 /** Opens a channel of `service`'s metadata union `arm` on the session of `channel` (rejects where it has none). */
 function openOn<C>(channel: Capability, service: StubDefinition, arm: string, metadata: unknown, options: OpenOptions): Promise<C> {
