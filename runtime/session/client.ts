@@ -280,12 +280,12 @@ export async function connect(path: string, options: ConnectOptions): Promise<Se
           refuse(`the session's shared memory could not be mapped: ${(err as Error).message}`);
           return;
         }
-        session.peerTakesPlaced = welcome.zeroCopy && session.memory !== null;
+        session.peerTakesPlaced = welcome.zeroCopy && session.zeroCopyPool !== null;
         loggedIn();
       };
     };
-    if (options.memory != null && addonProblem === null) session.memory = options.memory(session);
-    const zeroCopy = session.memory !== null;
+    if (options.zeroCopyPool != null && addonProblem === null) session.zeroCopyPool = options.zeroCopyPool(session);
+    const zeroCopy = session.zeroCopyPool !== null;
     const noDescriptors = addonProblem !== null;
     session.sendFrame(0, Header_Kind.HELLO, 0, Hello.encode({ version: protocolVersion, service: options.service.id, fingerprint: options.service.fingerprint, zeroCopy, maxFrameBytes: session.maxFrameBytes, noDescriptors }));
   });

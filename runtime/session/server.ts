@@ -524,14 +524,14 @@ export async function listen(path: string, options: ServerOptions): Promise<Serv
       clearTimeout(timer);
       pending.delete(socket);
       session.framed.limitFrames(session.maxFrameBytes);
-      if (options.memory != null && session.noSharedMemory === null) session.memory = options.memory(session);
-      const peerTakesPlaced = hello.zeroCopy && session.memory !== null;
+      if (options.zeroCopyPool != null && session.noSharedMemory === null) session.zeroCopyPool = options.zeroCopyPool(session);
+      const peerTakesPlaced = hello.zeroCopy && session.zeroCopyPool !== null;
       // Descriptors travel only on the descriptor channel, which the client joins after the welcome.
       const descriptors = attached.regions.length > 0 || peerTakesPlaced;
       if (hello.maxFrameBytes !== 0) session.peerMaxFrameBytes = hello.maxFrameBytes;
       const token = newSessionToken();
       // The welcome is the server's frame 1, still without a token; every frame after carries it.
-      session.sendFrame(0, Header_Kind.WELCOME, frame.header.id, Welcome.encode({ version: protocolVersion, token, regions: attached.regions, zeroCopy: session.memory !== null, maxFrameBytes: session.maxFrameBytes, descriptors }));
+      session.sendFrame(0, Header_Kind.WELCOME, frame.header.id, Welcome.encode({ version: protocolVersion, token, regions: attached.regions, zeroCopy: session.zeroCopyPool !== null, maxFrameBytes: session.maxFrameBytes, descriptors }));
       session.open(token);
       if (descriptors) {
         const loginTimeoutMs = options.loginTimeoutMs ?? 5000;

@@ -43,7 +43,7 @@ export interface SessionOptions {
    * side says at log-in that it can map the peer's zero-copy pool, and places large messages in its own when
    * the peer says the same. Without it, every message goes over the socket.
    */
-  memory?: ((session: Session) => ZeroCopyMemory) | null;
+  zeroCopyPool?: ((session: Session) => ZeroCopyMemory) | null;
 }
 
 /** The peer's process as the kernel reports it (SO_PEERCRED), read at connect on both sides. */
@@ -430,7 +430,7 @@ export class Session {
   /** Set by every frame received; the keep-alive tick turns it into `lastHeard` (no clock read per frame). */
   private heard = false;
   private keepAlive: NodeJS.Timeout | null = null;
-  private readonly options: Required<Omit<SessionOptions, "memory">>;
+  private readonly options: Required<Omit<SessionOptions, "zeroCopyPool">>;
   private passiveOpen: PassiveOpenHandler | null = null;
   /** Log-in frames (hello, welcome, refused) go here until the session is open. */
   loginHandler: ((frame: Frame) => void) | null = null;
@@ -451,7 +451,7 @@ export class Session {
   /** Client side: runs once, when the server answers `joined` (the login waits for it). */
   onJoined: (() => void) | null = null;
   /** Zero-copy messages, when the layer above set them up (runtime/shm/messages.ts). */
-  memory: ZeroCopyMemory | null = null;
+  zeroCopyPool: ZeroCopyMemory | null = null;
   /** The peer said at log-in it can map this side's zero-copy pool: bodies may be placed toward it. */
   peerTakesPlaced = false;
   /** The largest frame the peer said at log-in it reads: larger messages are refused here. */
@@ -505,7 +505,7 @@ export class Session {
 
   /** Whether large messages go through shared memory toward the peer (see `ZeroCopyMemory`). */
   get zeroCopy(): boolean {
-    return this.memory !== null && this.peerTakesPlaced;
+    return this.zeroCopyPool !== null && this.peerTakesPlaced;
   }
 
   /** Whether the session has ended. */
@@ -663,11 +663,11 @@ export class Session {
     const interfaceId = method?.interfaceId;
     const methodId = method?.methodId;
     if (body === null || body instanceof Uint8Array) return encodeFrame({ token: this.token, channel, id, answers, kind, interfaceId, methodId }, body);
-    if (this.memory === null || !this.peerTakesPlaced) {
+    if (this.zeroCopyPool === null || !this.peerTakesPlaced) {
       // Only a body another session placed gets here: this session places none for such a peer (encodeBody).
       throw new TypeError("a placed body for a peer that cannot map this side's zero-copy pool: send only bodies this session's encodeBody made");
     }
-    this.memory.sent(id, body);
+    this.zeroCopyPool.sent(id, body);
     return encodeFrame({ token: this.token, channel, id, answers, kind, interfaceId, methodId, placed: true }, body.handle);
   }
 
@@ -676,12 +676,12 @@ export class Session {
    * the message is large enough, else as bytes.
    */
   encodeBody(encode: () => Uint8Array): OutgoingBody {
-    return this.memory !== null && this.peerTakesPlaced && this.endError === null ? this.memory.place(encode) : encode();
+    return this.zeroCopyPool !== null && this.peerTakesPlaced && this.endError === null ? this.zeroCopyPool.place(encode) : encode();
   }
 
   /** @internal Frees a placed body that will not be sent. */
   discard(body: OutgoingBody | null): void {
-    if (body !== null && !(body instanceof Uint8Array)) this.memory?.discard(body);
+    if (body !== null && !(body instanceof Uint8Array)) this.zeroCopyPool?.discard(body);
   }
 
   /** The length a frame carrying `body` has on the wire (what the peer's frame limit counts). */
@@ -786,7 +786,7 @@ export class Session {
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const p of pending) p.reject(error);
-    this.memory?.close();
+    this.zeroCopyPool?.close();
     this.descriptors?.close();
     for (const listener of this.endListeners) listener(error);
     this.endListeners = [];
@@ -846,13 +846,13 @@ export class Session {
         return;
       }
       case Header_Kind.POOL_EXTENT: {
-        if (this.memory === null || this.descriptors === null) {
+        if (this.zeroCopyPool === null || this.descriptors === null) {
           this.fail("protocol-violation", "the peer announced a zero-copy pool extent, but this side takes no placed messages");
           return;
         }
         try {
           const [fd] = this.descriptors.receive(1);
-          this.memory.mapPeerExtent(frame.body, fd);
+          this.zeroCopyPool.mapPeerExtent(frame.body, fd);
         } catch (err) {
           this.fail("protocol-violation", `the peer's zero-copy pool extent cannot be mapped: ${(err as Error).message}`);
           return;
@@ -860,7 +860,7 @@ export class Session {
         return;
       }
       case Header_Kind.RELEASE:
-        if (this.memory?.released(h.answers) !== true) this.fail("protocol-violation", `the peer released frame ${h.answers}, which placed nothing it holds`);
+        if (this.zeroCopyPool?.released(h.answers) !== true) this.fail("protocol-violation", `the peer released frame ${h.answers}, which placed nothing it holds`);
         return;
       case Header_Kind.OPEN_CHANNEL:
         this.acceptChannel(h.channel, h.id, frame.borrowed ? new Uint8Array(frame.body) : frame.body);
@@ -923,12 +923,12 @@ export class Session {
   }
 
   private openPlaced(id: number, handle: Uint8Array, collectable: boolean): PlacedMessage | null {
-    if (this.memory === null) {
+    if (this.zeroCopyPool === null) {
       this.fail("protocol-violation", "the peer sent a placed message, but this side takes none");
       return null;
     }
     try {
-      return this.memory.open(id, handle, collectable);
+      return this.zeroCopyPool.open(id, handle, collectable);
     } catch (err) {
       this.fail("protocol-violation", `the peer sent a placed message with a bad handle: ${(err as Error).message}`);
       return null;

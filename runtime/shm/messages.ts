@@ -506,7 +506,7 @@ export class ZeroCopyPool implements ZeroCopyMemory {
 }
 
 /**
- * A factory for `ConnectOptions.memory` / `ServerOptions.memory`: zero-copy messages for each session.
+ * A factory for `ConnectOptions.zeroCopyPool` / `ServerOptions.zeroCopyPool`: zero-copy messages for each session.
  * Null when the native addon cannot be loaded (messages then all go over the socket).
  */
 export function zeroCopy(options: ZeroCopyOptions = {}): ((session: Session) => ZeroCopyMemory) | null {
@@ -520,5 +520,5 @@ export function zeroCopy(options: ZeroCopyOptions = {}): ((session: Session) => 
 
 /** A block for the application to fill and send without a copy, from `session`'s pool when it has one. */
 export function allocateBlock(session: Session, size: number): PoolBlock {
-  return session.memory instanceof ZeroCopyPool ? session.memory.allocateBlock(size) : ordinaryBlock(size);
+  return session.zeroCopyPool instanceof ZeroCopyPool ? session.zeroCopyPool.allocateBlock(size) : ordinaryBlock(size);
 }

@@ -577,20 +577,20 @@ export interface ZeroCopySetting {
   zeroCopy?: ZeroCopyOptions | false;
 }
 
-export type ConnectServiceOptions<CH> = Omit<ConnectOptions, "service" | "memory"> &
+export type ConnectServiceOptions<CH> = Omit<ConnectOptions, "service" | "zeroCopyPool"> &
   ZeroCopySetting & {
     /** Handlers of channels the server opens toward this client, per metadata arm. */
     channels?: CH;
   };
 
-export type ListenServiceOptions<R> = Omit<ServerOptions, "service" | "onSession" | "memory"> &
+export type ListenServiceOptions<R> = Omit<ServerOptions, "service" | "onSession" | "zeroCopyPool"> &
   ZeroCopySetting & {
     /** Each new session's remote, after its handler is in place. */
     onSession?(remote: R): void;
   };
 
 /** The session option for a `zeroCopy` setting. */
-const memoryFor = (setting: ZeroCopyOptions | false | undefined) => (setting === false ? null : zeroCopy(setting));
+const zeroCopyPoolFor = (setting: ZeroCopyOptions | false | undefined) => (setting === false ? null : zeroCopy(setting));
 
 /** A handler object, or a function making one per session from the session's remote. */
 export type HandlerOrFactory<R, H> = H | ((remote: R) => H);
@@ -615,7 +615,7 @@ export function defineService<C, R, H, CH = never>(definition: StubDefinition): 
         specs.length === 0
           ? undefined
           : (session: Session, regions: readonly Region.Plain[], descriptors: readonly (readonly number[])[]) => attachRegions(session, service, specs, regions, descriptors);
-      const session = await connect(path, { ...rest, service, attach, memory: memoryFor(zc) });
+      const session = await connect(path, { ...rest, service, attach, zeroCopyPool: zeroCopyPoolFor(zc) });
       return new service.Client(session, { ownsSession: true, channels }) as C;
     },
     listen(path, handler, options = {}) {
@@ -624,7 +624,7 @@ export function defineService<C, R, H, CH = never>(definition: StubDefinition): 
       return listen(path, {
         ...rest,
         service,
-        memory: memoryFor(zc),
+        zeroCopyPool: zeroCopyPoolFor(zc),
         attach: specs.length === 0 ? undefined : regionMaker(service, specs),
         onSession(session) {
           let remote: R;

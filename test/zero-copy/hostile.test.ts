@@ -39,7 +39,7 @@ const careless: ZeroCopyMemory = {
 };
 
 async function hostile(): Promise<Session> {
-  return connect(path, { service: Blobs, memory: () => careless });
+  return connect(path, { service: Blobs, zeroCopyPool: () => careless });
 }
 
 /** A handle naming `segments`. */
@@ -250,7 +250,7 @@ describe("a hostile server's answers", () => {
     const at = join(dir, "hostile-server.sock");
     const server = await listen(at, {
       service: Blobs,
-      memory: () => careless,
+      zeroCopyPool: () => careless,
       onSession(session) {
         // Every request is answered with a handle to an extent that was never announced.
         session.setRequestHandler(() => handle([{ extent: 7, offset: 0n, words: 8 }]));
