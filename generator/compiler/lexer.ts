@@ -96,7 +96,8 @@ const SIMPLE_ESCAPES: ReadonlyMap<number, number> = new Map(
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-function isUtf8(bytes: Uint8Array): boolean {
+/** Whether `bytes` are UTF-8 as they are (a Text embedded or written with other bytes keeps them: see values.ts). */
+export function isUtf8(bytes: Uint8Array): boolean {
   try {
     strictUtf8.decode(bytes);
     return true;

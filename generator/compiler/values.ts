@@ -10,6 +10,7 @@
 import type { Expression, ExpressionParam, Span } from "./ast.js";
 import type { ErrorReporter } from "./diagnostics.js";
 import { expressionString } from "./expression-string.js";
+import { isUtf8 } from "./lexer.js";
 import type { BrandedDecl } from "./generics.js";
 import { NO_IMPLICIT_PARAMS, type ImplicitParams, type Resolver } from "./resolver.js";
 import { decodePointer, encodeValue, markStructLiteral, markTextBytes, recordedTextBytes, type DynamicValue } from "../model/codec.js";
@@ -463,14 +464,6 @@ class ValueCompiler {
   }
 }
 
-function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    strictUtf8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Puts a member's value into a plain struct literal, selecting the union member when it is one. As in capnp,
@@ -598,7 +591,6 @@ export function bindBrand(inner: Brand, outer: Brand): Brand {
   };
 }
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** Reads any bytes, keeping a leading U+FEFF; each sequence that is not UTF-8 reads as U+FFFD. */
 const lenientUtf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
