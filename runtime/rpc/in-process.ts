@@ -13,6 +13,7 @@ import {
   type Body,
   type CallOptions,
   type Capability,
+  handlerFailure,
   type MethodRef,
   type OneWayHandler,
   type OutgoingBody,
@@ -40,14 +41,9 @@ function copyOf(body: OutgoingBody): Uint8Array {
   return new Uint8Array(body);
 }
 
-/** A failure as the caller receives it: through the wire's `Failure` struct, as over a session. */
-function failureOf(err: unknown, aborted: boolean): Error {
-  let failure: Failure.Init;
-  if (err instanceof RequestFailure) failure = err.failure;
-  else if (aborted) failure = { kind: Failure_Kind.CANCELLED, message: "the request was cancelled" };
-  // Neither stack nor message, as over a session: the handler's insides stay on its side.
-  else failure = { kind: Failure_Kind.INTERNAL, message: `the handler failed (${err instanceof Error ? err.name : typeof err})` };
-  return remoteError(Failure.decode(Failure.encode(failure)));
+/** A handler's failure as the caller receives it: through the wire's `Failure` struct, as over a session. */
+function failureOf(err: unknown): Error {
+  return remoteError(Failure.decode(Failure.encode(handlerFailure(err, false))));
 }
 
 class InProcessEnd implements Capability {
@@ -64,7 +60,7 @@ class InProcessEnd implements Capability {
   #resolveClosed!: () => void;
   /** Handlers this end is running for the peer's requests and one-way messages: aborted when it closes. */
   readonly #running = new Set<AbortController>();
-  /** The peer's calls' rejections, for when this end closes under them. */
+  /** This end's calls waiting for an answer (their rejections), for when the ends close under them. */
   readonly #pending = new Set<(error: Error) => void>();
 
   constructor() {
@@ -145,7 +141,7 @@ class InProcessEnd implements Capability {
           if (handler === null) throw new RequestFailure({ kind: Failure_Kind.UNKNOWN_METHOD, message: "nothing answers calls on this capability" });
           answer = copyOf(await handler(method.interfaceId, method.methodId, bytes, this.#contextFor(controller)));
         } catch (err) {
-          if (!controller.signal.aborted) fail(failureOf(err, false));
+          if (!controller.signal.aborted) fail(failureOf(err));
           return;
         }
         if (controller.signal.aborted) return;

@@ -111,7 +111,6 @@ export function serve(target: Session | Capability, service: ServiceDefinition, 
     throw err;
   };
   const methods = methodTable(service);
-  /** The method the wire names and its handler, if the service has such a method of one of `kinds` and `impl` handles it. */
   // Most calls are to the service's own interface: found without hashing the id.
   const own = methods.get(service.id);
   /** The method the wire names, if the service has it, of one of `kinds`, and `impl` handles it. */

@@ -1163,11 +1163,19 @@ class Running implements RequestContext {
   }
 
   failed(err: unknown): void {
-    if (err instanceof RequestFailure) this.failWith(err.failure);
-    else if (this.aborted) this.failWith({ kind: Failure_Kind.CANCELLED, message: "the request was cancelled" });
-    // Neither stack nor message: they may tell the peer about this side's insides.
-    else this.failWith({ kind: Failure_Kind.INTERNAL, message: `the handler failed (${err instanceof Error ? err.name : typeof err})` });
+    this.failWith(handlerFailure(err, this.aborted));
   }
+}
+
+/**
+ * What answers a request whose handler threw `err`: a `RequestFailure`'s failure as it is; else
+ * "cancelled" if the request was, else "internal", with neither stack nor message (they may tell the peer
+ * about this side's insides). Every carrier answers alike.
+ */
+export function handlerFailure(err: unknown, cancelled: boolean): Failure.Init {
+  if (err instanceof RequestFailure) return err.failure;
+  if (cancelled) return { kind: Failure_Kind.CANCELLED, message: "the request was cancelled" };
+  return { kind: Failure_Kind.INTERNAL, message: `the handler failed (${err instanceof Error ? err.name : typeof err})` };
 }
 
 const REMOTE_KINDS: Record<number, RemoteError["kind"]> = {
